@@ -1,0 +1,194 @@
+/**
+ * @file The reverse-mode engine: walk the recorded graph from the outputs in reverse topological order, call each
+ * node's VJP, sum each cotangent back to its input's shape (broadcasting's adjoint, done once, here), and accumulate
+ * into .grad at the leaves. Backward rules are ordinary differentiable ops, so with createGraph the backward pass is
+ * itself recorded and can be differentiated again.
+ */
+import type { DType } from '../core/dtype.js';
+import { AutogradError, fmtShape } from '../core/errors.js';
+import { sameShape } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled, setGradEnabled } from './mode.js';
+import { AccumulateGrad, type Node } from './node.js';
+
+/** The few ops the engine needs, installed by the ops layer so this layer does not import it. */
+export interface EngineOps {
+  sumTo(g: Tensor, shape: readonly number[]): Tensor;
+  add(a: Tensor, b: Tensor): Tensor;
+  addInPlace(a: Tensor, b: Tensor): void;
+  cast(g: Tensor, dtype: DType): Tensor;
+  clone(g: Tensor): Tensor;
+  onesLike(t: Tensor): Tensor;
+}
+let ops: EngineOps;
+export function installEngineOps(o: EngineOps): void {
+  ops = o;
+}
+
+export interface BackwardOptions {
+  retainGraph?: boolean;
+  createGraph?: boolean;
+}
+
+type Target = Node | AccumulateGrad;
+
+function rootEdge(t: Tensor, i: number, fn: string): Target {
+  if (t.gradFn) return t.gradFn;
+  if (t._requiresGrad) return (t._accumulator ??= new AccumulateGrad(t));
+  throw new AutogradError(
+    `${fn}: tensor ${i} (shape ${fmtShape(t.shape)}) does not require grad and has no gradFn; ` +
+      `set requiresGrad on the inputs you differentiate with respect to, and do not compute it under noGrad`,
+  );
+}
+
+function rootGrad(t: Tensor, g: Tensor | null | undefined, fn: string): Tensor {
+  if (g) {
+    if (!sameShape(g.shape, t.shape))
+      throw new AutogradError(
+        `${fn}: the gradient has shape ${fmtShape(g.shape)} but the output has shape ${fmtShape(t.shape)}; they must match`,
+      );
+    return g;
+  }
+  if (t.numel() !== 1)
+    throw new AutogradError(
+      `${fn}: the output has shape ${fmtShape(t.shape)} (${t.numel()} elements); a gradient can be created implicitly ` +
+        `only for one-element outputs. Pass one of shape ${fmtShape(t.shape)} (y.backward(ad.onesLike(y))) or reduce first (y.sum().backward())`,
+    );
+  return ops.onesLike(t);
+}
+
+/**
+ * Runs backward from `roots`. With `capture`, returns the gradients flowing into those tensors instead of writing
+ * .grad (autograd.grad); otherwise accumulates into leaves' .grad.
+ */
+export function runBackward(
+  roots: readonly Tensor[],
+  grads: readonly (Tensor | null | undefined)[],
+  opts: BackwardOptions,
+  capture?: readonly Tensor[],
+  fn = 'backward',
+): (Tensor | null)[] {
+  const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  const targets = roots.map((t, i) => rootEdge(t, i, fn));
+  const seeds = roots.map((t, i) => rootGrad(t, grads[i], fn));
+
+  // Where captured gradients are read: a tensor's producing node, or its leaf accumulator.
+  const captureAt = new Map<Target, number[]>();
+  capture?.forEach((t, i) => {
+    const at: Target | null = t.gradFn ?? (t._requiresGrad ? (t._accumulator ??= new AccumulateGrad(t)) : null);
+    if (!at)
+      throw new AutogradError(
+        `${fn}: input ${i} (shape ${fmtShape(t.shape)}) does not require grad, so no gradient can reach it`,
+      );
+    const list = captureAt.get(at) ?? [];
+    list.push(i);
+    captureAt.set(at, list);
+  });
+  const captured: (Tensor | null)[] = capture ? capture.map(() => null) : [];
+
+  // Count, for each node, how many edges from reachable nodes point at it.
+  const deps = new Map<Target, number>();
+  const stack: Target[] = [];
+  for (const t of targets) {
+    if (!deps.has(t)) {
+      deps.set(t, 0);
+      stack.push(t);
+    }
+  }
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n instanceof AccumulateGrad) continue;
+    if (n.freed)
+      throw new AutogradError(
+        `${fn}: trying to backward through the graph a second time (${n.name} was freed by an earlier backward). ` +
+          `Pass {retainGraph: true} to the first backward if you need to backward through it again`,
+      );
+    for (const e of n.edges) {
+      if (!e) continue;
+      const d = deps.get(e);
+      if (d === undefined) {
+        deps.set(e, 1);
+        stack.push(e);
+      } else deps.set(e, d + 1);
+    }
+  }
+
+  const buffers = new Map<Target, Tensor>();
+  targets.forEach((t, i) => accumulate(buffers, t, seeds[i]));
+  const ready: Target[] = [];
+  for (const t of targets) if (deps.get(t) === 0 && !ready.includes(t)) ready.push(t);
+
+  const prevMode = isGradEnabled();
+  setGradEnabled(createGraph);
+  try {
+    while (ready.length) {
+      const node = ready.pop()!;
+      let g = buffers.get(node);
+      buffers.delete(node);
+      if (node instanceof AccumulateGrad) {
+        if (g) g = accumulateLeaf(node.tensor, g, createGraph, captureAt.get(node), captured);
+        continue;
+      }
+      if (g && node.hooks) for (const h of node.hooks) g = h(g) ?? g;
+      if (g && node.retained) node.retained.grad = createGraph ? g : g.detach();
+      const caps = captureAt.get(node);
+      if (g && caps) for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
+      if (g && node.op.vjp) {
+        node.checkVersions();
+        const ctx = node.ctx;
+        const out = node.op.vjp(g, ctx);
+        for (let i = 0; i < node.edges.length; i++) {
+          const e = node.edges[i];
+          const gi = out[i];
+          if (!e || !gi) continue;
+          accumulate(buffers, e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
+        }
+      }
+      if (!retainGraph) {
+        node.freed = true;
+        node.ctx = { ...node.ctx, inputs: [], out: undefined };
+      }
+      for (const e of node.edges) {
+        if (!e) continue;
+        const d = deps.get(e)! - 1;
+        deps.set(e, d);
+        if (d === 0) ready.push(e);
+      }
+    }
+  } finally {
+    setGradEnabled(prevMode);
+  }
+  return captured;
+}
+
+/** Broadcasting's adjoint and dtype, once for every rule: sum over broadcast dims, cast to the input's dtype. */
+function fitTo(g: Tensor, shape: readonly number[], dtype: DType): Tensor {
+  if (!sameShape(g.shape, shape)) g = ops.sumTo(g, shape);
+  if (g.dtype !== dtype) g = ops.cast(g, dtype);
+  return g;
+}
+
+function accumulate(buffers: Map<Target, Tensor>, t: Target, g: Tensor): void {
+  const prev = buffers.get(t);
+  buffers.set(t, prev ? ops.add(prev, g) : g);
+}
+
+function accumulateLeaf(
+  leaf: Tensor,
+  g: Tensor,
+  createGraph: boolean,
+  caps: number[] | undefined,
+  captured: (Tensor | null)[],
+): Tensor {
+  if (leaf._hooks) for (const h of leaf._hooks) g = h(g) ?? g;
+  if (caps) {
+    for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
+    return g;
+  }
+  if (captured.length) return g; // autograd.grad never writes .grad
+  if (!leaf.grad) leaf.grad = createGraph ? ops.clone(g) : ops.clone(g).detach();
+  else if (createGraph || leaf.grad._requiresGrad) leaf.grad = ops.add(leaf.grad, g);
+  else ops.addInPlace(leaf.grad, g);
+  return g;
+}

@@ -1,0 +1,82 @@
+/**
+ * @file The recorded graph: one Node per differentiable op call (its VJP rule, saved tensors with their versions,
+ * and an edge per input), and AccumulateGrad, where a leaf's gradient lands. Edges are fixed when the op runs, so
+ * an in-place op that later re-points a tensor's gradFn cannot make the graph cyclic.
+ */
+import type { DType } from '../core/dtype.js';
+import { AutogradError, fmtShape } from '../core/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** What a VJP rule may return per input: a gradient, or nothing (no gradient flows there). */
+export type Grad = Tensor | null | undefined | false;
+
+export interface RuleCtx<P = any> {
+  /** Saved inputs; an entry the op did not declare as saved is undefined. */
+  inputs: readonly (Tensor | undefined)[];
+  /** The saved output, when the op declared saveOutput. */
+  out: Tensor | undefined;
+  params: P;
+  /** needs[i]: does input i need a gradient? Rules may skip the others. */
+  needs: readonly boolean[];
+  inShapes: readonly (readonly number[])[];
+  inDtypes: readonly DType[];
+  outShape: readonly number[];
+}
+
+/** The part of an op definition the engine calls. */
+export interface NodeOp {
+  name: string;
+  backwardName: string;
+  vjp?: (g: Tensor, c: RuleCtx) => readonly Grad[];
+}
+
+export type Edge = Node | AccumulateGrad | null;
+
+let seqCounter = 0;
+
+export class AccumulateGrad {
+  readonly name = 'AccumulateGrad';
+  readonly seq = seqCounter++;
+  constructor(readonly tensor: Tensor) {}
+}
+
+export class Node {
+  readonly seq = seqCounter++;
+  /** Set by backward when the graph is freed (retainGraph false); a second backward then fails clearly. */
+  freed = false;
+  /** Hooks registered on the non-leaf tensor this node produced: they may replace its gradient. */
+  hooks: ((g: Tensor) => Tensor | undefined | void)[] | null = null;
+  /** The tensor whose .grad should be kept (retainGrad on a non-leaf). */
+  retained: Tensor | null = null;
+  constructor(
+    readonly op: NodeOp,
+    readonly edges: Edge[],
+    public ctx: RuleCtx,
+    /** Versions of ctx.inputs (and, last, of ctx.out) when they were saved. */
+    readonly versions: number[],
+    readonly needs: readonly boolean[],
+  ) {}
+
+  get name(): string {
+    return this.op.backwardName;
+  }
+
+  /** Throws PyTorch's in-place error if a saved tensor changed since the op ran. */
+  checkVersions(): void {
+    const saved = [...this.ctx.inputs, this.ctx.out];
+    for (let i = 0; i < saved.length; i++) {
+      const t = saved[i];
+      if (!t) continue;
+      const now = t._storage.version;
+      if (now !== this.versions[i]) {
+        const which = i === saved.length - 1 ? 'its output' : `input ${i}`;
+        throw new AutogradError(
+          `backward: one of the tensors needed for gradient computation has been modified by an in-place op: ` +
+            `the ${t.dtype} tensor of shape ${fmtShape(t.shape)} saved by ${this.op.name} (${this.name}) as ${which} ` +
+            `is at version ${now}; expected version ${this.versions[i]} instead. ` +
+            `Fix: use the out-of-place op (x.add(y), not x.add_(y)) or change a clone() of the tensor.`,
+        );
+      }
+    }
+  }
+}

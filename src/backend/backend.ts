@@ -1,0 +1,68 @@
+/**
+ * @file The backend contract: the narrow interface through which the core allocates, uploads, reads back and runs
+ * kernels. It holds no op semantics: shapes and dtypes were checked by the op before any kernel runs, and
+ * gradients never reach this layer. A backend may implement any subset of the kernels; the rest fall back, one
+ * kernel at a time, to the js reference backend with a one-time warning.
+ */
+import type { DType, TypedArray } from '../core/dtype.js';
+
+/** An opaque buffer handle: a TypedArray in the js backend, a GPUBuffer or a wasm pointer elsewhere. */
+export type Buffer = unknown;
+
+/**
+ * A strided view of a buffer as a kernel sees it. Kernels write only to `out` views the core allocated
+ * (contiguous unless stated); inputs may be any strides, including 0 (broadcast) and negative (flip).
+ */
+export interface View {
+  buf: Buffer;
+  dtype: DType;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+export type UnaryFn = (x: number, p: readonly number[]) => number;
+export type BinaryFn = (a: number, b: number) => number;
+export type ReduceOp = 'sum' | 'prod' | 'amax' | 'amin';
+
+/**
+ * The kernels. Unary and binary kernels receive both the op's name (what a fast backend dispatches on) and its
+ * scalar function (what the reference backend evaluates), so an elementwise op is defined once, in its op file.
+ * Every input of an elementwise kernel is already viewed at the output's shape (stride 0 on broadcast dims).
+ */
+export interface Kernels {
+  /** out[...] = value */
+  fill(out: View, value: number): void;
+  /** out[...] = cast(x[...]); x has out's shape (any strides), any dtype. */
+  copy(out: View, x: View): void;
+  unary(name: string, fn: UnaryFn, out: View, x: View, params: readonly number[]): void;
+  binary(name: string, fn: BinaryFn, out: View, a: View, b: View): void;
+  /** out = cond ? a : b */
+  where(out: View, cond: View, a: View, b: View): void;
+  /** Reduces x into out; out has x's rank with 1 on every reduced dim. */
+  reduce(op: ReduceOp, out: View, x: View): void;
+  /** Index (int32) of the first max/min along dim; out has x's rank with 1 at dim. NaN counts as the max. */
+  argReduce(op: 'argmax' | 'argmin', out: View, x: View, dim: number): void;
+  /** out[..., m, n] = Σ_k a[..., m, k] b[..., k, n]; batch dims of a and b already broadcast to out's. */
+  matmul(out: View, a: View, b: View): void;
+  /** out[i][j][k] = x[index[i][j][k]][j][k] for dim 0, likewise for other dims; out has index's shape. */
+  gather(out: View, x: View, dim: number, index: View): void;
+  /** out[index[i][j]][j] += src[i][j] for dim 0; out already holds the base values. */
+  scatterAdd(out: View, dim: number, index: View, src: View): void;
+  /** Softmax or log-softmax along dim, max-subtracted for stability. */
+  softmax(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number): void;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** A zero-filled buffer of n elements. */
+  alloc(dtype: DType, n: number): Buffer;
+  /** Frees a buffer now (a no-op where the garbage collector owns memory). */
+  release(buf: Buffer): void;
+  /** Copies host data into a buffer. */
+  upload(buf: Buffer, dtype: DType, data: TypedArray): void;
+  /** Reads a buffer back synchronously; asynchronous-only backends throw and point to `await data()`. */
+  readSync(buf: Buffer, dtype: DType, n: number): TypedArray;
+  read(buf: Buffer, dtype: DType, n: number): Promise<TypedArray>;
+  readonly kernels: Partial<Kernels>;
+}

@@ -1,0 +1,31 @@
+/**
+ * @file Typed errors. Every message names the op, the operands' shapes, the rule that was broken and the fix.
+ */
+export class AdjointError extends Error {
+  override name = 'AdjointError';
+}
+/** A shape, size or dimension does not fit the op's rule. */
+export class ShapeError extends AdjointError {
+  override name = 'ShapeError';
+}
+/** A dtype is unknown, unpromotable or not supported by the op. */
+export class DTypeError extends AdjointError {
+  override name = 'DTypeError';
+}
+/** Misuse of the autograd engine: freed graphs, in-place faults, non-scalar backward. */
+export class AutogradError extends AdjointError {
+  override name = 'AutogradError';
+}
+/** An index or dim is out of range. */
+export class IndexError extends AdjointError {
+  override name = 'IndexError';
+}
+/** A value is invalid (negative size, non-integer, wrong data length). */
+export class ValueError extends AdjointError {
+  override name = 'ValueError';
+}
+
+/** `[2, 3]` the way shapes print in every message. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

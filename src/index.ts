@@ -1,0 +1,16 @@
+/**
+ * @file The public API: `import * as ad from 'adjoint'`.
+ */
+
+export * as autograd from './api/autograd.js';
+export { forwardAD, makeDual, unpackDual } from './autograd/forward.js';
+export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd/mode.js';
+export type { Backend, Kernels, View } from './backend/backend.js';
+export { backendNames, getBackend, registerBackend, setBackend } from './backend/index.js';
+export * from './check/gradcheck.js';
+export type { DType } from './core/dtype.js';
+export { promoteTypes } from './core/dtype.js';
+export * from './core/errors.js';
+export { getRngState, manualSeed, setRngState } from './core/rng.js';
+export * from './ops/index.js';
+export { type NestedArray, Tensor } from './tensor/tensor.js';

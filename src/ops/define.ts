@@ -1,0 +1,184 @@
+/**
+ * @file defineOp and apply: an op is one object — shape/dtype rule, forward (kernels or a view), VJP, JVP, FLOP
+ * count — and apply is the single path every op call takes: check, compute, record for reverse mode, push tangents
+ * for forward mode. Broadcasting's adjoint is not here or in any rule: the engine sums gradients back to each
+ * input's shape.
+ */
+
+import { atPrimalLevel, forwardLevel, setTangent, tangentOf } from '../autograd/forward.js';
+import { isGradEnabled } from '../autograd/mode.js';
+import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../autograd/node.js';
+import type { View } from '../backend/backend.js';
+import { type Kernels, kernels } from '../backend/index.js';
+import type { DType } from '../core/dtype.js';
+import { broadcastStrides, type Shape } from '../core/shape.js';
+import { emptyTensor, Tensor } from '../tensor/tensor.js';
+
+export type { Grad, RuleCtx } from '../autograd/node.js';
+
+export interface OutMeta {
+  shape: number[];
+  dtype: DType;
+}
+
+export interface OpDef<P = any> {
+  /** The public name, camelCased PyTorch (`logSoftmax`). */
+  name: string;
+  /** The gradFn name shown when printing (`LogSoftmaxBackward`). */
+  backwardName: string;
+  /** The shape/dtype rule: the only place the op's inputs are checked; throws before anything is allocated. */
+  infer: (ins: readonly Tensor[], p: P) => OutMeta;
+  /** Computes into `out` (freshly allocated, contiguous) with kernels. */
+  forward?: (k: Kernels, out: Tensor, ins: readonly Tensor[], p: P) => void;
+  /** For view ops: strides and offset of the output over input 0's storage; no kernel runs. */
+  view?: (x: Tensor, p: P, out: OutMeta) => { strides: number[]; offset: number };
+  /** Output-shaped cotangents per input; the engine sums each back to its input's shape and dtype. */
+  vjp?: (g: Tensor, c: RuleCtx<P>) => readonly Grad[];
+  /**
+   * The tangent of the output from the inputs' tangents. A null tangent is a symbolic zero (the input has none):
+   * rules skip its term rather than multiply zeros (c.needs[i] is false for it).
+   */
+  jvp?: (t: readonly (Tensor | null)[], c: RuleCtx<P>) => Tensor;
+  /** Linear in its differentiable inputs: the JVP is the op applied to the tangents. */
+  linear?: boolean;
+  /** Which inputs backward needs: all, none, or input j only when another input needs a gradient (mul, matmul). */
+  saveInputs?: 'all' | 'none' | 'others';
+  saveOutput?: boolean;
+  /** False for ops whose output never has a gradient (comparisons, argmax). */
+  differentiable?: boolean;
+  /** Inputs that never receive a gradient (indices, masks). */
+  nondiffInputs?: readonly number[];
+  /** Floating-point operations for one call, for the profiler and explain mode. */
+  flops?: (ins: readonly Tensor[], out: OutMeta, p: P) => number;
+}
+
+export type OpSpec<P> = Omit<OpDef<P>, 'backwardName'> & { backwardName?: string };
+
+export function defineOp<P = undefined>(spec: OpSpec<P>): OpDef<P> {
+  const backwardName = spec.backwardName ?? `${spec.name[0].toUpperCase()}${spec.name.slice(1)}Backward`;
+  return { ...spec, backwardName };
+}
+
+/** An observer of every op call (profiler, explain); null keeps the hot path free. */
+type OpObserver = (op: OpDef, ins: readonly Tensor[], out: Tensor, p: unknown) => void;
+let observer: OpObserver | null = null;
+export function setOpObserver(fn: OpObserver | null): OpObserver | null {
+  const prev = observer;
+  observer = fn;
+  return prev;
+}
+
+/** Runs op on inputs: the single dispatch path. */
+export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
+  const meta = op.infer(ins, p);
+  let out: Tensor;
+  if (op.view) {
+    const x = ins[0];
+    const { strides, offset } = op.view(x, p, meta);
+    out = new Tensor(x._storage, meta.shape, strides, offset);
+    out._base = x._base ?? x;
+  } else {
+    out = emptyTensor(meta.shape, meta.dtype);
+    op.forward!(kernels(), out, ins, p);
+  }
+  if (op.differentiable !== false) {
+    if (isGradEnabled()) record(op, ins, out, p);
+    if (forwardLevel() !== 0) pushTangent(op, ins, out, p);
+  }
+  if (observer) observer(op as OpDef, ins, out, p);
+  return out;
+}
+
+function record<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P): void {
+  const n = ins.length;
+  let any = false;
+  const needs = new Array<boolean>(n);
+  for (let i = 0; i < n; i++) {
+    const need = ins[i]._requiresGrad && !(op.nondiffInputs?.includes(i) ?? false);
+    needs[i] = need;
+    if (need) any = true;
+  }
+  if (!any) return;
+  const edges: Edge[] = new Array(n);
+  const saved: (Tensor | undefined)[] = new Array(n);
+  const versions: number[] = new Array(n + 1);
+  const mode = op.saveInputs ?? 'all';
+  for (let i = 0; i < n; i++) {
+    const x = ins[i];
+    edges[i] = needs[i] ? (x.gradFn ?? (x._accumulator ??= new AccumulateGrad(x))) : null;
+    let keep = mode === 'all';
+    if (mode === 'others') for (let j = 0; j < n && !keep; j++) keep = j !== i && needs[j];
+    if (keep) {
+      saved[i] = x;
+      versions[i] = x._storage.version;
+    }
+  }
+  if (op.saveOutput) versions[n] = out._storage.version;
+  const ctx: RuleCtx<P> = {
+    inputs: saved,
+    out: op.saveOutput ? out : undefined,
+    params: p,
+    needs,
+    inShapes: ins.map((x) => x.shape),
+    inDtypes: ins.map((x) => x.dtype),
+    outShape: out.shape,
+  };
+  out.gradFn = new Node(op, edges, ctx, versions, needs);
+  out._requiresGrad = true;
+}
+
+function pushTangent<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P): void {
+  let any = false;
+  for (const x of ins) if (tangentOf(x)) any = true;
+  if (!any) return;
+  const nondiff = op.nondiffInputs ?? [];
+  const tangents = ins.map((x, i) => (nondiff.includes(i) ? null : tangentOf(x)));
+  const t = atPrimalLevel(() => tangentRule(op, ins, out, p, tangents, nondiff));
+  setTangent(out, t);
+}
+
+function tangentRule<P>(
+  op: OpDef<P>,
+  ins: readonly Tensor[],
+  out: Tensor,
+  p: P,
+  tangents: (Tensor | null)[],
+  nondiff: readonly number[],
+): Tensor {
+  // A linear op maps tangents as it maps values; index inputs pass through, absent tangents become zeros.
+  if (op.linear)
+    return apply(
+      op,
+      ins.map((x, i) => (nondiff.includes(i) ? x : (tangents[i] ?? emptyTensor(x.shape, x.dtype)))),
+      p,
+    );
+  if (op.jvp) {
+    const ctx: RuleCtx<P> = {
+      inputs: ins,
+      out,
+      params: p,
+      needs: tangents.map((t) => t !== null),
+      inShapes: ins.map((x) => x.shape),
+      inDtypes: ins.map((x) => x.dtype),
+      outShape: out.shape,
+    };
+    return op.jvp(tangents, ctx);
+  }
+  throw new Error(`${op.name}: no JVP rule (forward mode is not supported for this op)`);
+}
+
+/** A kernel view of t broadcast to `shape` (stride 0 on broadcast dims). */
+export function bview(t: Tensor, shape: Shape): View {
+  if (t.shape.length === shape.length) {
+    let same = true;
+    for (let i = 0; i < shape.length; i++) if (t.shape[i] !== shape[i]) same = false;
+    if (same) return t._view();
+  }
+  return {
+    buf: t._storage.buf,
+    dtype: t.dtype,
+    shape,
+    strides: broadcastStrides(t.shape, t._strides, shape),
+    offset: t._offset,
+  };
+}

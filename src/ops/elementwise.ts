@@ -1,0 +1,539 @@
+/**
+ * @file Elementwise ops. A unary or binary op is defined by its scalar function (what the reference kernel
+ * evaluates) and its partial derivatives as tensors; from the partials, VJP = g·∂ and JVP = Σ t·∂ follow, and since
+ * the partials are built from differentiable ops, so do all higher derivatives.
+ */
+import type { BinaryFn, UnaryFn } from '../backend/backend.js';
+import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { DTypeError } from '../core/errors.js';
+import { broadcastShapes, numel } from '../core/shape.js';
+import { erf as erfScalar } from '../core/special.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { apply, bview, defineOp, type OpDef } from './define.js';
+import { installMethods } from './methods.js';
+import { type Arg, testedOp } from './registry.js';
+import { lift, resultTypeOf, type TensorLike } from './scalar.js';
+import { expand } from './shape.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unary family
+
+type Partial1 = (x: Tensor, out: Tensor, p: readonly number[]) => Tensor;
+
+interface UnarySpec {
+  name: string;
+  fn: UnaryFn;
+  /** ∂out/∂x from the saved input and/or output; absent for ops with no gradient. */
+  d?: Partial1;
+  /** What d reads, so only that is saved for backward. */
+  uses?: 'x' | 'out' | 'both';
+  /** Integer and bool inputs compute in the default float dtype (exp, log); otherwise the dtype is kept. */
+  float?: boolean;
+  /** Linear ops (neg) push tangents through themselves. */
+  linear?: boolean;
+  flopsPerElement?: number;
+}
+
+function unaryOp(s: UnarySpec): OpDef<readonly number[]> {
+  const uses = s.uses ?? 'x';
+  return defineOp<readonly number[]>({
+    name: s.name,
+    infer: ([x]) => ({
+      shape: x.shape.slice(),
+      dtype: s.float && !isFloating(x.dtype) ? DEFAULT_FLOAT : x.dtype === 'bool' && !s.float ? 'int32' : x.dtype,
+    }),
+    forward: (k, out, [x], p) => k.unary(s.name, s.fn, out._view(), x._view(), p),
+    saveInputs: s.linear || uses === 'out' ? 'none' : 'all',
+    saveOutput: uses !== 'x' && !s.linear,
+    linear: s.linear,
+    differentiable: s.d !== undefined || s.linear === true,
+    vjp: s.linear
+      ? (g, c) => [apply(ops[s.name], [g], c.params)]
+      : (g, c) => [mul(g, s.d!(c.inputs[0]!, c.out!, c.params))],
+    jvp: s.linear ? undefined : ([t], c) => mul(t!, s.d!(c.inputs[0]!, c.out!, c.params)),
+    flops: (_i, out) => numel(out.shape) * (s.flopsPerElement ?? 1),
+  });
+}
+
+const ops: Record<string, OpDef<readonly number[]>> = {};
+function unary(s: UnarySpec, samples: Arg[][], extra: { gradgrad?: boolean } = {}) {
+  const op = unaryOp(s);
+  ops[s.name] = op;
+  return testedOp({
+    name: s.name,
+    fn: (x: Tensor) => apply(op, [x], NO_PARAMS),
+    samples: samples.map((args) => ({ args })),
+    reference: (v: number) => s.fn(v, NO_PARAMS),
+    ...extra,
+  });
+}
+const NO_PARAMS: readonly number[] = [];
+
+const SQRT1_2 = Math.SQRT1_2;
+const SQRT_2PI = Math.sqrt(2 * Math.PI);
+const pos = (shape: number[]): Arg => ({ shape, low: 0.2, high: 3 });
+const std1: Arg[][] = [[[3, 4]], [[]], [[0, 3]], [[2, 3, 4]]];
+
+export const neg = unary({ name: 'neg', fn: (x) => -x, linear: true }, std1);
+export const exp = unary({ name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true }, std1);
+export const log = unary({ name: 'log', fn: Math.log, d: (x) => reciprocal(x), float: true }, [
+  [pos([3, 4])],
+  [pos([])],
+]);
+export const log1p = unary({ name: 'log1p', fn: Math.log1p, d: (x) => reciprocal(add(x, 1)), float: true }, [
+  [{ shape: [3, 4], low: -0.8, high: 3 }],
+]);
+export const expm1 = unary(
+  { name: 'expm1', fn: Math.expm1, d: (_x, out) => add(out, 1), uses: 'out', float: true },
+  std1,
+);
+export const sqrt = unary({ name: 'sqrt', fn: Math.sqrt, d: (_x, out) => div(0.5, out), uses: 'out', float: true }, [
+  [pos([3, 4])],
+  [pos([])],
+]);
+export const rsqrt = unary(
+  { name: 'rsqrt', fn: (x) => 1 / Math.sqrt(x), d: (_x, out) => mul(pow(out, 3), -0.5), uses: 'out', float: true },
+  [[pos([3, 4])]],
+);
+export const reciprocal = unary(
+  { name: 'reciprocal', fn: (x) => 1 / x, d: (_x, out) => neg(mul(out, out)), uses: 'out', float: true },
+  [[pos([3, 4])]],
+);
+export const abs = unary({ name: 'abs', fn: Math.abs, d: (x) => sign(x) }, std1);
+export const sign = unary({ name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), d: (x) => zerosOf(x) }, std1);
+export const sin = unary({ name: 'sin', fn: Math.sin, d: (x) => cos(x), float: true }, std1);
+export const cos = unary({ name: 'cos', fn: Math.cos, d: (x) => neg(sin(x)), float: true }, std1);
+export const tanh = unary(
+  { name: 'tanh', fn: Math.tanh, d: (_x, out) => rsub(mul(out, out), 1), uses: 'out', float: true },
+  std1,
+);
+export const sigmoid = unary(
+  {
+    name: 'sigmoid',
+    fn: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+    d: (_x, out) => mul(out, rsub(out, 1)),
+    uses: 'out',
+    float: true,
+  },
+  std1,
+);
+export const erf = unary(
+  { name: 'erf', fn: erfScalar, d: (x) => mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)), float: true },
+  std1,
+);
+export const relu = unary({ name: 'relu', fn: (x) => Math.max(x, 0), d: (x) => toDtype(gt(x, 0), x.dtype) }, std1);
+
+const leakyReluOp = unaryOp({
+  name: 'leakyRelu',
+  fn: (x, [slope]) => (x > 0 ? x : x * slope),
+  d: (x, _o, [slope]) => where(gt(x, 0), 1, slope, x.dtype),
+});
+/** max(0, x) + negativeSlope · min(0, x) */
+export const leakyRelu = testedOp({
+  name: 'leakyRelu',
+  fn: (x: Tensor, negativeSlope = 0.01) => apply(leakyReluOp, [x], [negativeSlope]),
+  samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.2) }],
+});
+
+const eluOp = unaryOp({
+  name: 'elu',
+  fn: (x, [alpha]) => (x > 0 ? x : alpha * Math.expm1(x)),
+  d: (x, out, [alpha]) => where(gt(x, 0), 1, add(out, alpha), x.dtype),
+  uses: 'both',
+});
+/** x for x > 0, alpha · (exp(x) − 1) otherwise */
+export const elu = testedOp({
+  name: 'elu',
+  fn: (x: Tensor, alpha = 1) => apply(eluOp, [x], [alpha]),
+  samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.5) }],
+});
+
+const softplusOp = unaryOp({
+  name: 'softplus',
+  fn: (x, [beta, threshold]) =>
+    beta * x > threshold ? x : (Math.max(beta * x, 0) + Math.log1p(Math.exp(-Math.abs(beta * x)))) / beta,
+  d: (x, _o, [beta, threshold]) => where(gt(mul(x, beta), threshold), 1, sigmoid(mul(x, beta)), x.dtype),
+  float: true,
+});
+/** log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold (PyTorch's defaults: beta 1, threshold 20). */
+export const softplus = testedOp({
+  name: 'softplus',
+  fn: (x: Tensor, opts: { beta?: number; threshold?: number } = {}) =>
+    apply(softplusOp, [x], [opts.beta ?? 1, opts.threshold ?? 20]),
+  samples: [{ args: [[3, 4]] }, { args: [[6]], call: (f, x) => f(mul(x, 10), { beta: 2, threshold: 15 }) }],
+});
+
+const clampOp = unaryOp({
+  name: 'clamp',
+  fn: (x, [lo, hi]) => (x !== x ? x : Math.min(Math.max(x, lo), hi)),
+  // PyTorch passes the gradient where min ≤ x ≤ max, boundaries included.
+  d: (x, _o, [lo, hi]) => toDtype(logicalAnd(ge(x, lo), le(x, hi)), x.dtype),
+});
+/** Limits x to [min, max]; either bound may be null. */
+export const clamp = testedOp({
+  name: 'clamp',
+  fn: (x: Tensor, min: number | null = null, max: number | null = null) => {
+    if (min === null && max === null) throw new DTypeError('clamp: at least one of min and max must be given');
+    return apply(clampOp, [x], [min ?? -Infinity, max ?? Infinity]);
+  },
+  samples: [
+    { args: [[3, 4]], call: (f, x) => f(x, -1, 1) },
+    { args: [[5]], call: (f, x) => f(x, null, 0.5) },
+    { args: [[5]], call: (f, x) => f(x, -0.5) },
+  ],
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Binary family
+
+type Partial2 = (x: Tensor, y: Tensor, out: Tensor) => Tensor;
+interface BinarySpec {
+  name: string;
+  fn: BinaryFn;
+  /** ∂out/∂x and ∂out/∂y; the VJP is g·∂ and the JVP tx·∂x + ty·∂y. */
+  d?: [Partial2, Partial2];
+  /** Custom rules for linear ops (add, sub): cheaper than multiplying by constant partials. */
+  vjp?: (g: Tensor) => [Tensor, Tensor];
+  linear?: boolean;
+  /** promote: PyTorch's result type; float: ints become the default float (div); bool: comparisons. */
+  out?: 'promote' | 'float' | 'bool';
+  saveInputs?: 'all' | 'none' | 'others';
+  saveOutput?: boolean;
+}
+
+function binaryOp(s: BinarySpec): OpDef<DType> {
+  return defineOp<DType>({
+    name: s.name,
+    infer: ([x, y], dtype) => ({ shape: broadcastShapes(s.name, x.shape, y.shape), dtype }),
+    forward: (k, out, [x, y]) => k.binary(s.name, s.fn, out._view(), bview(x, out.shape), bview(y, out.shape)),
+    differentiable: s.out !== 'bool',
+    linear: s.linear,
+    saveInputs: s.saveInputs ?? (s.linear ? 'none' : 'all'),
+    saveOutput: s.saveOutput,
+    vjp: s.vjp
+      ? (g) => s.vjp!(g)
+      : (g, c) => {
+          const [x, y] = c.inputs as Tensor[];
+          return [c.needs[0] && mul(g, s.d![0](x, y, c.out!)), c.needs[1] && mul(g, s.d![1](x, y, c.out!))];
+        },
+    jvp: s.d
+      ? ([tx, ty], c) => {
+          const [x, y] = c.inputs as Tensor[];
+          const a = tx && mul(tx, s.d![0](x, y, c.out!));
+          const b = ty && mul(ty, s.d![1](x, y, c.out!));
+          return a && b ? add(a, b) : expand(a ?? b!, c.outShape as number[]);
+        }
+      : undefined,
+    flops: (_i, out) => numel(out.shape),
+  });
+}
+
+function binaryDType(s: BinarySpec, x: TensorLike, y: TensorLike): DType {
+  const t = resultTypeOf(s.name, [x, y]);
+  if (s.out === 'bool') return 'bool';
+  if (s.out === 'float' && !isFloating(t)) return DEFAULT_FLOAT;
+  return t;
+}
+
+function binary(s: BinarySpec) {
+  const op = binaryOp(s);
+  return (x: TensorLike, y: TensorLike): Tensor => {
+    const dtype = binaryDType(s, x, y);
+    return apply(op, lift(s.name, [x, y]), dtype);
+  };
+}
+
+const pair: Arg[][] = [
+  [
+    [3, 4],
+    [3, 4],
+  ],
+  [[3, 4], [4]],
+  [
+    [2, 1, 4],
+    [3, 1],
+  ],
+  [[], [3]],
+  [[0, 3], [3]],
+];
+
+const addPrim = binary({ name: 'add', fn: (a, b) => a + b, linear: true, vjp: (g) => [g, g] });
+const subPrim = binary({ name: 'sub', fn: (a, b) => a - b, linear: true, vjp: (g) => [g, neg(g)] });
+
+/** x + alpha · y */
+export const add = testedOp({
+  name: 'add',
+  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor =>
+    addPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y),
+  samples: [...pair.map((args) => ({ args })), { args: [[3]], call: (f, x) => f(x, 2.5) }],
+});
+/** x − alpha · y */
+export const sub = testedOp({
+  name: 'sub',
+  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor =>
+    subPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y),
+  samples: [...pair.map((args) => ({ args })), { args: [[3], [3]], call: (f, x, y) => f(x, y, { alpha: 2 }) }],
+});
+/** y − x: the reflected subtraction (`1 - x` is rsub(x, 1)). */
+export function rsub(x: TensorLike, y: TensorLike): Tensor {
+  return subPrim(y, x);
+}
+export const mul = testedOp({
+  name: 'mul',
+  fn: binary({ name: 'mul', fn: (a, b) => a * b, d: [(_x, y) => y, (x) => x], saveInputs: 'others' }),
+  samples: [...pair.map((args) => ({ args })), { args: [[3]], call: (f, x) => f(x, -1.5) }],
+});
+export const div = testedOp({
+  name: 'div',
+  fn: binary({
+    name: 'div',
+    fn: (a, b) => a / b,
+    out: 'float',
+    d: [(_x, y) => reciprocal(y), (_x, y, out): Tensor => neg(div(out, y))],
+    saveOutput: true,
+  }),
+  samples: [
+    { args: [[3, 4], pos([3, 4])] },
+    { args: [[3, 4], pos([4])] },
+    { args: [[], pos([3])] },
+    { args: [[3]], call: (f, x) => f(x, 4) },
+    { args: [pos([3])], call: (f, x) => f(2, x) },
+  ],
+});
+export const pow = testedOp({
+  name: 'pow',
+  fn: binary({
+    name: 'pow',
+    fn: Math.pow,
+    d: [
+      (x, y): Tensor => mul(y, pow(x, sub(y, 1))),
+      // PyTorch masks the exponent's gradient to 0 where the base is 0.
+      (x, _y, out): Tensor => where(eq(x, 0), 0, mul(out, log(x)), out.dtype),
+    ],
+    saveOutput: true,
+  }),
+  samples: [
+    { args: [pos([3, 4]), [3, 4]] },
+    { args: [pos([3, 4]), [4]] },
+    { args: [[3, 4]], call: (f, x) => f(x, 2) },
+    { args: [[3]], call: (f, x) => f(x, 3) },
+    { args: [pos([3])], call: (f, x) => f(x, -0.5) },
+    { args: [[3]], call: (f, x) => f(2, x) },
+  ],
+});
+// At ties PyTorch splits the gradient evenly between the two inputs.
+const tieSplit = (x: Tensor, y: Tensor, win: (a: Tensor, b: Tensor) => Tensor, dt: DType) =>
+  add(toDtype(win(x, y), dt), mul(toDtype(eq(x, y), dt), 0.5));
+export const maximum = testedOp({
+  name: 'maximum',
+  fn: binary({
+    name: 'maximum',
+    fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.max(a, b)),
+    d: [(x, y) => tieSplit(x, y, gt, x.dtype), (x, y) => tieSplit(y, x, gt, y.dtype)],
+  }),
+  samples: pair.map((args) => ({ args })),
+});
+export const minimum = testedOp({
+  name: 'minimum',
+  fn: binary({
+    name: 'minimum',
+    fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.min(a, b)),
+    d: [(x, y) => tieSplit(x, y, lt, x.dtype), (x, y) => tieSplit(y, x, lt, y.dtype)],
+  }),
+  samples: pair.map((args) => ({ args })),
+});
+
+function comparison(name: string, fn: BinaryFn) {
+  return testedOp({
+    name,
+    fn: binary({ name, fn, out: 'bool' }),
+    differentiable: false,
+    samples: [
+      {
+        args: [
+          [3, 4],
+          [3, 4],
+        ],
+      },
+      { args: [[3, 4], [4]] },
+      { args: [[3]], call: (f, x) => f(x, 0) },
+    ],
+  });
+}
+export const eq = comparison('eq', (a, b) => (a === b ? 1 : 0));
+export const ne = comparison('ne', (a, b) => (a !== b ? 1 : 0));
+export const lt = comparison('lt', (a, b) => (a < b ? 1 : 0));
+export const le = comparison('le', (a, b) => (a <= b ? 1 : 0));
+export const gt = comparison('gt', (a, b) => (a > b ? 1 : 0));
+export const ge = comparison('ge', (a, b) => (a >= b ? 1 : 0));
+export const logicalAnd = binary({ name: 'logicalAnd', fn: (a, b) => (a !== 0 && b !== 0 ? 1 : 0), out: 'bool' });
+export const logicalOr = binary({ name: 'logicalOr', fn: (a, b) => (a !== 0 || b !== 0 ? 1 : 0), out: 'bool' });
+export const logicalNot = (x: Tensor): Tensor => eq(x, 0);
+
+// ---------------------------------------------------------------------------------------------------------------
+// where and casts
+
+const whereOp = defineOp<DType>({
+  name: 'where',
+  infer: ([c, x, y], dtype) => ({ shape: broadcastShapes('where', c.shape, x.shape, y.shape), dtype }),
+  forward: (k, out, [c, x, y]) => k.where(out._view(), bview(c, out.shape), bview(x, out.shape), bview(y, out.shape)),
+  nondiffInputs: [0],
+  saveInputs: 'all',
+  vjp: (g, c) => {
+    const cond = c.inputs[0]!;
+    return [null, c.needs[1] && where(cond, g, 0), c.needs[2] && where(cond, 0, g)];
+  },
+  linear: true,
+  flops: () => 0,
+});
+/** cond ? x : y, elementwise with broadcasting; `dtype` forces the result dtype when both are numbers. */
+export const where = testedOp({
+  name: 'where',
+  fn: (cond: Tensor, x: TensorLike, y: TensorLike, dtype?: DType): Tensor => {
+    if (cond.dtype !== 'bool')
+      throw new DTypeError(`where: the condition must be a bool tensor, got ${cond.dtype}; compare first (x.gt(0))`);
+    const dt = dtype ?? resultTypeOf('where', [x, y]);
+    return apply(whereOp, [cond, ...lift('where', [x, y], dt)], dt);
+  },
+  samples: [
+    { args: [{ shape: [3, 4], dtype: 'bool' }, [3, 4], [3, 4]] },
+    { args: [{ shape: [3, 1], dtype: 'bool' }, [4], [3, 4]] },
+    { args: [{ shape: [4], dtype: 'bool' }, [3, 4]], call: (f, c, x) => f(c, x, 0) },
+  ],
+});
+
+const castOp = defineOp<DType>({
+  name: 'to',
+  backwardName: 'ToCopyBackward',
+  infer: ([x], dtype) => ({ shape: x.shape.slice(), dtype }),
+  forward: (k, out, [x]) => k.copy(out._view(), x._view()),
+  saveInputs: 'none',
+  // The engine casts every gradient back to its input's dtype, so the cast's VJP is the identity.
+  vjp: (g) => [g],
+  linear: true,
+  flops: () => 0,
+});
+const castNoGradOp = { ...castOp, differentiable: false };
+
+/** A copy in another dtype (the same tensor if it already has it); casts to int or bool cut the graph. */
+export function toDtype(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return apply(isFloating(dtype) ? castOp : castNoGradOp, [x], dtype);
+}
+
+/** Zeros with x's shape and dtype, as a differentiable-free constant. */
+function zerosOf(x: Tensor): Tensor {
+  return mul(toDtype(x, x.dtype).detach(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Composites: their gradients come from the ops they are built of.
+
+/** Gaussian error linear unit: x·Φ(x), or its tanh approximation with {approximate: 'tanh'}. */
+export const gelu = testedOp({
+  name: 'gelu',
+  fn: (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => {
+    if (opts.approximate === 'tanh') {
+      const inner = mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+      return mul(mul(x, 0.5), add(tanh(inner), 1));
+    }
+    return mul(mul(x, 0.5), add(erf(mul(x, SQRT1_2)), 1));
+  },
+  samples: [{ args: [[3, 4]] }, { args: [[6]], call: (f, x) => f(x, { approximate: 'tanh' }) }],
+  reference: (v) => 0.5 * v * (1 + erfScalar(v * SQRT1_2)),
+});
+/** x · sigmoid(x) (also called swish). */
+export const silu = testedOp({
+  name: 'silu',
+  fn: (x: Tensor): Tensor => mul(x, sigmoid(x)),
+  samples: [{ args: [[3, 4]] }],
+  reference: (v) => v / (1 + Math.exp(-v)),
+});
+void SQRT_2PI;
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    neg(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    log1p(): Tensor;
+    expm1(): Tensor;
+    sqrt(): Tensor;
+    rsqrt(): Tensor;
+    reciprocal(): Tensor;
+    abs(): Tensor;
+    sign(): Tensor;
+    sin(): Tensor;
+    cos(): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+    erf(): Tensor;
+    relu(): Tensor;
+    clamp(min?: number | null, max?: number | null): Tensor;
+    add(y: TensorLike, opts?: { alpha?: number }): Tensor;
+    sub(y: TensorLike, opts?: { alpha?: number }): Tensor;
+    mul(y: TensorLike): Tensor;
+    div(y: TensorLike): Tensor;
+    pow(y: TensorLike): Tensor;
+    maximum(y: TensorLike): Tensor;
+    minimum(y: TensorLike): Tensor;
+    eq(y: TensorLike): Tensor;
+    ne(y: TensorLike): Tensor;
+    lt(y: TensorLike): Tensor;
+    le(y: TensorLike): Tensor;
+    gt(y: TensorLike): Tensor;
+    ge(y: TensorLike): Tensor;
+    logicalAnd(y: TensorLike): Tensor;
+    logicalOr(y: TensorLike): Tensor;
+    logicalNot(): Tensor;
+    where(cond: Tensor, y: TensorLike): Tensor;
+    to(dtype: DType): Tensor;
+    float(): Tensor;
+    double(): Tensor;
+    int(): Tensor;
+    bool(): Tensor;
+  }
+}
+
+installMethods({
+  neg,
+  exp,
+  log,
+  log1p,
+  expm1,
+  sqrt,
+  rsqrt,
+  reciprocal,
+  abs,
+  sign,
+  sin,
+  cos,
+  tanh,
+  sigmoid,
+  erf,
+  relu,
+  clamp,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,
+  logicalAnd,
+  logicalOr,
+  logicalNot,
+  // x.where(cond, y) is where(cond, x, y), as in PyTorch.
+  where: (x: Tensor, cond: Tensor, y: TensorLike) => where(cond, x, y),
+  to: toDtype,
+  float: (x: Tensor) => toDtype(x, 'float32'),
+  double: (x: Tensor) => toDtype(x, 'float64'),
+  int: (x: Tensor) => toDtype(x, 'int32'),
+  bool: (x: Tensor) => toDtype(x, 'bool'),
+});

@@ -1,0 +1,10 @@
+/**
+ * @file Every op module, imported once so its methods and test samples are registered.
+ */
+
+export * from './autograd.js';
+export * from './creation.js';
+export * from './elementwise.js';
+export * from './linalg.js';
+export * from './reduce.js';
+export * from './shape.js';

@@ -1,0 +1,135 @@
+/**
+ * @file matmul: the Rosetta stone's primitive. Forward Y = A·B; backward dA = dY·Bᵀ, dB = Aᵀ·dY — the transposes
+ * are views, so the backward runs the same kernel on strided operands. Batch dims broadcast; the engine sums the
+ * gradient of a broadcast batch back to the operand's shape. 1-D operands are handled by unsqueeze/squeeze around it.
+ */
+import { promoteTypes } from '../core/dtype.js';
+import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
+import { broadcastShapes, numel } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { apply, bview, defineOp } from './define.js';
+import { add, mul } from './elementwise.js';
+import { installMethods } from './methods.js';
+import { sum } from './reduce.js';
+import { testedOp } from './registry.js';
+import { squeeze, transpose, unsqueeze } from './shape.js';
+
+const matmulOp = defineOp({
+  name: 'matmul',
+  backwardName: 'MmBackward',
+  infer: ([a, b]) => {
+    const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+    return { shape: [...batch, a.shape[a.ndim - 2], b.shape[b.ndim - 1]], dtype: promoteTypes(a.dtype, b.dtype) };
+  },
+  forward: (k, out, [a, b]) => {
+    const batch = out.shape.slice(0, -2);
+    k.matmul(out._view(), bview(a, [...batch, ...a.shape.slice(-2)]), bview(b, [...batch, ...b.shape.slice(-2)]));
+  },
+  saveInputs: 'others',
+  vjp: (g, c) => {
+    const [a, b] = c.inputs;
+    return [c.needs[0] && matmul(g, transpose(b!, -1, -2)), c.needs[1] && matmul(transpose(a!, -1, -2), g)];
+  },
+  jvp: ([ta, tb], c) => {
+    const a = ta && matmul(ta, c.inputs[1]!);
+    const b = tb && matmul(c.inputs[0]!, tb);
+    return a && b ? add(a, b) : (a ?? b!);
+  },
+  flops: (ins, out) => 2 * numel(out.shape) * ins[0].shape[ins[0].ndim - 1],
+});
+
+/** Matrix product with PyTorch's rules: 1-D·1-D is a dot product, 1-D operands gain and lose a dim, batches broadcast. */
+export const matmul = testedOp({
+  name: 'matmul',
+  fn: (a: Tensor, b: Tensor): Tensor => {
+    if (a.ndim === 0 || b.ndim === 0)
+      throw new ShapeError(
+        `matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; use mul for scalars`,
+      );
+    if (a.dtype === 'bool' || b.dtype === 'bool')
+      throw new DTypeError(`matmul: bool operands are not supported (${a.dtype}, ${b.dtype}); cast with .float()`);
+    const ka = a.shape[a.ndim - 1];
+    const kb = b.shape[b.ndim === 1 ? 0 : b.ndim - 2];
+    if (ka !== kb) {
+      const names = a.ndim === 2 && b.ndim === 2 ? ['X', 'W'] : ['A', 'B'];
+      throw new ShapeError(
+        `matmul: ${names[0]} is ${fmtShape(a.shape)} but ${names[1]} is ${fmtShape(b.shape)}; inner dimensions must match ` +
+          `(${ka} ≠ ${kb}). Transpose one operand (.T / .mT) or fix the layer sizes`,
+      );
+    }
+    const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
+    const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
+    let out = apply(matmulOp, [a2, b2], undefined);
+    if (a.ndim === 1) out = squeeze(out, -2);
+    if (b.ndim === 1) out = squeeze(out, -1);
+    return out;
+  },
+  samples: [
+    {
+      args: [
+        [3, 4],
+        [4, 5],
+      ],
+    },
+    {
+      args: [
+        [2, 3, 4],
+        [4, 2],
+      ],
+    },
+    {
+      args: [
+        [2, 1, 3, 4],
+        [3, 4, 2],
+      ],
+    },
+    { args: [[4], [4, 3]] },
+    { args: [[3, 4], [4]] },
+    { args: [[4], [4]] },
+    {
+      args: [
+        [0, 4],
+        [4, 3],
+      ],
+    },
+    {
+      args: [
+        [3, 0],
+        [0, 2],
+      ],
+    },
+  ],
+});
+
+/** The outer product of two vectors: out[i, j] = a[i]·b[j]. */
+export const outer = testedOp({
+  name: 'outer',
+  fn: (a: Tensor, b: Tensor): Tensor => {
+    if (a.ndim !== 1 || b.ndim !== 1)
+      throw new ShapeError(`outer: both operands must be 1-D, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    return mul(unsqueeze(a, 1), unsqueeze(b, 0));
+  },
+  samples: [{ args: [[3], [4]] }],
+});
+
+/** The dot product of two 1-D tensors of equal length. */
+export const dot = testedOp({
+  name: 'dot',
+  fn: (a: Tensor, b: Tensor): Tensor => {
+    if (a.ndim !== 1 || b.ndim !== 1 || a.shape[0] !== b.shape[0])
+      throw new ShapeError(
+        `dot: needs two 1-D tensors of the same length, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+      );
+    return sum(mul(a, b));
+  },
+  samples: [{ args: [[5], [5]] }],
+});
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    matmul(other: Tensor): Tensor;
+    outer(other: Tensor): Tensor;
+    dot(other: Tensor): Tensor;
+  }
+}
+installMethods({ matmul, outer, dot });

@@ -1,0 +1,14 @@
+/**
+ * @file Tensor methods from op functions: `x.exp()` is `exp(x)`. Each op file installs its own methods and declares
+ * their types by augmenting the Tensor interface, so adding an op never touches the Tensor class.
+ */
+import { Tensor } from '../tensor/tensor.js';
+
+export function installMethods(fns: Record<string, (self: Tensor, ...args: any[]) => unknown>): void {
+  const proto = Tensor.prototype as unknown as Record<string, unknown>;
+  for (const [name, f] of Object.entries(fns)) {
+    proto[name] = function (this: Tensor, ...args: unknown[]) {
+      return f(this, ...args);
+    };
+  }
+}

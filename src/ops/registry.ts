@@ -1,0 +1,56 @@
+/**
+ * @file The op table the tests are driven by: every public op registers its sample inputs here, next to its
+ * definition, and test/ops.test.ts runs the forward, gradcheck, gradgradcheck and adjoint checks on each, on every
+ * backend. What an op does not support is declared here, with the op, not in a skip list elsewhere.
+ */
+import type { DType } from '../core/dtype.js';
+import type { NestedArray, Tensor } from '../tensor/tensor.js';
+
+export interface ArgSpec {
+  shape: number[];
+  dtype?: DType;
+  /** Uniform range for random floats (default [-2, 2]) or integers ([low, high), for int32). */
+  low?: number;
+  high?: number;
+  /** Fixed values instead of random ones (indices, masks, special points). */
+  values?: NestedArray;
+  /** False for float inputs that should not be differentiated (targets, weights). Default: true for floats. */
+  grad?: boolean;
+}
+/** A plain shape means a random float64 input in [-2, 2] that is differentiated. */
+export type Arg = number[] | ArgSpec;
+
+export interface Sample<F = (...xs: any[]) => Tensor> {
+  args: Arg[];
+  /**
+   * How to call the op (passed in as f) with the sample tensors, e.g. `(f, x) => f(x, -1, true)`; default: f with
+   * the tensors as arguments.
+   */
+  call?: (f: F, ...xs: Tensor[]) => Tensor;
+  note?: string;
+  /** Skip the automatic non-contiguous variants (transposed, strided, expanded) of this sample. */
+  noVariants?: boolean;
+}
+
+export interface OpTest<F = (...xs: any[]) => Tensor> {
+  name: string;
+  fn: F;
+  samples: Sample<F>[];
+  /** False for ops without gradients (comparisons, argmax): only the forward runs. */
+  differentiable?: boolean;
+  /** False where the op is not twice differentiable in our rules. */
+  gradgrad?: boolean;
+  /** Finite differences need a smooth neighbourhood; a wider eps or looser tolerance where the op needs it. */
+  atol?: number;
+  rtol?: number;
+  /** A reference forward on plain numbers for checking values, when the op has a simple scalar definition. */
+  reference?: (...xs: number[]) => number;
+}
+
+export const OP_TESTS: OpTest<any>[] = [];
+
+/** Registers an op's samples; returns fn so a definition can be `export const f = testedOp({...})`. */
+export function testedOp<F extends (...xs: any[]) => Tensor>(t: OpTest<F>): F {
+  OP_TESTS.push(t);
+  return t.fn;
+}

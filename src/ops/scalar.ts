@@ -1,0 +1,43 @@
+/**
+ * @file Turning JS values into tensors at op boundaries: numbers and booleans become "wrapped" 0-d tensors that,
+ * like Python scalars in PyTorch, never widen a tensor of their own category (float32 · 2.5 stays float32).
+ */
+import { DTYPES, type DType, defaultDTypeOf, type Operand, resultType } from '../core/dtype.js';
+import { ValueError } from '../core/errors.js';
+import { fromTypedArray, Tensor } from '../tensor/tensor.js';
+
+export type TensorLike = Tensor | number | boolean;
+
+export function isTensor(v: unknown): v is Tensor {
+  return v instanceof Tensor;
+}
+
+/** A wrapped 0-d tensor holding v in dtype. */
+export function scalarTensor(v: number | boolean, dtype: DType): Tensor {
+  const arr = new DTYPES[dtype].array(1);
+  arr[0] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+  const t = fromTypedArray(arr, [], dtype);
+  t._wrapped = true;
+  return t;
+}
+
+function operand(v: TensorLike, op: string, i: number): Operand {
+  if (v instanceof Tensor) return { dtype: v.dtype, ndim: v.ndim, wrapped: v._wrapped };
+  if (typeof v === 'number' || typeof v === 'boolean') return { dtype: defaultDTypeOf(v), ndim: 0, wrapped: true };
+  throw new ValueError(`${op}: argument ${i} must be a Tensor, a number or a boolean, got ${typeof v}`);
+}
+
+/** The result dtype of an elementwise op over tensors and JS scalars (PyTorch's result_type). */
+export function resultTypeOf(op: string, vals: readonly TensorLike[]): DType {
+  return resultType(vals.map((v, i) => operand(v, op, i)));
+}
+
+/** Lifts JS scalars to wrapped tensors of the op's computation dtype; tensors pass through. */
+export function lift(op: string, vals: readonly TensorLike[], dtype?: DType): Tensor[] {
+  let dt = dtype;
+  return vals.map((v) => {
+    if (v instanceof Tensor) return v;
+    dt ??= resultTypeOf(op, vals);
+    return scalarTensor(v, dt);
+  });
+}

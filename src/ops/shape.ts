@@ -1,0 +1,390 @@
+/**
+ * @file Views and layout: reshape, permute, expand, squeeze, slice and friends share their input's storage (no
+ * kernel runs). Each is linear, so its JVP is itself applied to the tangent, and its VJP is the inverse map:
+ * reshape ↔ reshape back, permute ↔ the inverse permutation, expand ↔ sum (done by the engine's unbroadcast),
+ * slice ↔ embed into zeros.
+ */
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import {
+  contiguousStrides,
+  inferReshape,
+  isContiguous,
+  normDim,
+  numel,
+  sameShape,
+  viewStrides,
+} from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { apply, defineOp, type OpDef } from './define.js';
+import { installMethods } from './methods.js';
+import { testedOp } from './registry.js';
+
+// ----- reshape / view ------------------------------------------------------------------------------------------
+
+const viewOp = defineOp<{ shape: number[] }>({
+  name: 'view',
+  infer: (_x, p) => ({ shape: p.shape, dtype: _x[0].dtype }),
+  view: (x, p) => ({ strides: viewStrides(x.shape, x._strides, p.shape)!, offset: x._offset }),
+  saveInputs: 'none',
+  linear: true,
+  vjp: (g, c) => [reshape(g, c.inShapes[0] as number[])],
+  flops: () => 0,
+});
+
+/** The same data seen with another shape, without copying; fails if the strides do not allow it. */
+export function view(x: Tensor, ...shape: (number | number[])[]): Tensor {
+  const to = inferReshape('view', x.shape, flatArgs(shape));
+  if (!viewStrides(x.shape, x._strides, to))
+    throw new ShapeError(
+      `view: a tensor of shape ${fmtShape(x.shape)} with strides ${fmtShape(x._strides)} cannot be viewed as ${fmtShape(to)} ` +
+        `without a copy (its dims are not contiguous); use reshape(), which copies when it must, or contiguous() first`,
+    );
+  return sameShape(to, x.shape) ? x : apply(viewOp, [x], { shape: to });
+}
+
+/** Another shape for the same elements: a view when the strides allow it, otherwise a contiguous copy. */
+export const reshape = testedOp({
+  name: 'reshape',
+  fn: (x: Tensor, ...shape: (number | number[])[]): Tensor => {
+    const to = inferReshape('reshape', x.shape, flatArgs(shape));
+    if (sameShape(to, x.shape)) return x;
+    const src = viewStrides(x.shape, x._strides, to) ? x : contiguous(x);
+    return apply(viewOp, [src], { shape: to });
+  },
+  samples: [
+    { args: [[3, 4]], call: (f, x) => f(x, [2, 6]) },
+    { args: [[3, 4]], call: (f, x) => f(x, -1) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 4, -1) },
+    { args: [[]], call: (f, x) => f(x, [1, 1]) },
+    { args: [[0, 3]], call: (f, x) => f(x, [3, 0]) },
+  ],
+});
+
+function flatArgs(shape: (number | number[])[]): number[] {
+  return shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+}
+
+// ----- permute / transpose -------------------------------------------------------------------------------------
+
+const permuteOp = defineOp<{ dims: number[] }>({
+  name: 'permute',
+  infer: ([x], p) => ({ shape: p.dims.map((d) => x.shape[d]), dtype: x.dtype }),
+  view: (x, p) => ({ strides: p.dims.map((d) => x._strides[d]), offset: x._offset }),
+  saveInputs: 'none',
+  linear: true,
+  vjp: (g, c) => {
+    const inv = new Array<number>(c.params.dims.length);
+    c.params.dims.forEach((d, i) => {
+      inv[d] = i;
+    });
+    return [permute(g, inv)];
+  },
+  flops: () => 0,
+});
+
+/** Reorders dims: out.shape[i] = x.shape[dims[i]]. */
+export const permute = testedOp({
+  name: 'permute',
+  fn: (x: Tensor, ...dims: (number | number[])[]): Tensor => {
+    const list = flatArgs(dims);
+    if (list.length !== x.ndim)
+      throw new ShapeError(
+        `permute: got ${list.length} dims ${fmtShape(list)} for a tensor of shape ${fmtShape(x.shape)}; give one per dim (${x.ndim})`,
+      );
+    const d = list.map((v) => normDim('permute', v, x.ndim, x.shape));
+    if (new Set(d).size !== d.length) throw new ShapeError(`permute: dims ${fmtShape(list)} repeat a dimension`);
+    return apply(permuteOp, [x], { dims: d });
+  },
+  samples: [
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [2, 0, 1]) },
+    { args: [[3, 4]], call: (f, x) => f(x, -1, 0) },
+  ],
+});
+
+/** Swaps two dims. */
+export const transpose = testedOp({
+  name: 'transpose',
+  fn: (x: Tensor, dim0: number, dim1: number): Tensor => {
+    if (x.ndim < 2 && dim0 === dim1) return x;
+    const a = normDim('transpose', dim0, x.ndim, x.shape);
+    const b = normDim('transpose', dim1, x.ndim, x.shape);
+    const dims = Array.from({ length: x.ndim }, (_, i) => i);
+    [dims[a], dims[b]] = [dims[b], dims[a]];
+    return x.ndim === 0 ? x : apply(permuteOp, [x], { dims });
+  },
+  samples: [
+    { args: [[3, 4]], call: (f, x) => f(x, 0, 1) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, -1, 0) },
+  ],
+});
+
+// ----- expand --------------------------------------------------------------------------------------------------
+
+const expandOp = defineOp<{ shape: number[] }>({
+  name: 'expand',
+  infer: ([x], p) => ({ shape: p.shape, dtype: x.dtype }),
+  view: (x, p) => {
+    const off = p.shape.length - x.ndim;
+    return {
+      strides: p.shape.map((s, i) => (i < off || (x.shape[i - off] === 1 && s !== 1) ? 0 : x._strides[i - off])),
+      offset: x._offset,
+    };
+  },
+  saveInputs: 'none',
+  linear: true,
+  // The gradient is output-shaped; the engine's unbroadcast sums it over the expanded dims.
+  vjp: (g) => [g],
+  flops: () => 0,
+});
+
+/** Repeats size-1 dims (and adds leading ones) without copying: stride 0. -1 keeps a size. */
+export const expand = testedOp({
+  name: 'expand',
+  fn: (x: Tensor, ...sizes: (number | number[])[]): Tensor => {
+    const to = flatArgs(sizes).slice();
+    if (to.length < x.ndim)
+      throw new ShapeError(
+        `expand: the target ${fmtShape(to)} has fewer dims than the tensor's shape ${fmtShape(x.shape)}; give at least ${x.ndim}`,
+      );
+    const off = to.length - x.ndim;
+    for (let i = 0; i < to.length; i++) {
+      const have = i >= off ? x.shape[i - off] : 1;
+      if (to[i] === -1) {
+        if (i < off) throw new ShapeError(`expand: -1 is not allowed for the new leading dim ${i} in ${fmtShape(to)}`);
+        to[i] = have;
+      } else if (!Number.isInteger(to[i]) || to[i] < 0) {
+        throw new ValueError(`expand: sizes must be whole numbers ≥ 0 or -1, got ${fmtShape(to)}`);
+      } else if (have !== 1 && have !== to[i]) {
+        throw new ShapeError(
+          `expand: cannot expand shape ${fmtShape(x.shape)} to ${fmtShape(to)}: dim ${i} has size ${have}, ` +
+            `and only size-1 dims can be expanded (to ${to[i]})`,
+        );
+      }
+    }
+    return sameShape(to, x.shape) ? x : apply(expandOp, [x], { shape: to });
+  },
+  samples: [
+    { args: [[3, 1]], call: (f, x) => f(x, 3, 4) },
+    { args: [[4]], call: (f, x) => f(x, [2, 3, 4]) },
+    { args: [[]], call: (f, x) => f(x, [3]) },
+  ],
+});
+
+export function expandAs(x: Tensor, other: Tensor): Tensor {
+  return expand(x, other.shape as number[]);
+}
+
+// ----- squeeze / unsqueeze / flatten ---------------------------------------------------------------------------
+
+/** Removes size-1 dims: all of them, or the given ones (a given dim of another size is left alone, as in PyTorch). */
+export const squeeze = testedOp({
+  name: 'squeeze',
+  fn: (x: Tensor, dim?: number | number[]): Tensor => {
+    const dims =
+      dim === undefined
+        ? null
+        : (typeof dim === 'number' ? [dim] : dim).map((d) => normDim('squeeze', d, x.ndim, x.shape));
+    const shape = x.shape.filter((s, i) => !(s === 1 && (dims === null || dims.includes(i))));
+    return reshape(x, shape);
+  },
+  samples: [
+    { args: [[3, 1, 4, 1]], call: (f, x) => f(x) },
+    { args: [[3, 1, 4]], call: (f, x) => f(x, -2) },
+    { args: [[3, 4]], call: (f, x) => f(x, 0) },
+  ],
+});
+
+/** Inserts a size-1 dim at `dim` (negative counts from the end of the result). */
+export const unsqueeze = testedOp({
+  name: 'unsqueeze',
+  fn: (x: Tensor, dim: number): Tensor => {
+    const d = normDim('unsqueeze', dim, x.ndim + 1, x.shape);
+    const shape = x.shape.slice();
+    shape.splice(d, 0, 1);
+    return reshape(x, shape);
+  },
+  samples: [
+    { args: [[3, 4]], call: (f, x) => f(x, 1) },
+    { args: [[3, 4]], call: (f, x) => f(x, -1) },
+    { args: [[]], call: (f, x) => f(x, 0) },
+  ],
+});
+
+/** Merges dims startDim..endDim into one. */
+export const flatten = testedOp({
+  name: 'flatten',
+  fn: (x: Tensor, startDim = 0, endDim = -1): Tensor => {
+    if (x.ndim === 0) return reshape(x, [1]);
+    const s = normDim('flatten', startDim, x.ndim, x.shape);
+    const e = normDim('flatten', endDim, x.ndim, x.shape);
+    if (s > e) throw new ShapeError(`flatten: startDim ${startDim} must not come after endDim ${endDim}`);
+    const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+    return reshape(x, shape);
+  },
+  samples: [{ args: [[2, 3, 4]] }, { args: [[2, 3, 4]], call: (f, x) => f(x, 1) }, { args: [[]] }],
+});
+
+// ----- contiguous / clone --------------------------------------------------------------------------------------
+
+const cloneOp = defineOp({
+  name: 'clone',
+  infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  forward: (k, out, [x]) => k.copy(out._view(), x._view()),
+  saveInputs: 'none',
+  linear: true,
+  vjp: (g) => [g],
+  flops: () => 0,
+});
+
+/** A copy with its own contiguous storage; gradients flow through it. */
+export const clone = testedOp({
+  name: 'clone',
+  fn: (x: Tensor): Tensor => apply(cloneOp, [x], undefined),
+  samples: [{ args: [[3, 4]] }],
+});
+
+/** x itself if it is contiguous, else a contiguous copy. */
+export function contiguous(x: Tensor): Tensor {
+  return isContiguous(x.shape, x._strides) ? x : clone(x);
+}
+
+// ----- slice / narrow and their adjoint ------------------------------------------------------------------------
+
+interface SliceParams {
+  dim: number;
+  start: number;
+  step: number;
+  len: number;
+}
+
+const sliceOp: OpDef<SliceParams> = defineOp<SliceParams>({
+  name: 'slice',
+  infer: ([x], p) => {
+    const shape = x.shape.slice();
+    shape[p.dim] = p.len;
+    return { shape, dtype: x.dtype };
+  },
+  view: (x, p) => {
+    const strides = x._strides.slice();
+    strides[p.dim] *= p.step;
+    return { strides, offset: x._offset + p.start * x._strides[p.dim] };
+  },
+  saveInputs: 'none',
+  linear: true,
+  vjp: (g, c) => [apply(sliceBackwardOp, [g], { ...c.params, inShape: c.inShapes[0] as number[] })],
+  flops: () => 0,
+});
+
+/** The adjoint of slice: places g into zeros of the input's shape at the sliced positions. */
+const sliceBackwardOp: OpDef<SliceParams & { inShape: number[] }> = defineOp<SliceParams & { inShape: number[] }>({
+  name: 'sliceBackward',
+  infer: ([g], p) => ({ shape: p.inShape, dtype: g.dtype }),
+  forward: (k, out, [g], p) => {
+    const strides = contiguousStrides(p.inShape);
+    const dst = strides.slice();
+    dst[p.dim] *= p.step;
+    k.copy(
+      { buf: out._storage.buf, dtype: out.dtype, shape: g.shape, strides: dst, offset: p.start * strides[p.dim] },
+      g._view(),
+    );
+  },
+  saveInputs: 'none',
+  linear: true,
+  vjp: (g, c) => [apply(sliceOp, [g], c.params)],
+  flops: () => 0,
+});
+
+/**
+ * Elements start, start+step, … before end along dim (Python's x[start:end:step]); negative start/end count from
+ * the end and out-of-range bounds are clamped, as in PyTorch.
+ */
+export const slice = testedOp({
+  name: 'slice',
+  fn: (x: Tensor, dim: number, start: number | null = 0, end: number | null = null, step = 1): Tensor => {
+    const d = normDim('slice', dim, x.ndim, x.shape);
+    if (!Number.isInteger(step) || step <= 0)
+      throw new ValueError(`slice: step must be a whole number > 0, got ${step} (use flip() to reverse)`);
+    const n = x.shape[d];
+    const norm = (v: number, dflt: number) => {
+      if (!Number.isInteger(v)) throw new ValueError(`slice: bounds must be whole numbers, got ${v}`);
+      return Math.min(Math.max(v < 0 ? v + n : v, 0), n) ?? dflt;
+    };
+    const s = start === null ? 0 : norm(start, 0);
+    const e = end === null ? n : norm(end, n);
+    const len = e > s ? Math.ceil((e - s) / step) : 0;
+    if (s === 0 && len === n && step === 1) return x;
+    return apply(sliceOp, [x], { dim: d, start: s, step, len });
+  },
+  samples: [
+    { args: [[5, 4]], call: (f, x) => f(x, 0, 1, 4) },
+    { args: [[5, 4]], call: (f, x) => f(x, -1, 0, null, 2) },
+    { args: [[5, 4]], call: (f, x) => f(x, 0, -2) },
+    { args: [[5, 4]], call: (f, x) => f(x, 1, 3, 3) },
+  ],
+});
+
+/** `length` elements from `start` along dim. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normDim('narrow', dim, x.ndim, x.shape);
+  const s = start < 0 ? start + x.shape[d] : start;
+  if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > x.shape[d])
+    throw new ShapeError(
+      `narrow: start ${start} and length ${length} do not fit in dim ${dim} of shape ${fmtShape(x.shape)} (size ${x.shape[d]})`,
+    );
+  return slice(x, d, s, s + length);
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    view(...shape: (number | number[])[]): Tensor;
+    reshape(...shape: (number | number[])[]): Tensor;
+    permute(...dims: (number | number[])[]): Tensor;
+    transpose(dim0: number, dim1: number): Tensor;
+    /** The transpose of a 2-D tensor (all dims reversed otherwise, as PyTorch's deprecated .T). */
+    readonly T: Tensor;
+    /** The transpose of the last two dims (batched matrices). */
+    readonly mT: Tensor;
+    expand(...sizes: (number | number[])[]): Tensor;
+    expandAs(other: Tensor): Tensor;
+    squeeze(dim?: number | number[]): Tensor;
+    unsqueeze(dim: number): Tensor;
+    flatten(startDim?: number, endDim?: number): Tensor;
+    clone(): Tensor;
+    contiguous(): Tensor;
+    slice(dim: number, start?: number | null, end?: number | null, step?: number): Tensor;
+    narrow(dim: number, start: number, length: number): Tensor;
+  }
+}
+
+installMethods({
+  view,
+  reshape,
+  permute,
+  transpose,
+  expand,
+  expandAs,
+  squeeze,
+  unsqueeze,
+  flatten,
+  clone,
+  contiguous,
+  slice,
+  narrow,
+});
+
+import { Tensor as TensorClass } from '../tensor/tensor.js';
+
+Object.defineProperty(TensorClass.prototype, 'T', {
+  get(this: Tensor) {
+    return permute(
+      this,
+      Array.from({ length: this.ndim }, (_, i) => this.ndim - 1 - i),
+    );
+  },
+});
+Object.defineProperty(TensorClass.prototype, 'mT', {
+  get(this: Tensor) {
+    if (this.ndim < 2) throw new ShapeError(`mT: needs at least 2 dims, got shape ${fmtShape(this.shape)}`);
+    return transpose(this, -2, -1);
+  },
+});
