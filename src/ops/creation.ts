@@ -70,14 +70,9 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
     return finish(fromTypedArray(copy, shape, dtype), opts);
   }
   const { shape, flat } = inferNested('tensor', data);
-  let dtype = opts.dtype;
-  if (!dtype) {
-    dtype = flat.length ? defaultDTypeOf(flat[0]) : DEFAULT_FLOAT;
-    for (const v of flat) {
-      const d = defaultDTypeOf(v);
-      if (d === 'float32' || (d === 'int32' && dtype === 'bool')) dtype = d;
-    }
-  }
+  // JS has no integer literals ([1, 2] and [1.0, 2.0] are the same value), so numbers default to float32 and
+  // integer tensors are asked for with {dtype: 'int32'}; all-boolean data gives a bool tensor.
+  const dtype = opts.dtype ?? (flat.length && flat.every((v) => typeof v === 'boolean') ? 'bool' : DEFAULT_FLOAT);
   const info = dtypeInfo(dtype);
   const arr = new info.array(flat.length);
   for (let i = 0; i < flat.length; i++) arr[i] = info.cast(+flat[i]);
