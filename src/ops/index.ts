@@ -8,3 +8,8 @@ export * from './elementwise.js';
 export * from './linalg.js';
 export * from './reduce.js';
 export * from './shape.js';
+export * from './softmax.js';
+export * from './indexing.js';
+export * from './join.js';
+export * from './loss.js';
+export * from './inplace.js';

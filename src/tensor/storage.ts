@@ -5,7 +5,34 @@
 
 import type { Backend, Buffer } from '../backend/backend.js';
 import { activeBackend } from '../backend/index.js';
-import type { DType, TypedArray } from '../core/dtype.js';
+import { DTYPES, type DType, type TypedArray } from '../core/dtype.js';
+
+/** Bytes held by storages not yet garbage-collected (or released), and the peak since the last reset. */
+const stats = { liveBytes: 0, peakBytes: 0, allocations: 0 };
+const finalizer =
+  typeof FinalizationRegistry !== 'undefined'
+    ? new FinalizationRegistry<number>((bytes) => {
+        stats.liveBytes -= bytes;
+      })
+    : null;
+
+function track(owner: object, bytes: number): void {
+  stats.liveBytes += bytes;
+  stats.allocations++;
+  if (stats.liveBytes > stats.peakBytes) stats.peakBytes = stats.liveBytes;
+  finalizer?.register(owner, bytes);
+}
+
+/**
+ * Memory held by tensor storages: live bytes (freed when the garbage collector reclaims a storage, so run with
+ * --expose-gc and call gc() for exact figures), the peak since resetPeakMemory(), and the allocation count.
+ */
+export function memoryStats(): { liveBytes: number; peakBytes: number; allocations: number } {
+  return { ...stats };
+}
+export function resetPeakMemory(): void {
+  stats.peakBytes = stats.liveBytes;
+}
 
 export class Storage {
   /** Bumped by every in-place write; saved tensors remember it to detect changes before backward. */
@@ -19,13 +46,14 @@ export class Storage {
 
   static alloc(dtype: DType, n: number): Storage {
     const b = activeBackend();
-    return new Storage(b, b.alloc(dtype, n), dtype, n);
+    const s = new Storage(b, b.alloc(dtype, n), dtype, n);
+    track(s, n * DTYPES[dtype].bytes);
+    return s;
   }
 
   static from(dtype: DType, data: TypedArray): Storage {
-    const b = activeBackend();
-    const buf = b.alloc(dtype, data.length);
-    b.upload(buf, dtype, data);
-    return new Storage(b, buf, dtype, data.length);
+    const s = Storage.alloc(dtype, data.length);
+    s.backend.upload(s.buf, dtype, data);
+    return s;
   }
 }

@@ -1,0 +1,2 @@
+/** @file (being written) torch.nn.functional: F.crossEntropy, F.relu, ... */
+export {};
