@@ -14,5 +14,5 @@ export * from './core/errors.js';
 export { getRngState, manualSeed, setRngState } from './core/rng.js';
 export * from './ops/index.js';
 export { type NestedArray, Tensor } from './tensor/tensor.js';
-export { memoryStats, resetPeakMemory } from './tensor/storage.js';
+export { memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
 export * as F from './api/functional.js';

@@ -16,6 +16,13 @@ const finalizer =
       })
     : null;
 
+let tracking = false;
+
+/** Turns on memory accounting (off by default: registering every storage with the GC costs ~2 µs per op). */
+export function trackMemory(on = true): void {
+  tracking = on;
+}
+
 function track(owner: object, bytes: number): void {
   stats.liveBytes += bytes;
   stats.allocations++;
@@ -27,6 +34,7 @@ function track(owner: object, bytes: number): void {
  * Memory held by tensor storages: live bytes (freed when the garbage collector reclaims a storage, so run with
  * --expose-gc and call gc() for exact figures), the peak since resetPeakMemory(), and the allocation count.
  */
+export function memoryStats(): { liveBytes: number; peakBytes: number; allocations: number };
 export function memoryStats(): { liveBytes: number; peakBytes: number; allocations: number } {
   return { ...stats };
 }
@@ -47,7 +55,7 @@ export class Storage {
   static alloc(dtype: DType, n: number): Storage {
     const b = activeBackend();
     const s = new Storage(b, b.alloc(dtype, n), dtype, n);
-    track(s, n * DTYPES[dtype].bytes);
+    if (tracking) track(s, n * DTYPES[dtype].bytes);
     return s;
   }
 
