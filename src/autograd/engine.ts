@@ -31,6 +31,7 @@ export interface BackwardOptions {
 }
 
 type Target = Node | AccumulateGrad;
+let epochCounter = 0;
 
 function rootEdge(t: Tensor, i: number, fn: string): Target {
   if (t.gradFn) return t.gradFn;
@@ -87,12 +88,14 @@ export function runBackward(
   });
   const captured: (Tensor | null)[] = capture ? capture.map(() => null) : [];
 
-  // Count, for each node, how many edges from reachable nodes point at it.
-  const deps = new Map<Target, number>();
+  // Count, for each node, how many edges from reachable nodes point at it (scratch fields, stamped by epoch).
+  const epoch = ++epochCounter;
   const stack: Target[] = [];
   for (const t of targets) {
-    if (!deps.has(t)) {
-      deps.set(t, 0);
+    if (t._epoch !== epoch) {
+      t._epoch = epoch;
+      t._deps = 0;
+      t._grad = null;
       stack.push(t);
     }
   }
@@ -104,35 +107,37 @@ export function runBackward(
         `${fn}: trying to backward through the graph a second time (${n.name} was freed by an earlier backward). ` +
           `Pass {retainGraph: true} to the first backward if you need to backward through it again`,
       );
-    for (const e of n.edges) {
+    const edges = n.edges;
+    for (let i = 0; i < edges.length; i++) {
+      const e = edges[i];
       if (!e) continue;
-      const d = deps.get(e);
-      if (d === undefined) {
-        deps.set(e, 1);
+      if (e._epoch !== epoch) {
+        e._epoch = epoch;
+        e._deps = 1;
+        e._grad = null;
         stack.push(e);
-      } else deps.set(e, d + 1);
+      } else e._deps++;
     }
   }
 
-  const buffers = new Map<Target, Tensor>();
-  targets.forEach((t, i) => accumulate(buffers, t, seeds[i]));
+  targets.forEach((t, i) => accumulate(t, seeds[i]));
   const ready: Target[] = [];
-  for (const t of targets) if (deps.get(t) === 0 && !ready.includes(t)) ready.push(t);
+  for (const t of targets) if (t._deps === 0 && !ready.includes(t)) ready.push(t);
 
   const prevMode = isGradEnabled();
   setGradEnabled(createGraph);
   try {
     while (ready.length) {
       const node = ready.pop()!;
-      let g = buffers.get(node);
-      buffers.delete(node);
+      let g = node._grad;
+      node._grad = null;
+      const caps = capture ? captureAt.get(node) : undefined;
       if (node instanceof AccumulateGrad) {
-        if (g) g = accumulateLeaf(node.tensor, g, createGraph, captureAt.get(node), captured);
+        if (g) accumulateLeaf(node.tensor, g, createGraph, caps, captured);
         continue;
       }
       if (g && node.hooks) for (const h of node.hooks) g = h(g) ?? g;
       if (g && node.retained) node.retained.grad = createGraph ? g : g.detach();
-      const caps = captureAt.get(node);
       if (g && caps) for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
       if (g && node.op.vjp) {
         node.checkVersions();
@@ -142,18 +147,17 @@ export function runBackward(
           const e = node.edges[i];
           const gi = out[i];
           if (!e || !gi) continue;
-          accumulate(buffers, e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
+          accumulate(e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
         }
       }
       if (!retainGraph) {
         node.freed = true;
         node.ctx = { ...node.ctx, inputs: [], out: undefined };
       }
-      for (const e of node.edges) {
-        if (!e) continue;
-        const d = deps.get(e)! - 1;
-        deps.set(e, d);
-        if (d === 0) ready.push(e);
+      const edges = node.edges;
+      for (let i = 0; i < edges.length; i++) {
+        const e = edges[i];
+        if (e && --e._deps === 0) ready.push(e);
       }
     }
   } finally {
@@ -169,9 +173,8 @@ function fitTo(g: Tensor, shape: readonly number[], dtype: DType): Tensor {
   return g;
 }
 
-function accumulate(buffers: Map<Target, Tensor>, t: Target, g: Tensor): void {
-  const prev = buffers.get(t);
-  buffers.set(t, prev ? ops.add(prev, g) : g);
+function accumulate(t: Target, g: Tensor): void {
+  t._grad = t._grad ? ops.add(t._grad, g) : g;
 }
 
 function accumulateLeaf(

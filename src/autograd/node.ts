@@ -34,13 +34,25 @@ export type Edge = Node | AccumulateGrad | null;
 
 let seqCounter = 0;
 
-export class AccumulateGrad {
-  readonly name = 'AccumulateGrad';
-  readonly seq = seqCounter++;
-  constructor(readonly tensor: Tensor) {}
+/** Per-backward scratch space kept on the nodes themselves, so the engine's hot loop needs no Maps. */
+class Scratch {
+  /** @internal the backward run that last touched this node. */
+  _epoch = 0;
+  /** @internal edges from not-yet-run nodes that still point here. */
+  _deps = 0;
+  /** @internal the gradient accumulated so far in this run. */
+  _grad: Tensor | null = null;
 }
 
-export class Node {
+export class AccumulateGrad extends Scratch {
+  readonly name = 'AccumulateGrad';
+  readonly seq = seqCounter++;
+  constructor(readonly tensor: Tensor) {
+    super();
+  }
+}
+
+export class Node extends Scratch {
   readonly seq = seqCounter++;
   /** Set by backward when the graph is freed (retainGraph false); a second backward then fails clearly. */
   freed = false;
@@ -55,7 +67,9 @@ export class Node {
     /** Versions of ctx.inputs (and, last, of ctx.out) when they were saved. */
     readonly versions: number[],
     readonly needs: readonly boolean[],
-  ) {}
+  ) {
+    super();
+  }
 
   get name(): string {
     return this.op.backwardName;

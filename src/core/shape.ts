@@ -42,7 +42,10 @@ export function checkSizes(op: string, shape: readonly number[]): number[] {
 /** NumPy broadcasting of any number of shapes; the error names the op and every shape. */
 export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
   if (shapes.length === 1) return shapes[0].slice();
-  if (shapes.length === 2 && sameShape(shapes[0], shapes[1])) return shapes[0].slice();
+  if (shapes.length === 2) {
+    if (sameShape(shapes[0], shapes[1]) || shapes[1].length === 0) return shapes[0].slice();
+    if (shapes[0].length === 0) return shapes[1].slice();
+  }
   let nd = 0;
   for (const s of shapes) nd = Math.max(nd, s.length);
   const out = new Array<number>(nd).fill(1);

@@ -12,8 +12,27 @@ export function isTensor(v: unknown): v is Tensor {
   return v instanceof Tensor;
 }
 
+/**
+ * Wrapped scalars are immutable (no API hands them out for in-place writes), so recent ones are reused: a loop
+ * like `x = x.mul(1.0001)` allocates no tensor for the constant.
+ */
+const cache: Record<string, Map<number, Tensor>> = {};
+const CACHE_LIMIT = 512;
+
 /** A wrapped 0-d tensor holding v in dtype. */
 export function scalarTensor(v: number | boolean, dtype: DType): Tensor {
+  const key = +v;
+  if (Object.is(key, -0)) return makeScalar(v, dtype);
+  const m = (cache[dtype] ??= new Map());
+  const hit = m.get(key);
+  if (hit !== undefined && !hit._requiresGrad && hit._storage.version === 0) return hit;
+  const t = makeScalar(v, dtype);
+  if (m.size >= CACHE_LIMIT) m.clear();
+  m.set(key, t);
+  return t;
+}
+
+function makeScalar(v: number | boolean, dtype: DType): Tensor {
   const arr = new DTYPES[dtype].array(1);
   arr[0] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
   const t = fromTypedArray(arr, [], dtype);

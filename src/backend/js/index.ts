@@ -8,6 +8,12 @@ import type { Backend, BinaryFn, Kernels, ReduceOp, UnaryFn, View } from '../bac
 
 type Arr = TypedArray;
 
+/** True when every stride is 0: the view repeats one element (a broadcast scalar). */
+function isConstant(v: View): boolean {
+  for (let i = 0; i < v.strides.length; i++) if (v.strides[i] !== 0 && v.shape[i] !== 1) return false;
+  return true;
+}
+
 /** Element offsets of a strided view in row-major order, or null when the view is contiguous (offset + i). */
 function offsets(v: View, always = false): Int32Array | null {
   const { shape, strides } = v;
@@ -116,14 +122,22 @@ const kernels: Kernels = {
     const n = size(out.shape);
     const base = out.offset;
     const xo = offsets(x);
-    const yo = offsets(y);
     const cast = storeCast(out.dtype);
-    if (!xo && !yo && !cast) {
+    if (!xo && !cast) {
       const xb = x.offset;
-      const yb = y.offset;
-      for (let i = 0; i < n; i++) o[base + i] = fn(a[xb + i], b[yb + i]);
-      return;
+      if (isConstant(y)) {
+        // A tensor op a scalar: the most common broadcast, read the scalar once.
+        const c = b[y.offset];
+        for (let i = 0; i < n; i++) o[base + i] = fn(a[xb + i], c);
+        return;
+      }
+      if (!offsets(y)) {
+        const yb = y.offset;
+        for (let i = 0; i < n; i++) o[base + i] = fn(a[xb + i], b[yb + i]);
+        return;
+      }
     }
+    const yo = offsets(y);
     for (let i = 0; i < n; i++) {
       const v = fn(a[xo ? xo[i] : x.offset + i], b[yo ? yo[i] : y.offset + i]);
       o[base + i] = cast ? cast(v) : v;
