@@ -33,7 +33,7 @@ export const DTYPES: Record<DType, DTypeInfo> = {
   float64: { name: 'float64', array: Float64Array, bytes: 8, category: FLOAT, rank: 2, cast: (v) => v },
   float32: { name: 'float32', array: Float32Array, bytes: 4, category: FLOAT, rank: 1, cast: Math.fround },
   int32: { name: 'int32', array: Int32Array, bytes: 4, category: INT, rank: 1, cast: (v) => Math.trunc(v) | 0 },
-  bool: { name: 'bool', array: Uint8Array, bytes: 1, category: BOOL, rank: 0, cast: (v) => (v ? 1 : 0) },
+  bool: { name: 'bool', array: Uint8Array, bytes: 1, category: BOOL, rank: 0, cast: (v) => (v !== 0 ? 1 : 0) },
 };
 
 export const DEFAULT_FLOAT: DType = 'float32';

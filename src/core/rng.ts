@@ -59,6 +59,11 @@ export function random(): number {
   return (hi * 67108864 + lo) / 9007199254740992;
 }
 
+/** Uniform in [0, 1) with 24 random bits: every value is a float32, so storing it never rounds up to 1. */
+export function random24(): number {
+  return (nextU32() >>> 8) / 16777216;
+}
+
 /** Standard normal by the Box–Muller transform (pairs, the second kept for the next call). */
 export function randomNormal(): number {
   if (spare !== null) {

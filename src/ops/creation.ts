@@ -4,15 +4,22 @@
  */
 
 import { kernels } from '../backend/index.js';
-import { DEFAULT_FLOAT, DTYPES, type DType, defaultDTypeOf, dtypeInfo, type TypedArray } from '../core/dtype.js';
-import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
-import { random, randomInt, randomNormal } from '../core/rng.js';
+import { DEFAULT_FLOAT, DTYPES, type DType, type DTypeInfo, FLOAT, type TypedArray } from '../core/dtype.js';
+import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { random, random24, randomInt, randomNormal } from '../core/rng.js';
 import { checkSizes, numel } from '../core/shape.js';
 import { emptyTensor, fromTypedArray, type NestedArray, type Tensor } from '../tensor/tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+}
+
+/** The dtype's table row, checked here so a typo fails with the op's name before anything is allocated. */
+function info(op: string, dtype: DType): DTypeInfo {
+  const row = Object.hasOwn(DTYPES, dtype) ? DTYPES[dtype] : undefined;
+  if (!row) throw new DTypeError(`${op}: unknown dtype '${dtype}'; use one of ${Object.keys(DTYPES).join(', ')}`);
+  return row;
 }
 
 function finish(t: Tensor, opts: CreateOptions | undefined): Tensor {
@@ -53,36 +60,42 @@ function inferNested(op: string, data: NestedArray): { shape: number[]; flat: (n
 export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
-    const dtype =
-      opts.dtype ??
-      (arr instanceof Float64Array
-        ? 'float64'
-        : arr instanceof Float32Array
-          ? 'float32'
-          : arr instanceof Int32Array
-            ? 'int32'
-            : arr instanceof Uint8Array
-              ? 'bool'
-              : DEFAULT_FLOAT);
+    const dtype = opts.dtype ?? dtypeOfArray(arr);
     const shape = opts.shape ? checkSizes('tensor', opts.shape) : [arr.length];
-    const copy = new DTYPES[dtype].array(arr.length);
-    for (let i = 0; i < arr.length; i++) copy[i] = DTYPES[dtype].cast(arr[i]);
+    const { array, cast } = info('tensor', dtype);
+    const copy = new array(arr.length);
+    for (let i = 0; i < arr.length; i++) copy[i] = cast(arr[i]);
     return finish(fromTypedArray(copy, shape, dtype), opts);
   }
   const { shape, flat } = inferNested('tensor', data);
   // JS has no integer literals ([1, 2] and [1.0, 2.0] are the same value), so numbers default to float32 and
   // integer tensors are asked for with {dtype: 'int32'}; all-boolean data gives a bool tensor.
   const dtype = opts.dtype ?? (flat.length && flat.every((v) => typeof v === 'boolean') ? 'bool' : DEFAULT_FLOAT);
-  const info = dtypeInfo(dtype);
-  const arr = new info.array(flat.length);
-  for (let i = 0; i < flat.length; i++) arr[i] = info.cast(+flat[i]);
+  const { array, cast } = info('tensor', dtype);
+  const arr = new array(flat.length);
+  for (let i = 0; i < flat.length; i++) arr[i] = cast(+flat[i]);
   const target = opts.shape ? checkSizes('tensor', opts.shape) : shape;
   return finish(fromTypedArray(arr, target, dtype), opts);
 }
 
+/**
+ * The dtype a TypedArray's elements have: the array our storage would use (Uint8Array is bool's storage), int32 for
+ * the narrower integer arrays, and the default float for the rest (Uint32Array's values do not fit int32).
+ */
+function dtypeOfArray(arr: ArrayBufferView): DType {
+  if (arr instanceof Float64Array) return 'float64';
+  if (arr instanceof Float32Array) return 'float32';
+  if (arr instanceof Int32Array || arr instanceof Int16Array || arr instanceof Uint16Array || arr instanceof Int8Array)
+    return 'int32';
+  if (arr instanceof Uint8Array) return 'bool';
+  return DEFAULT_FLOAT;
+}
+
 function filled(op: string, shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   const dims = checkSizes(op, shape as number[]);
-  const t = emptyTensor(dims, opts.dtype ?? DEFAULT_FLOAT);
+  const dtype = opts.dtype ?? DEFAULT_FLOAT;
+  info(op, dtype);
+  const t = emptyTensor(dims, dtype);
   if (value !== 0) kernels().fill(t._view(), value);
   return finish(t, opts);
 }
@@ -93,30 +106,42 @@ export function zeros(shape: readonly number[], opts?: CreateOptions): Tensor {
 export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
   return filled('ones', shape, 1, opts);
 }
+/**
+ * A tensor of `value`: bool for a boolean, otherwise the default float, as in tensor(): JS cannot tell `full(s, 1)`
+ * from `full(s, 1.0)`, so integer tensors are asked for with {dtype: 'int32'} (PyTorch gives int64 for an int fill).
+ */
 export function full(shape: readonly number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
-  return filled('full', shape, +value, { ...opts, dtype: opts.dtype ?? defaultDTypeOf(value) });
+  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : DEFAULT_FLOAT);
+  return filled('full', shape, +value, { ...opts, dtype });
 }
 export function empty(shape: readonly number[], opts?: CreateOptions): Tensor {
   return filled('empty', shape, 0, opts);
 }
 
-const like = (x: Tensor, opts?: CreateOptions): CreateOptions => ({ dtype: x.dtype, ...opts });
+const like = (x: Tensor, opts?: CreateOptions): CreateOptions => ({ ...opts, dtype: opts?.dtype ?? x.dtype });
 export const zerosLike = (x: Tensor, opts?: CreateOptions) => zeros(x.shape, like(x, opts));
 export const onesLike = (x: Tensor, opts?: CreateOptions) => ones(x.shape, like(x, opts));
-export const fullLike = (x: Tensor, value: number, opts?: CreateOptions) => full(x.shape, value, like(x, opts));
+export const fullLike = (x: Tensor, value: number | boolean, opts?: CreateOptions) =>
+  full(x.shape, value, like(x, opts));
 export const emptyLike = (x: Tensor, opts?: CreateOptions) => empty(x.shape, like(x, opts));
 
 function fromFn(op: string, shape: readonly number[], dtype: DType, f: (i: number) => number, opts?: CreateOptions) {
   const dims = checkSizes(op, shape as number[]);
   const n = numel(dims);
-  const arr = new DTYPES[dtype].array(n);
+  const arr = new (info(op, dtype).array)(n);
   for (let i = 0; i < n; i++) arr[i] = f(i);
   return finish(fromTypedArray(arr, dims, dtype), opts);
 }
 
-/** Values from start to end (exclusive) by step; one argument means arange(0, end). */
+/**
+ * Values from start to end (exclusive) by step; one argument means arange(0, end). PyTorch's length rule,
+ * ceil((end − start) / step), and values start + i·step computed in float64 then stored. Whole-number arguments give
+ * int32 (PyTorch: int64), others the default float; JS cannot tell arange(0, 5, 1.0) from arange(0, 5, 1).
+ */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
+  if (![start, end, step].every(Number.isFinite))
+    throw new ValueError(`arange: start (${start}), end (${end}) and step (${step}) must be finite numbers`);
   if (step === 0) throw new ValueError('arange: step must be nonzero');
   if ((end - start) / step < 0)
     throw new ValueError(
@@ -128,40 +153,77 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   return fromFn('arange', [n], dtype, (i) => start + i * step, opts);
 }
 
-/** `steps` evenly spaced values from start to end, both included. */
+/**
+ * `steps` evenly spaced values from start to end, both included (one step gives [start]). Computed as PyTorch's CPU
+ * kernel does: in the output's float type (float64 steps for integer outputs), the first half counted up from
+ * start and the second half down from end, so both endpoints are exact.
+ */
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   checkSizes('linspace', [steps]);
-  const h = steps > 1 ? (end - start) / (steps - 1) : 0;
-  // Fill symmetric halves from each end, as PyTorch does, so the last value is exactly `end`.
+  const dtype = opts.dtype ?? DEFAULT_FLOAT;
+  const r = dtype === 'float32' ? Math.fround : (v: number) => v;
+  const a = r(start);
+  const b = r(end);
+  if (steps === 1) return fromFn('linspace', [1], dtype, () => a, opts);
+  const h = r(r(b - a) / (steps - 1));
   const half = Math.floor(steps / 2);
+  return fromFn('linspace', [steps], dtype, (i) => (i < half ? r(a + r(h * i)) : r(b - r(h * (steps - 1 - i)))), opts);
+}
+
+/** The n×m identity (n×n when m is omitted; eye(n, {dtype}) also works). */
+export function eye(n: number, m?: number | CreateOptions, opts: CreateOptions = {}): Tensor {
+  if (typeof m === 'object') [m, opts] = [undefined, m];
+  const cols = m ?? n;
   return fromFn(
-    'linspace',
-    [steps],
+    'eye',
+    [n, cols],
     opts.dtype ?? DEFAULT_FLOAT,
-    (i) => (i < half ? start + i * h : end - (steps - 1 - i) * h),
+    (i) => (Math.floor(i / cols) === i % cols ? 1 : 0),
     opts,
   );
 }
 
-/** The n×m identity. */
-export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
-  return fromFn('eye', [n, m], opts.dtype ?? DEFAULT_FLOAT, (i) => (Math.floor(i / m) === i % m ? 1 : 0), opts);
+function floatDType(op: string, opts: CreateOptions): DType {
+  const dtype = opts.dtype ?? DEFAULT_FLOAT;
+  if (info(op, dtype).category !== FLOAT)
+    throw new DTypeError(`${op}: draws floating-point samples, so dtype must be float32 or float64, got ${dtype}`);
+  return dtype;
 }
 
-/** Uniform samples in [0, 1), from the generator manualSeed seeds. */
+/**
+ * Uniform samples in [0, 1), from the generator manualSeed seeds: 24 random bits for float32 (53 would round up to
+ * 1.0 about once in 2^25 draws), 53 for float64.
+ */
 export function rand(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return fromFn('rand', shape, opts.dtype ?? DEFAULT_FLOAT, () => random(), opts);
+  const dtype = floatDType('rand', opts);
+  return fromFn('rand', shape, dtype, dtype === 'float32' ? random24 : random, opts);
 }
 /** Standard normal samples. */
 export function randn(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return fromFn('randn', shape, opts.dtype ?? DEFAULT_FLOAT, () => randomNormal(), opts);
+  return fromFn('randn', shape, floatDType('randn', opts), randomNormal, opts);
 }
-/** Integers uniform in [low, high). */
-export function randint(low: number, high: number, shape: readonly number[], opts: CreateOptions = {}): Tensor {
+
+/** Integers uniform in [low, high), int32 by default; randint(high, shape) means low = 0, as in PyTorch. */
+export function randint(high: number, shape: readonly number[], opts?: CreateOptions): Tensor;
+export function randint(low: number, high: number, shape: readonly number[], opts?: CreateOptions): Tensor;
+export function randint(
+  low: number,
+  high: number | readonly number[],
+  shape?: readonly number[] | CreateOptions,
+  opts: CreateOptions = {},
+): Tensor {
+  if (typeof high !== 'number') return randint(0, low, high, shape as CreateOptions | undefined);
+  if (!Number.isInteger(low) || !Number.isInteger(high))
+    throw new ValueError(`randint: low (${low}) and high (${high}) must be whole numbers`);
   if (!(high > low)) throw new ValueError(`randint: high (${high}) must be greater than low (${low})`);
-  return fromFn('randint', shape, opts.dtype ?? 'int32', () => randomInt(low, high), opts);
+  return fromFn('randint', shape as readonly number[], opts.dtype ?? 'int32', () => randomInt(low, high), opts);
 }
 export const randLike = (x: Tensor, opts?: CreateOptions) => rand(x.shape, like(x, opts));
 export const randnLike = (x: Tensor, opts?: CreateOptions) => randn(x.shape, like(x, opts));
-export const randintLike = (x: Tensor, low: number, high: number, opts?: CreateOptions) =>
-  randint(low, high, x.shape, like(x, opts));
+/** randint with x's shape and dtype: randintLike(x, high) or randintLike(x, low, high). */
+export function randintLike(x: Tensor, high: number, opts?: CreateOptions): Tensor;
+export function randintLike(x: Tensor, low: number, high: number, opts?: CreateOptions): Tensor;
+export function randintLike(x: Tensor, low: number, high?: number | CreateOptions, opts?: CreateOptions): Tensor {
+  if (typeof high !== 'number') return randint(0, low, x.shape, like(x, high));
+  return randint(low, high, x.shape, like(x, opts));
+}

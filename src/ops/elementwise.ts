@@ -5,7 +5,7 @@
  */
 import type { BinaryFn, UnaryFn } from '../backend/backend.js';
 import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
-import { DTypeError } from '../core/errors.js';
+import { DTypeError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
 import { erf as erfScalar } from '../core/special.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -32,16 +32,22 @@ interface UnarySpec {
   /** Linear ops (neg) push tangents through themselves. */
   linear?: boolean;
   flopsPerElement?: number;
+  /** What to use instead on bool tensors, for ops PyTorch refuses on them (neg → logicalNot). */
+  noBool?: string;
 }
 
 function unaryOp(s: UnarySpec): OpDef<readonly number[]> {
   const uses = s.uses ?? 'x';
   return defineOp<readonly number[]>({
     name: s.name,
-    infer: ([x]) => ({
-      shape: x.shape.slice(),
-      dtype: s.float && !isFloating(x.dtype) ? DEFAULT_FLOAT : x.dtype === 'bool' && !s.float ? 'int32' : x.dtype,
-    }),
+    infer: ([x]) => {
+      if (s.noBool && x.dtype === 'bool')
+        throw new DTypeError(`${s.name}: not supported on bool tensors (shape ${fmtShape(x.shape)}); use ${s.noBool}`);
+      return {
+        shape: x.shape.slice(),
+        dtype: s.float && !isFloating(x.dtype) ? DEFAULT_FLOAT : x.dtype === 'bool' && !s.float ? 'int32' : x.dtype,
+      };
+    },
     forward: (k, out, [x], p) => k.unary(s.name, s.fn, out._view(), x._view(), p),
     saveInputs: s.linear || uses === 'out' ? 'none' : 'all',
     saveOutput: uses !== 'x' && !s.linear,
@@ -74,7 +80,7 @@ const SQRT_2PI = Math.sqrt(2 * Math.PI);
 const pos = (shape: number[]): Arg => ({ shape, low: 0.2, high: 3 });
 const std1: Arg[][] = [[[3, 4]], [[]], [[0, 3]], [[2, 3, 4]]];
 
-export const neg = unary({ name: 'neg', fn: (x) => -x, linear: true }, std1);
+export const neg = unary({ name: 'neg', fn: (x) => -x, linear: true, noBool: 'logicalNot()' }, std1);
 export const exp = unary({ name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true }, std1);
 export const log = unary({ name: 'log', fn: Math.log, d: (x) => reciprocal(x), float: true }, [
   [pos([3, 4])],
@@ -99,7 +105,7 @@ export const reciprocal = unary(
   { name: 'reciprocal', fn: (x) => 1 / x, d: (_x, out) => neg(mul(out, out)), uses: 'out', float: true },
   [[pos([3, 4])]],
 );
-export const abs = unary({ name: 'abs', fn: Math.abs, d: (x) => sign(x) }, std1);
+export const abs = unary({ name: 'abs', fn: Math.abs, d: (x) => sign(x), noBool: 'the tensor itself' }, std1);
 export const sign = unary({ name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), d: (x) => zerosOf(x) }, std1);
 export const sin = unary({ name: 'sin', fn: Math.sin, d: (x) => cos(x), float: true }, std1);
 export const cos = unary({ name: 'cos', fn: Math.cos, d: (x) => neg(sin(x)), float: true }, std1);
@@ -270,8 +276,13 @@ export const add = testedOp({
 /** x − alpha · y */
 export const sub = testedOp({
   name: 'sub',
-  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor =>
-    subPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y),
+  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => {
+    if (resultTypeOf('sub', [x, y]) === 'bool')
+      throw new DTypeError(
+        'sub: subtracting bool tensors is not supported; use logicalXor-style ne(x, y) or cast first',
+      );
+    return subPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y);
+  },
   samples: [...pair.map((args) => ({ args })), { args: [[3], [3]], call: (f, x, y) => f(x, y, { alpha: 2 }) }],
 });
 /** y − x: the reflected subtraction (`1 - x` is rsub(x, 1)). */
@@ -300,18 +311,28 @@ export const div = testedOp({
     { args: [pos([3])], call: (f, x) => f(2, x) },
   ],
 });
+const powPrim = binary({
+  name: 'pow',
+  fn: Math.pow,
+  d: [
+    (x, y): Tensor => mul(y, pow(x, sub(y, 1))),
+    // PyTorch masks the exponent's gradient to 0 where the base is 0.
+    (x, _y, out): Tensor => where(eq(x, 0), 0, mul(out, log(x)), out.dtype),
+  ],
+  saveOutput: true,
+});
 export const pow = testedOp({
   name: 'pow',
-  fn: binary({
-    name: 'pow',
-    fn: Math.pow,
-    d: [
-      (x, y): Tensor => mul(y, pow(x, sub(y, 1))),
-      // PyTorch masks the exponent's gradient to 0 where the base is 0.
-      (x, _y, out): Tensor => where(eq(x, 0), 0, mul(out, log(x)), out.dtype),
-    ],
-    saveOutput: true,
-  }),
+  fn: (x: TensorLike, y: TensorLike): Tensor => {
+    if (resultTypeOf('pow', [x, y]) === 'int32') {
+      const e = typeof y === 'number' ? [y] : typeof y === 'boolean' ? [] : Array.from(y.dataSync());
+      if (e.some((v) => v < 0))
+        throw new DTypeError(
+          'pow: integers to negative integer powers are not allowed; cast the base to float first (x.float().pow(-1))',
+        );
+    }
+    return powPrim(x, y);
+  },
   samples: [
     { args: [pos([3, 4]), [3, 4]] },
     { args: [pos([3, 4]), [4]] },

@@ -1,15 +1,37 @@
 /**
- * @file Reductions. sum is the primitive whose adjoint is broadcasting (expand); mean, var and the rest compose.
+ * @file Reductions. sum is the primitive whose adjoint is broadcasting (expand); prod, amax/amin and argmax/argmin
+ * are the other primitives (one reduce kernel each: nothing else computes them). mean, var, std, logsumexp, norm
+ * and max/min with a dim are compositions, so their gradients come from the ops they are built of.
  */
 
 import type { View } from '../backend/backend.js';
-import { type DType, isFloating } from '../core/dtype.js';
-import { contiguousStrides, normDims, numel, reducedShape } from '../core/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
+import { contiguousStrides, normDim, normDims, numel, reducedShape } from '../core/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { arange, onesLike } from './creation.js';
 import { apply, defineOp } from './define.js';
-import { div } from './elementwise.js';
+import {
+  abs,
+  add,
+  div,
+  eq,
+  exp,
+  log,
+  logicalAnd,
+  logicalOr,
+  maximum,
+  minimum,
+  mul,
+  ne,
+  pow,
+  sqrt,
+  sub,
+  toDtype,
+  where,
+} from './elementwise.js';
 import { installMethods } from './methods.js';
-import { testedOp } from './registry.js';
+import { type Sample, testedOp } from './registry.js';
 import { expand, reshape } from './shape.js';
 
 interface ReduceParams {
@@ -35,6 +57,41 @@ export function keepdimView(out: Tensor, x: Tensor, dims: number[]): View {
 export function unreduce(g: Tensor, inShape: readonly number[], p: { dims: number[]; keepdim: boolean }): Tensor {
   return expand(reshape(g, reducedShape(inShape, p.dims, true)), inShape as number[]);
 }
+
+/** A reduced result (any keepdim) seen with 1s at the reduced dims, so it broadcasts against the input. */
+function kept(r: Tensor, inShape: readonly number[], dims: number[]): Tensor {
+  return reshape(r, reducedShape(inShape, dims, true));
+}
+
+function reducedSize(x: Tensor, dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= x.shape[d];
+  return n;
+}
+
+/**
+ * max, amax, argmax and their kin have no value over no elements; PyTorch rejects such reductions, and so do we,
+ * before any kernel runs. `given` says whether the caller named the dims (the message differs, as PyTorch's does).
+ */
+function checkNonEmpty(op: string, x: Tensor, dims: readonly number[], given: boolean): void {
+  const what = op.replace(/^arg|^a/, '');
+  if (!given && x.numel() === 0) {
+    const ok = x.shape.findIndex((s) => s !== 0);
+    throw new ShapeError(
+      `${op}: the tensor of shape ${fmtShape(x.shape)} is empty, and the ${what} of no elements is undefined; ` +
+        (ok >= 0 ? `give a dim of nonzero size (dim ${ok} here) or ` : '') +
+        'check x.numel() > 0 before reducing',
+    );
+  }
+  for (const d of dims)
+    if (x.shape[d] === 0)
+      throw new IndexError(
+        `${op}: cannot reduce dim ${d} of a tensor of shape ${fmtShape(x.shape)}: it has size 0, and the ${what} of ` +
+          `no elements is undefined; reduce over a dim of nonzero size, or check x.shape[${d}] > 0 first`,
+      );
+}
+
+// ----- sum / mean ----------------------------------------------------------------------------------------------
 
 const sumOp = defineOp<ReduceParams>({
   name: 'sum',
@@ -66,6 +123,10 @@ export const sum = testedOp({
 export const mean = testedOp({
   name: 'mean',
   fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => {
+    if (!isFloating(x.dtype))
+      throw new DTypeError(
+        `mean: could not infer the output dtype of a ${x.dtype} tensor of shape ${fmtShape(x.shape)}; cast it first (x.float().mean())`,
+      );
     const p = reduceParams('mean', x, dim, keepdim, x.dtype);
     const n = p.dims.reduce((a, d) => a * x.shape[d], 1);
     return div(sum(x, dim, keepdim), n);
@@ -86,10 +147,500 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return reshape(s, shape as number[]);
 }
 
+// ----- prod ----------------------------------------------------------------------------------------------------
+
+/**
+ * ∂prod/∂x: the product of the other elements along the reduced dim (p.dims has at most one). Without zeros that is
+ * out/x; with zeros, dividing would give 0/0, so it is built from the nonzeros' product and the zeros themselves.
+ * Either way it is made of differentiable ops, so second derivatives are right too.
+ */
+function prodOthers(x: Tensor, out: Tensor, p: ReduceParams): Tensor {
+  if (p.dims.length === 0) return onesLike(x);
+  const o = kept(out, x.shape, p.dims);
+  // A data-dependent branch, as in PyTorch's prod_backward: the cheap rule whenever it is exact.
+  if (sum(eq(x, 0)).item() === 0) return div(o, x);
+  const d = p.dims[0];
+  const z = eq(x, 0);
+  const nz = where(z, 1, x);
+  // Π of the other nonzeros: exact, since nz has no zeros left.
+  const rest = div(prod(nz, d, true), nz);
+  // Π of the other zeros: an elementary symmetric polynomial of the zeros (e1 = s1, e2 = (s1² − s2)/2), whose value
+  // is 0 but whose derivatives are not. It is exact up to two zeros per slice; with three or more every product of
+  // others has two zero factors, so it and its first derivative vanish, and 0 is right to second order.
+  const count = sum(z, d, true);
+  const s1 = sum(where(z, x, 0), d, true);
+  const s2 = sum(where(z, mul(x, x), 0), d, true);
+  const e2 = mul(sub(mul(s1, s1), s2), 0.5);
+  const atZero = where(eq(count, 1), 1, where(eq(count, 2), sub(s1, x), 0));
+  const atNonzero = where(eq(count, 0), 1, where(eq(count, 1), s1, where(eq(count, 2), e2, 0)));
+  return mul(where(z, atZero, atNonzero), rest);
+}
+
+const prodOp = defineOp<ReduceParams>({
+  name: 'prod',
+  infer: ([x], p) => ({ shape: reducedShape(x.shape, p.dims, p.keepdim), dtype: p.dtype }),
+  forward: (k, out, [x], p) => k.reduce('prod', keepdimView(out, x, p.dims), x._view()),
+  saveOutput: true,
+  vjp: (g, c) => [mul(unreduce(g, c.inShapes[0], c.params), prodOthers(c.inputs[0]!, c.out!, c.params))],
+  jvp: ([t], c) => sum(mul(t!, prodOthers(c.inputs[0]!, c.out!, c.params)), c.params.dims, c.params.keepdim),
+  flops: (ins) => numel(ins[0].shape),
+});
+
+/** Product of all elements, or along one dim. Integer and bool inputs multiply to int32 (PyTorch: int64). */
+export const prod = testedOp({
+  name: 'prod',
+  fn: (x: Tensor, dim: number | null = null, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
+    const dtype = opts.dtype ?? (isFloating(x.dtype) ? x.dtype : 'int32');
+    if (dim === null || dim === undefined) {
+      // All elements: flattened to one dim, so the zero-aware gradient needs only the one-dim rule.
+      const flat = x.ndim === 0 ? x : reshape(x, [-1]);
+      return apply(prodOp, [flat], reduceParams('prod', flat, flat.ndim ? 0 : null, false, dtype));
+    }
+    return apply(prodOp, [x], reduceParams('prod', x, normDim('prod', dim, x.ndim, x.shape), keepdim, dtype));
+  },
+  samples: [
+    { args: [[3, 4]] },
+    { args: [[3, 4]], call: (f, x) => f(x, 1) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, -2, true) },
+    { args: [[]] },
+    { args: [[]], call: (f, x) => f(x, 0, true) },
+    { args: [[3, 1]], call: (f, x) => f(x, -1) },
+    { args: [[0, 3]], call: (f, x) => f(x, 0) },
+    { args: [[0, 3]], call: (f, x) => f(x, 1) },
+    { args: [{ shape: [4], values: [1.5, 0, -2, 0.5] }], note: 'one zero' },
+    { args: [{ shape: [5], values: [1.5, 0, -2, 0, 0.5] }], note: 'two zeros' },
+    {
+      args: [
+        {
+          shape: [4, 3],
+          values: [
+            [2, 0, -1.5],
+            [0.5, 1.25, -2],
+            [0, 0, 1.5],
+            [0, 0, 0],
+          ],
+        },
+      ],
+      call: (f, x) => f(x, 1),
+      note: 'zero, none, two and three zeros per row',
+    },
+    {
+      args: [
+        {
+          shape: [2, 3],
+          values: [
+            [2, 0, -1.5],
+            [0, 1.25, 0],
+          ],
+        },
+      ],
+      call: (f, x) => f(x, 0, true),
+      note: 'zeros along dim 0',
+    },
+  ],
+});
+
+// ----- amax / amin ---------------------------------------------------------------------------------------------
+
+interface ExtremeParams extends ReduceParams {
+  /** NaN-aware tie mask: max()/min() over everything (PyTorch's evenly_distribute_backward); amax/amin are not. */
+  nanAware: boolean;
+}
+
+/** Each element's share of an extreme's gradient: 1/count where it attains the extreme (ties split evenly), else 0. */
+function tieShare(x: Tensor, out: Tensor, p: ExtremeParams): Tensor {
+  const o = kept(out, x.shape, p.dims);
+  let hit = eq(x, o);
+  if (p.nanAware) hit = logicalOr(hit, logicalAnd(ne(x, x), ne(o, o)));
+  const m = toDtype(hit, x.dtype);
+  return div(m, sum(m, p.dims, true));
+}
+
+function extremeOp(name: 'amax' | 'amin') {
+  return defineOp<ExtremeParams>({
+    name,
+    infer: ([x], p) => ({ shape: reducedShape(x.shape, p.dims, p.keepdim), dtype: x.dtype }),
+    forward: (k, out, [x], p) => k.reduce(name, keepdimView(out, x, p.dims), x._view()),
+    saveOutput: true,
+    vjp: (g, c) => [mul(unreduce(g, c.inShapes[0], c.params), tieShare(c.inputs[0]!, c.out!, c.params))],
+    jvp: ([t], c) => sum(mul(t!, tieShare(c.inputs[0]!, c.out!, c.params)), c.params.dims, c.params.keepdim),
+    flops: (ins) => numel(ins[0].shape),
+  });
+}
+const amaxOp = extremeOp('amax');
+const aminOp = extremeOp('amin');
+
+function extreme(op: 'amax' | 'amin', name: string, x: Tensor, dim: Dims, keepdim: boolean, nanAware: boolean) {
+  const given = dim !== null && dim !== undefined && !(Array.isArray(dim) && dim.length === 0);
+  const dims = normDims(name, given ? dim : null, x.ndim, x.shape);
+  checkNonEmpty(name, x, dims, given);
+  return apply(op === 'amax' ? amaxOp : aminOp, [x], { dims, keepdim, dtype: x.dtype, nanAware });
+}
+
+type ExtremeFn = (x: Tensor, dim?: Dims, keepdim?: boolean) => Tensor;
+const extremeSamples: Sample<ExtremeFn>[] = [
+  { args: [[3, 4]] },
+  { args: [[3, 4]], call: (f, x) => f(x, 1) },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true) },
+  { args: [[]] },
+  { args: [[]], call: (f, x) => f(x, -1, true) },
+  { args: [[3, 1]], call: (f, x) => f(x, 1) },
+  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+];
+
+/**
+ * The largest element over dim (one, several, or all when omitted). Where several elements tie for it, the
+ * gradient is split evenly between them, as PyTorch's amax does (max(x, dim) gives it all to one instead).
+ */
+export const amax = testedOp({
+  name: 'amax',
+  fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme('amax', 'amax', x, dim, keepdim, false),
+  samples: extremeSamples,
+});
+
+/** The smallest element over dim; ties share the gradient evenly, as in amax. */
+export const amin = testedOp({
+  name: 'amin',
+  fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme('amin', 'amin', x, dim, keepdim, false),
+  samples: extremeSamples,
+});
+
+// ----- argmax / argmin -----------------------------------------------------------------------------------------
+
+function argOp(name: 'argmax' | 'argmin') {
+  return defineOp<{ dim: number }>({
+    name,
+    infer: ([x], p) => ({ shape: reducedShape(x.shape, [p.dim], true), dtype: 'int32' }),
+    forward: (k, out, [x], p) => k.argReduce(name, out._view(), x._view(), p.dim),
+    saveInputs: 'none',
+    differentiable: false,
+    flops: (ins) => numel(ins[0].shape),
+  });
+}
+const argOps = { argmax: argOp('argmax'), argmin: argOp('argmin') };
+
+/** Index of the first extreme along dim (kept as size 1), or into the flattened tensor when dim is null. */
+function argExtreme(
+  op: 'argmax' | 'argmin',
+  name: string,
+  x: Tensor,
+  dim: number | null | undefined,
+  keepdim: boolean,
+) {
+  if (dim === null || dim === undefined) {
+    checkNonEmpty(name, x, normDims(name, null, x.ndim), false);
+    const i = apply(argOps[op], [reshape(x, [-1])], { dim: 0 });
+    return reshape(i, keepdim ? x.shape.map(() => 1) : []);
+  }
+  const d = normDim(name, dim, x.ndim, x.shape);
+  if (x.ndim === 0) return reshape(apply(argOps[op], [reshape(x, [1])], { dim: 0 }), []);
+  checkNonEmpty(name, x, [d], true);
+  const i = apply(argOps[op], [x], { dim: d });
+  return keepdim ? i : reshape(i, reducedShape(x.shape, [d], false));
+}
+
+type ArgFn = (x: Tensor, dim?: number | null, keepdim?: boolean) => Tensor;
+const argSamples: Sample<ArgFn>[] = [
+  { args: [[3, 4]] },
+  { args: [[3, 4]], call: (f, x) => f(x, 1) },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, -1, true) },
+  { args: [[2, 3]], call: (f, x) => f(x, null, true) },
+  { args: [[]] },
+  { args: [[]], call: (f, x) => f(x, 0) },
+  { args: [[3, 1]], call: (f, x) => f(x, 1) },
+  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+];
+
+/** Index (int32) of the first largest element along dim, or into the flattened tensor; NaN counts as largest. */
+export const argmax = testedOp({
+  name: 'argmax',
+  fn: (x: Tensor, dim: number | null = null, keepdim = false): Tensor =>
+    argExtreme('argmax', 'argmax', x, dim, keepdim),
+  differentiable: false,
+  samples: argSamples,
+});
+
+/** Index (int32) of the first smallest element along dim, or into the flattened tensor; NaN counts as smallest. */
+export const argmin = testedOp({
+  name: 'argmin',
+  fn: (x: Tensor, dim: number | null = null, keepdim = false): Tensor =>
+    argExtreme('argmin', 'argmin', x, dim, keepdim),
+  differentiable: false,
+  samples: argSamples,
+});
+
+// ----- max / min -----------------------------------------------------------------------------------------------
+
+/** max(x, dim)'s result: destructure it (`const [values, indices] = x.max(1)`) or read `.values` / `.indices`. */
+export type ValuesIndices = [values: Tensor, indices: Tensor] & { readonly values: Tensor; readonly indices: Tensor };
+
+function valuesIndices(values: Tensor, indices: Tensor): ValuesIndices {
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+}
+
+/**
+ * x's elements at `index` (x's rank, 1 at d) along d, picked with a one-hot mask against arange, so the gradient
+ * reaches only the selected element. (With a gather op this is gather(x, d, index).)
+ */
+function takeAlong(x: Tensor, d: number, index: Tensor, keepdim: boolean): Tensor {
+  const n = x.shape[d];
+  const hit = eq(
+    reshape(
+      arange(n),
+      x.shape.map((_s, i) => (i === d ? n : 1)),
+    ),
+    index,
+  );
+  return sum(where(hit, x, 0, x.dtype), d, keepdim, { dtype: x.dtype });
+}
+
+function maxMin(name: 'max' | 'min', x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+  if (dimOrOther instanceof Tensor) return name === 'max' ? maximum(x, dimOrOther) : minimum(x, dimOrOther);
+  const op = name === 'max' ? 'amax' : 'amin';
+  if (dimOrOther === undefined) return extreme(op, name, x, null, false, true);
+  if (typeof dimOrOther !== 'number')
+    throw new ValueError(`${name}: the second argument must be a dim (a number) or a Tensor, got ${typeof dimOrOther}`);
+  const d = normDim(name, dimOrOther, x.ndim, x.shape);
+  // A 0-d tensor is reduced as a one-element vector, then given back its rank.
+  const x1 = x.ndim === 0 ? reshape(x, [1]) : x;
+  const index = argExtreme(name === 'max' ? 'argmax' : 'argmin', name, x1, d, true);
+  const outShape = reducedShape(x.shape, x.ndim ? [d] : [], keepdim);
+  return valuesIndices(reshape(takeAlong(x1, d, index, true), outShape), reshape(index, outShape));
+}
+
+function maxFn(x: Tensor): Tensor;
+function maxFn(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+function maxFn(x: Tensor, other: Tensor): Tensor;
+function maxFn(x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+  return maxMin('max', x, dimOrOther, keepdim);
+}
+function minFn(x: Tensor): Tensor;
+function minFn(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+function minFn(x: Tensor, other: Tensor): Tensor;
+function minFn(x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+  return maxMin('min', x, dimOrOther, keepdim);
+}
+
+const maxMinSamples: Sample<typeof maxFn>[] = [
+  { args: [[3, 4]] },
+  { args: [[3, 4]], call: (f, x) => f(x, 1).values },
+  { args: [[3, 4]], call: (f, x) => f(x, 0)[0], note: 'destructured' },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, -1, true).values },
+  { args: [[]] },
+  { args: [[]], call: (f, x) => f(x, 0, true).values },
+  { args: [[3, 1]], call: (f, x) => f(x, 1).values },
+  { args: [[0, 3]], call: (f, x) => f(x, 1).values },
+  {
+    args: [
+      [3, 4],
+      [3, 4],
+    ],
+    note: 'elementwise overload',
+  },
+  { args: [[3, 4], [4]], note: 'elementwise overload, broadcast' },
+];
+
+/**
+ * PyTorch's three max overloads: max(x) is the largest element (0-d; ties share the gradient evenly);
+ * max(x, dim, keepdim) gives {values, indices} with the first largest element's index, and the values' gradient goes
+ * to that element only; max(x, other) is maximum(x, other).
+ */
+export const max = testedOp({ name: 'max', fn: maxFn, samples: maxMinSamples });
+
+/** PyTorch's three min overloads, as max. */
+export const min = testedOp({ name: 'min', fn: minFn, samples: maxMinSamples });
+
+// ----- var / std -----------------------------------------------------------------------------------------------
+
+export interface VarOptions {
+  /** Subtracted from the element count in the divisor: 1 (Bessel's correction, the default) or 0 (population). */
+  correction?: number;
+  keepdim?: boolean;
+}
+
+function checkFloat(op: string, x: Tensor): void {
+  if (!isFloating(x.dtype))
+    throw new DTypeError(
+      `${op}: needs a floating-point tensor, got ${x.dtype} of shape ${fmtShape(x.shape)}; cast it with .float() or .double()`,
+    );
+}
+
+function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
+  checkFloat('var', x);
+  const keepdim = opts.keepdim ?? false;
+  const p = reduceParams('var', x, dim, keepdim, x.dtype);
+  const dev = sub(x, mean(x, p.dims, true));
+  // PyTorch clamps the divisor at 0: too large a correction gives inf (or nan for a zero sum), not a sign flip.
+  return div(sum(mul(dev, dev), p.dims, keepdim), Math.max(0, reducedSize(x, p.dims) - (opts.correction ?? 1)));
+}
+
+const varSamples: Sample<typeof variance>[] = [
+  { args: [[3, 4]] },
+  { args: [[3, 4]], call: (f, x) => f(x, 1) },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], { keepdim: true }) },
+  { args: [[3, 4]], call: (f, x) => f(x, -1, { correction: 0 }) },
+  // No expanded variant: it would repeat one value down dim 0, where std (a root of 0) has no derivative.
+  { args: [[3, 1]], call: (f, x) => f(x, 0), noVariants: true },
+  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+];
+
+/** Variance over dim (all when omitted) with PyTorch's `correction` (default 1: the unbiased estimate). */
+const var_ = testedOp({
+  name: 'var',
+  fn: variance,
+  samples: [...varSamples, { args: [[]], call: (f, x) => f(x, null, { correction: 0 }) }],
+});
+
+export { var_ as var };
+
+/** Standard deviation: the square root of var, with the same options. */
+export const std = testedOp({
+  name: 'std',
+  fn: (x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor => {
+    checkFloat('std', x);
+    return sqrt(variance(x, dim, opts));
+  },
+  samples: varSamples,
+});
+
+// ----- logsumexp -----------------------------------------------------------------------------------------------
+
+/**
+ * log Σ exp(x) over dim, computed as m + log Σ exp(x − m) with m the max, so exp never overflows. m is detached: it
+ * only shifts the exponent and its gradient cancels. An infinite max is replaced by 0, as PyTorch does, so a slice
+ * of all −inf gives −inf (not nan) and one holding +inf gives +inf. Integer inputs compute in the default float.
+ */
+export const logsumexp = testedOp({
+  name: 'logsumexp',
+  fn: (x: Tensor, dim: number | number[], keepdim = false): Tensor => {
+    const xf = isFloating(x.dtype) ? x : toDtype(x, DEFAULT_FLOAT);
+    const p = reduceParams('logsumexp', xf, dim, true, xf.dtype);
+    // The raw amax: an empty slice gives −inf here (then 0 below), where the public amax would rightly refuse.
+    const m = apply(amaxOp, [xf.detach()], { ...p, nanAware: false });
+    const shift = where(eq(abs(m), Infinity), 0, m);
+    const out = add(log(sum(exp(sub(xf, shift)), p.dims, true)), shift);
+    return keepdim ? out : reshape(out, reducedShape(x.shape, p.dims, false));
+  },
+  samples: [
+    { args: [[3, 4]], call: (f, x) => f(x, 1) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true) },
+    { args: [[]], call: (f, x) => f(x, 0) },
+    { args: [[3, 1]], call: (f, x) => f(x, -1) },
+    { args: [[0, 3]], call: (f, x) => f(x, 1) },
+    {
+      args: [
+        {
+          shape: [2, 3],
+          values: [
+            [1000, 1001, 999],
+            [-1000, -1002, -1001],
+          ],
+        },
+      ],
+      call: (f, x) => f(x, 1),
+      note: 'large values',
+    },
+    {
+      args: [
+        {
+          shape: [2, 3],
+          values: [
+            [0.5, -Infinity, 1.5],
+            [-1, 2, -Infinity],
+          ],
+        },
+      ],
+      call: (f, x) => f(x, -1),
+      note: '−inf entries',
+    },
+  ],
+});
+
+// ----- norm ----------------------------------------------------------------------------------------------------
+
+/** A vector norm's order: any number (Infinity and -Infinity included), or 'fro' (the 2-norm over one or two dims). */
+export type NormOrd = number | 'fro';
+
+/**
+ * PyTorch's torch.norm as a vector norm over dim (all when omitted): (Σ|x|^p)^(1/p), p = ±Infinity the max/min of
+ * |x|, p = 0 the count of nonzeros. At a zero slice the gradient is 0, as PyTorch defines it, not the nan the
+ * root's infinite slope would give.
+ */
+export const norm = testedOp({
+  name: 'norm',
+  fn: (x: Tensor, p: NormOrd = 'fro', dim?: Dims, keepdim = false): Tensor => {
+    checkFloat('norm', x);
+    if (p === 'fro') {
+      if (Array.isArray(dim) && dim.length > 2)
+        throw new ShapeError(
+          `norm: 'fro' takes at most 2 dims, got dim ${fmtShape(dim)} for a tensor of shape ${fmtShape(x.shape)}; ` +
+            'use p = 2 for the 2-norm over more dims',
+        );
+      p = 2;
+    }
+    if (typeof p !== 'number' || Number.isNaN(p))
+      throw new ValueError(`norm: p must be a number, Infinity, -Infinity or 'fro', got ${String(p)}`);
+    const dims = normDims('norm', dim, x.ndim, x.shape);
+    if (p === Infinity || p === -Infinity) {
+      checkNonEmpty('norm', x, dims, dim !== null && dim !== undefined);
+      return apply(p > 0 ? amaxOp : aminOp, [abs(x)], { dims, keepdim, dtype: x.dtype, nanAware: false });
+    }
+    if (p === 0) return sum(toDtype(ne(x, 0), x.dtype), dims, keepdim);
+    if (p === 1) return sum(abs(x), dims, keepdim);
+    const s = sum(p === 2 ? mul(x, x) : pow(abs(x), p), dims, keepdim);
+    if (p < 0) return pow(s, 1 / p);
+    // The double where: the root never sees a 0, so no inf·0 = nan reaches the gradient of a zero slice.
+    const zero = eq(s, 0);
+    const safe = where(zero, 1, s);
+    return where(zero, 0, p === 2 ? sqrt(safe) : pow(safe, 1 / p));
+  },
+  samples: [
+    { args: [[3, 4]] },
+    { args: [[3, 4]], call: (f, x) => f(x, 1, 1) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 3, [0, -1], true) },
+    { args: [[3, 4]], call: (f, x) => f(x, Infinity, 1) },
+    { args: [[3, 4]], call: (f, x) => f(x, -Infinity) },
+    { args: [[3, 4]], call: (f, x) => f(x, 'fro', [0, 1]) },
+    { args: [{ shape: [3, 4], low: 0.5, high: 2 }], call: (f, x) => f(x, 0.5, -1) },
+    { args: [[]] },
+    { args: [[3, 1]], call: (f, x) => f(x, 2, 1) },
+    { args: [[0, 3]], call: (f, x) => f(x, 2, 0) },
+  ],
+});
+
 declare module '../tensor/tensor.js' {
   interface Tensor {
     sum(dim?: Dims, keepdim?: boolean, opts?: { dtype?: DType }): Tensor;
     mean(dim?: Dims, keepdim?: boolean): Tensor;
+    prod(dim?: number | null, keepdim?: boolean, opts?: { dtype?: DType }): Tensor;
+    amax(dim?: Dims, keepdim?: boolean): Tensor;
+    amin(dim?: Dims, keepdim?: boolean): Tensor;
+    argmax(dim?: number | null, keepdim?: boolean): Tensor;
+    argmin(dim?: number | null, keepdim?: boolean): Tensor;
+    max(): Tensor;
+    max(dim: number, keepdim?: boolean): ValuesIndices;
+    max(other: Tensor): Tensor;
+    min(): Tensor;
+    min(dim: number, keepdim?: boolean): ValuesIndices;
+    min(other: Tensor): Tensor;
+    var(dim?: Dims, opts?: VarOptions): Tensor;
+    std(dim?: Dims, opts?: VarOptions): Tensor;
+    logsumexp(dim: number | number[], keepdim?: boolean): Tensor;
+    norm(p?: NormOrd, dim?: Dims, keepdim?: boolean): Tensor;
   }
 }
-installMethods({ sum, mean });
+installMethods({
+  sum,
+  mean,
+  prod,
+  amax,
+  amin,
+  argmax,
+  argmin,
+  max: maxFn,
+  min: minFn,
+  var: variance,
+  std,
+  logsumexp,
+  norm,
+});

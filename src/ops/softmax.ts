@@ -1,2 +1,122 @@
-/** @file (being written) */
-export {};
+/**
+ * @file softmax and logSoftmax. They are primitives, not compositions of exp, sum and div, for numerical stability
+ * (the kernel subtracts each line's max, so exp never overflows, and logSoftmax is x − max − log Σ exp(x − max),
+ * never the log of an underflowed 0) and for speed (one kernel, one output, no temporaries). Their VJP and JVP
+ * rules are written with differentiable ops on the saved output, so second derivatives work.
+ */
+import type { View } from '../backend/backend.js';
+import { type DType, isFloating } from '../core/dtype.js';
+import { DTypeError, fmtShape } from '../core/errors.js';
+import { normDim, numel } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { apply, defineOp } from './define.js';
+import { exp, mul, sub, toDtype } from './elementwise.js';
+import { installMethods } from './methods.js';
+import { sum } from './reduce.js';
+import { type Sample, testedOp } from './registry.js';
+
+interface SoftmaxParams {
+  dim: number;
+}
+
+export interface SoftmaxOptions {
+  /** Cast the input to this dtype first (PyTorch's dtype argument), e.g. to compute a float32 input in float64. */
+  dtype?: DType;
+}
+
+/** A 0-d tensor is one line of length 1 for the kernel, which needs a dim to walk. */
+function lineView(t: Tensor): View {
+  const v = t._view();
+  return t.ndim === 0 ? { ...v, shape: [1], strides: [1] } : v;
+}
+
+const softmaxOp = defineOp<SoftmaxParams>({
+  name: 'softmax',
+  infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  forward: (k, out, [x], p) => k.softmax('softmax', lineView(out), lineView(x), p.dim),
+  saveInputs: 'none',
+  saveOutput: true,
+  // y ⊙ (g − Σ g ⊙ y): the Jacobian diag(y) − y yᵀ applied without forming it.
+  vjp: (g, c) => {
+    const y = c.out!;
+    return [mul(y, sub(g, sum(mul(g, y), c.params.dim, true)))];
+  },
+  jvp: ([t], c) => {
+    const y = c.out!;
+    return mul(y, sub(t!, sum(mul(t!, y), c.params.dim, true)));
+  },
+  flops: (ins) => 4 * numel(ins[0].shape),
+});
+
+const logSoftmaxOp = defineOp<SoftmaxParams>({
+  name: 'logSoftmax',
+  infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  forward: (k, out, [x], p) => k.softmax('logSoftmax', lineView(out), lineView(x), p.dim),
+  saveInputs: 'none',
+  saveOutput: true,
+  // g − softmax ⊙ Σ g, with softmax = exp(out).
+  vjp: (g, c) => [sub(g, mul(exp(c.out!), sum(g, c.params.dim, true)))],
+  jvp: ([t], c) => sub(t!, sum(mul(t!, exp(c.out!)), c.params.dim, true)),
+  flops: (ins) => 4 * numel(ins[0].shape),
+});
+
+function prepare(name: string, x: Tensor, opts: SoftmaxOptions): Tensor {
+  const dtype = opts.dtype ?? x.dtype;
+  if (!isFloating(dtype))
+    throw new DTypeError(
+      `${name}: needs a floating-point tensor, got ${dtype} of shape ${fmtShape(x.shape)}; ` +
+        `cast it with .float() or pass {dtype: 'float32'}`,
+    );
+  return toDtype(x, dtype);
+}
+
+type SoftmaxFn = (x: Tensor, dim: number, opts?: SoftmaxOptions) => Tensor;
+const samples: Sample<SoftmaxFn>[] = [
+  { args: [[3, 4]], call: (f, x) => f(x, 1) },
+  { args: [[3, 4]], call: (f, x) => f(x, 0) },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, -2) },
+  { args: [[]], call: (f, x) => f(x, 0) },
+  { args: [[3, 1]], call: (f, x) => f(x, -1) },
+  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+  {
+    args: [
+      {
+        shape: [2, 3],
+        values: [
+          [1000, 1001, 1002],
+          [-1000, -1000.5, -999],
+        ],
+      },
+    ],
+    call: (f, x) => f(x, 1),
+    note: 'large values',
+  },
+];
+
+/** exp(x) / Σ exp(x) along dim, computed stably; the lines along dim sum to 1. */
+export const softmax = testedOp({
+  name: 'softmax',
+  fn: (x: Tensor, dim: number, opts: SoftmaxOptions = {}): Tensor => {
+    const d = normDim('softmax', dim, x.ndim, x.shape);
+    return apply(softmaxOp, [prepare('softmax', x, opts)], { dim: d });
+  },
+  samples,
+});
+
+/** log(softmax(x)) along dim, computed stably (x − max − log Σ exp(x − max)). */
+export const logSoftmax = testedOp({
+  name: 'logSoftmax',
+  fn: (x: Tensor, dim: number, opts: SoftmaxOptions = {}): Tensor => {
+    const d = normDim('logSoftmax', dim, x.ndim, x.shape);
+    return apply(logSoftmaxOp, [prepare('logSoftmax', x, opts)], { dim: d });
+  },
+  samples,
+});
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    softmax(dim: number, opts?: SoftmaxOptions): Tensor;
+    logSoftmax(dim: number, opts?: SoftmaxOptions): Tensor;
+  }
+}
+installMethods({ softmax, logSoftmax });

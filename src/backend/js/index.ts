@@ -68,7 +68,7 @@ function size(shape: readonly number[]): number {
 
 /** Stores into a bool buffer normalise to 0/1; other dtypes round or truncate through their TypedArray. */
 function storeCast(dtype: DType): ((v: number) => number) | null {
-  return dtype === 'bool' ? (v) => (v !== 0 && v === v ? 1 : 0) : null;
+  return dtype === 'bool' ? (v) => (v !== 0 ? 1 : 0) : null;
 }
 
 const kernels: Kernels = {
