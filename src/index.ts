@@ -3,6 +3,7 @@
  */
 
 export * as autograd from './api/autograd.js';
+export * as F from './api/functional.js';
 export { forwardAD, makeDual, unpackDual } from './autograd/forward.js';
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd/mode.js';
 export type { Backend, Kernels, View } from './backend/backend.js';
@@ -13,6 +14,5 @@ export { promoteTypes } from './core/dtype.js';
 export * from './core/errors.js';
 export { getRngState, manualSeed, setRngState } from './core/rng.js';
 export * from './ops/index.js';
-export { type NestedArray, Tensor } from './tensor/tensor.js';
 export { memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
-export * as F from './api/functional.js';
+export { type NestedArray, Tensor } from './tensor/tensor.js';

@@ -38,7 +38,8 @@ function rootEdge(t: Tensor, i: number, fn: string): Target {
   if (t._requiresGrad) return (t._accumulator ??= new AccumulateGrad(t));
   throw new AutogradError(
     `${fn}: tensor ${i} (shape ${fmtShape(t.shape)}) does not require grad and has no gradFn; ` +
-      `set requiresGrad on the inputs you differentiate with respect to, and do not compute it under noGrad`,
+      `set requiresGrad on the inputs you differentiate with respect to, and do not compute it under noGrad. ` +
+      `To differentiate a gradient (x.grad), compute it with {createGraph: true} (backward or autograd.grad)`,
   );
 }
 

@@ -41,8 +41,11 @@ export interface OpDef<P = any> {
   jvp?: (t: readonly (Tensor | null)[], c: RuleCtx<P>) => Tensor;
   /** Linear in its differentiable inputs: the JVP is the op applied to the tangents. */
   linear?: boolean;
-  /** Which inputs backward needs: all, none, or input j only when another input needs a gradient (mul, matmul). */
-  saveInputs?: 'all' | 'none' | 'others';
+  /**
+   * Which inputs backward needs: all, none, input j only when another input needs a gradient (mul, matmul), or
+   * these input numbers (an index, not the tensor it indexes).
+   */
+  saveInputs?: 'all' | 'none' | 'others' | readonly number[];
   saveOutput?: boolean;
   /** False for ops whose output never has a gradient (comparisons, argmax). */
   differentiable?: boolean;
@@ -68,8 +71,23 @@ export function setOpObserver(fn: OpObserver | null): OpObserver | null {
   return prev;
 }
 
+/**
+ * Regenerates the history of a view whose base was written in place after the view was made (PyTorch does the
+ * same), so ops read the view's new values with the right gradient. Installed by the in-place module.
+ */
+type ViewRefresh = (x: Tensor) => void;
+let refreshView: ViewRefresh | null = null;
+export function installViewRefresh(fn: ViewRefresh): void {
+  refreshView = fn;
+}
+
 /** Runs op on inputs: the single dispatch path. */
 export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
+  if (refreshView !== null)
+    for (let i = 0; i < ins.length; i++) {
+      const b = ins[i]._base;
+      if (b !== null && b.gradFn !== null) refreshView(ins[i]);
+    }
   const meta = op.infer(ins, p);
   let out: Tensor;
   if (op.view) {
@@ -106,7 +124,7 @@ function record<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P): voi
   for (let i = 0; i < n; i++) {
     const x = ins[i];
     edges[i] = needs[i] ? (x.gradFn ?? (x._accumulator ??= new AccumulateGrad(x))) : null;
-    let keep = mode === 'all';
+    let keep = mode === 'all' || (typeof mode === 'object' && mode.includes(i));
     if (mode === 'others') for (let j = 0; j < n && !keep; j++) keep = j !== i && needs[j];
     if (keep) {
       saved[i] = x;

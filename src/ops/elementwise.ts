@@ -412,7 +412,9 @@ export const where = testedOp({
   name: 'where',
   fn: (cond: Tensor, x: TensorLike, y: TensorLike, dtype?: DType): Tensor => {
     if (cond.dtype !== 'bool')
-      throw new DTypeError(`where: the condition must be a bool tensor, got ${cond.dtype}; compare first (x.gt(0))`);
+      throw new DTypeError(
+        `where: the condition must be a bool tensor, got a ${cond.dtype} tensor of shape ${fmtShape(cond.shape)}; compare first (x.gt(0))`,
+      );
     const dt = dtype ?? resultTypeOf('where', [x, y]);
     return apply(whereOp, [cond, ...lift('where', [x, y], dt)], dt);
   },

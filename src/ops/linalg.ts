@@ -47,7 +47,9 @@ export const matmul = testedOp({
         `matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; use mul for scalars`,
       );
     if (a.dtype === 'bool' || b.dtype === 'bool')
-      throw new DTypeError(`matmul: bool operands are not supported (${a.dtype}, ${b.dtype}); cast with .float()`);
+      throw new DTypeError(
+        `matmul: bool operands are not supported (${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}); cast with .float()`,
+      );
     const ka = a.shape[a.ndim - 1];
     const kb = b.shape[b.ndim === 1 ? 0 : b.ndim - 2];
     if (ka !== kb) {

@@ -87,7 +87,8 @@ export class Tensor {
       );
     if (on && !(this.dtype === 'float32' || this.dtype === 'float64'))
       throw new AutogradError(
-        `requiresGrad: only floating-point tensors can require gradients, got ${this.dtype}; cast with .float() or .double() first`,
+        `requiresGrad: only floating-point tensors can require gradients, got a ${this.dtype} tensor of shape ` +
+          `${fmtShape(this.shape)}; cast with .float() or .double() first`,
       );
     this._requiresGrad = on;
     return this;
@@ -148,11 +149,12 @@ export class Tensor {
     return this.dataSync()[0];
   }
 
-  /** A tensor sharing this storage but cut from the graph (torch.Tensor.detach). */
+  /**
+   * A tensor sharing this storage (and so its version counter) but cut from the graph (torch.Tensor.detach). It is
+   * not a differentiable view: writing into it never rewrites this tensor's history.
+   */
   detach(): Tensor {
-    const t = new Tensor(this._storage, this.shape, this._strides, this._offset);
-    t._base = this._base ?? this;
-    return t;
+    return new Tensor(this._storage, this.shape, this._strides, this._offset);
   }
 
   /** Keeps .grad on a non-leaf after backward. */
