@@ -1,0 +1,174 @@
+/**
+ * @file The `adjoint` CLI, run as a child process the way a user runs it: the demo at small sizes (exit status 0,
+ * the equations, shapes and ✓ marks), the chain of layers, the teaching-size fallback, --help, and bad usage
+ * (exit status 2 with a message naming the problem). One test runs the demo in-process with a deliberately wrong
+ * matmul, to see that a wrong gradient is caught and reported.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DEMO_DEFAULTS, runDemo } from '../src/cli/demo.js';
+import { makeStyle } from '../src/cli/term.js';
+import * as ad from '../src/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `adjoint ...args` from the source tree, without colour (NO_COLOR), as `npm start` runs it. */
+function cli(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+      timeout: 60_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function assertHas(text: string, ...fragments: string[]) {
+  for (const f of fragments) assert.ok(text.includes(f), `output lacks ${JSON.stringify(f)}:\n${text}`);
+}
+
+describe('adjoint demo', () => {
+  test('one layer at the requested size: shapes, equations, checks, timing', async () => {
+    const r = await cli('demo', '--n', '8', '--d', '16', '--m', '4', '--runs', '3');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const out = r.stdout;
+    assertHas(
+      out,
+      'checks   n=8  d=16  m=4   float64   the requested size',
+      'Y = X · W + b   [8×16]·[16×4] + [4] → [8×4]',
+      'dX = dY · Wᵀ',
+      '[8×4]·[4×16] → [8×16]',
+      'dW = Xᵀ · dY',
+      '[16×8]·[8×4] → [16×4]',
+      'db = Σᵢ dYᵢ',
+      'Σ over 8 rows of [8×4] → [4]',
+      '✓ = X.grad',
+      '✓ = W.grad',
+      '✓ = b.grad',
+      'ad.gradcheck(f, [X, W, b])',
+      '⟨X·W, U⟩',
+      '⟨X, U·Wᵀ⟩',
+      'ad.adjointCheck(f, [X, W, b])',
+      '5. Timing  n=8 d=16 m=4, float32',
+      'backward / forward',
+      'peak memory held by tensors',
+      'All ',
+      'checks passed.',
+    );
+    assert.ok(!out.includes('✗'), out);
+    assert.ok(out.split('✓').length - 1 >= 12, 'at least 12 ✓ marks');
+    assert.ok(!out.includes('\x1b['), 'no colour codes when stdout is not a terminal');
+  });
+
+  test('a chain of layers: every backward equation, in reverse order, and the composed adjoint', async () => {
+    const r = await cli(
+      'demo',
+      '--layers',
+      '6,5,3',
+      '--n',
+      '4',
+      '--activation',
+      'sigmoid',
+      '--no-timing',
+      '--seed',
+      '3',
+    );
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const out = r.stdout;
+    const order = ['dY = ∂L/∂Y = U', 'dA₁ = dY · W₂ᵀ', 'dW₂ = A₁ᵀ · dY', 'dZ₁ = dA₁ ⊙ A₁ ⊙ (1 − A₁)', 'dX = dZ₁ · W₁ᵀ'];
+    const at = order.map((s) => out.indexOf(s));
+    assert.ok(
+      at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])),
+      `equations missing or out of order: ${at}\n${out}`,
+    );
+    assertHas(out, 'A₁ = sigmoid(Z₁)', 'dX = (dY·W₂ᵀ ⊙ A₁ ⊙ (1 − A₁))·W₁ᵀ', '⟨A₁·W₂, dY⟩', 'dW₁   30 elements');
+    assert.ok(!out.includes('5. Timing'), '--no-timing skips the timing');
+    assert.ok(!out.includes('✗'), out);
+  });
+
+  test('sizes too large for finite differences are checked at the teaching size', async () => {
+    const r = await cli('demo', '--n', '64', '--d', '128', '--m', '32', '--no-timing');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assertHas(
+      r.stdout,
+      'checks   n=4  d=3  m=2   float64   a teaching size',
+      '[3×4]·[4×2] → [3×2]',
+      '[4×2]·[2×3] → [4×3]',
+    );
+  });
+
+  test('a wrong gradient is caught: ✗ marks, the failed checks named, and a false result (exit status 1)', async () => {
+    // Skew every matmul run outside grad mode: the explicit products then disagree with autograd's .grad.
+    const proto = ad.Tensor.prototype;
+    const matmul = proto.matmul;
+    proto.matmul = function (this: ad.Tensor, other: ad.Tensor) {
+      const r = matmul.call(this, other);
+      return ad.isGradEnabled() ? r : r.mul(1.001);
+    };
+    const lines: string[] = [];
+    try {
+      const ok = await runDemo(
+        { ...DEMO_DEFAULTS, n: 4, widths: [3, 2], timing: false },
+        (s = '') => lines.push(s),
+        makeStyle(false),
+      );
+      assert.equal(ok, false);
+    } finally {
+      proto.matmul = matmul;
+    }
+    const out = lines.join('\n');
+    assertHas(
+      out,
+      '✗ = X.grad',
+      '✗ = W.grad',
+      '✓ = b.grad',
+      'checks failed: X.grad = dX = dY · Wᵀ; W.grad = dW = Xᵀ · dY',
+    );
+  });
+});
+
+describe('adjoint usage', () => {
+  test('--help documents the commands, and demo --help every option', async () => {
+    const [top, demo, helpDemo] = await Promise.all([cli('--help'), cli('demo', '--help'), cli('help', 'demo')]);
+    assert.equal(top.code, 0);
+    assertHas(top.stdout, 'adjoint demo [options]', 'adjoint help', '--version');
+    assert.equal(demo.code, 0);
+    for (const opt of ['--n', '--d', '--m', '--layers', '--activation', '--dtype', '--seed', '--runs', '--no-timing'])
+      assertHas(demo.stdout, `  ${opt} `);
+    assertHas(demo.stdout, 'relu | sigmoid | tanh', 'float32 | float64', 'Exit status', 'dW = Xᵀ·dY');
+    assert.equal(helpDemo.stdout, demo.stdout);
+  });
+
+  test('an unknown option, a bad value or an unknown command exits 2 with a message', async () => {
+    const cases: [string[], string][] = [
+      [['demo', '--bogus'], "unknown option '--bogus'"],
+      [['demo', '--dtype', 'float16'], '--dtype must be one of float32, float64'],
+      [['demo', '--n', '0'], '--n must be a whole number ≥ 1'],
+      [['demo', '--layers', '5'], '--layers must be at least 2 whole numbers'],
+      [['demo', '--d', '3', '--layers', '3,4'], 'either --layers or --d/--m'],
+      [['demo', '--seed'], '--seed needs a value'],
+      [['frobnicate'], "unknown command 'frobnicate'"],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(...args)));
+    cases.forEach(([args, msg], i) => {
+      const r = results[i];
+      assert.equal(r.code, 2, `${args.join(' ')}: exit status ${r.code}`);
+      assertHas(r.stderr, msg, '--help');
+      assert.equal(r.stdout, '', `${args.join(' ')} printed to stdout`);
+    });
+  });
+});
