@@ -11,7 +11,7 @@ import { erf as erfScalar } from '../core/special.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { apply, bview, defineOp, type OpDef } from './define.js';
 import { installMethods } from './methods.js';
-import { type Arg, testedOp } from './registry.js';
+import { type Arg, type OpTest, testedOp } from './registry.js';
 import { lift, resultTypeOf, type TensorLike } from './scalar.js';
 import { expand } from './shape.js';
 
@@ -62,7 +62,7 @@ function unaryOp(s: UnarySpec): OpDef<readonly number[]> {
 }
 
 const ops: Record<string, OpDef<readonly number[]>> = {};
-function unary(s: UnarySpec, samples: Arg[][], extra: { gradgrad?: boolean } = {}) {
+function unary(s: UnarySpec, samples: Arg[][], extra: Pick<OpTest, 'gradgrad' | 'singularSamples'> = {}) {
   const op = unaryOp(s);
   ops[s.name] = op;
   return testedOp({
@@ -70,6 +70,8 @@ function unary(s: UnarySpec, samples: Arg[][], extra: { gradgrad?: boolean } = {
     fn: (x: Tensor) => apply(op, [x], NO_PARAMS),
     samples: samples.map((args) => ({ args })),
     reference: (v: number) => s.fn(v, NO_PARAMS),
+    // Every op of this family has PyTorch's name.
+    torch: `torch.${s.name}`,
     ...extra,
   });
 }
@@ -79,6 +81,8 @@ const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 const pos = (shape: number[]): Arg => ({ shape, low: 0.2, high: 3 });
 const std1: Arg[][] = [[[3, 4]], [[]], [[0, 3]], [[2, 3, 4]]];
+/** Kinks at 0 (relu, abs, leakyRelu, elu): PyTorch's one-sided choice there. */
+const atZero = { singularSamples: [{ args: [{ shape: [3], values: [0, -1.5, 2] }] }] };
 
 export const neg = unary({ name: 'neg', fn: (x) => -x, linear: true, noBool: 'logicalNot()' }, std1);
 export const exp = unary({ name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true }, std1);
@@ -105,8 +109,8 @@ export const reciprocal = unary(
   { name: 'reciprocal', fn: (x) => 1 / x, d: (_x, out) => neg(mul(out, out)), uses: 'out', float: true },
   [[pos([3, 4])]],
 );
-export const abs = unary({ name: 'abs', fn: Math.abs, d: (x) => sign(x), noBool: 'the tensor itself' }, std1);
-export const sign = unary({ name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), d: (x) => zerosOf(x) }, std1);
+export const abs = unary({ name: 'abs', fn: Math.abs, d: (x) => sign(x), noBool: 'the tensor itself' }, std1, atZero);
+export const sign = unary({ name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), d: (x) => zerosOf(x) }, std1);
 export const sin = unary({ name: 'sin', fn: Math.sin, d: (x) => cos(x), float: true }, std1);
 export const cos = unary({ name: 'cos', fn: Math.cos, d: (x) => neg(sin(x)), float: true }, std1);
 export const tanh = unary(
@@ -127,7 +131,11 @@ export const erf = unary(
   { name: 'erf', fn: erfScalar, d: (x) => mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)), float: true },
   std1,
 );
-export const relu = unary({ name: 'relu', fn: (x) => Math.max(x, 0), d: (x) => toDtype(gt(x, 0), x.dtype) }, std1);
+export const relu = unary(
+  { name: 'relu', fn: (x) => Math.max(x, 0), d: (x) => toDtype(gt(x, 0), x.dtype) },
+  std1,
+  atZero,
+);
 
 const leakyReluOp = unaryOp({
   name: 'leakyRelu',
@@ -138,7 +146,9 @@ const leakyReluOp = unaryOp({
 export const leakyRelu = testedOp({
   name: 'leakyRelu',
   fn: (x: Tensor, negativeSlope = 0.01) => apply(leakyReluOp, [x], [negativeSlope]),
-  samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.2) }],
+  samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.2), torch: 'lambda x: F.leaky_relu(x, 0.2)' }],
+  torch: 'F.leaky_relu',
+  ...atZero,
 });
 
 const eluOp = unaryOp({
@@ -151,7 +161,9 @@ const eluOp = unaryOp({
 export const elu = testedOp({
   name: 'elu',
   fn: (x: Tensor, alpha = 1) => apply(eluOp, [x], [alpha]),
-  samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.5) }],
+  samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.5), torch: 'lambda x: F.elu(x, 0.5)' }],
+  torch: 'F.elu',
+  ...atZero,
 });
 
 const softplusOp = unaryOp({
@@ -166,7 +178,15 @@ export const softplus = testedOp({
   name: 'softplus',
   fn: (x: Tensor, opts: { beta?: number; threshold?: number } = {}) =>
     apply(softplusOp, [x], [opts.beta ?? 1, opts.threshold ?? 20]),
-  samples: [{ args: [[3, 4]] }, { args: [[6]], call: (f, x) => f(mul(x, 10), { beta: 2, threshold: 15 }) }],
+  samples: [
+    { args: [[3, 4]] },
+    {
+      args: [[6]],
+      call: (f, x) => f(mul(x, 10), { beta: 2, threshold: 15 }),
+      torch: 'lambda x: F.softplus(x * 10, beta=2, threshold=15)',
+    },
+  ],
+  torch: 'F.softplus',
 });
 
 const clampOp = unaryOp({
@@ -183,9 +203,17 @@ export const clamp = testedOp({
     return apply(clampOp, [x], [min ?? -Infinity, max ?? Infinity]);
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, -1, 1) },
-    { args: [[5]], call: (f, x) => f(x, null, 0.5) },
-    { args: [[5]], call: (f, x) => f(x, -0.5) },
+    { args: [[3, 4]], call: (f, x) => f(x, -1, 1), torch: 'lambda x: torch.clamp(x, -1, 1)' },
+    { args: [[5]], call: (f, x) => f(x, null, 0.5), torch: 'lambda x: torch.clamp(x, None, 0.5)' },
+    { args: [[5]], call: (f, x) => f(x, -0.5), torch: 'lambda x: torch.clamp(x, -0.5)' },
+  ],
+  singularSamples: [
+    {
+      args: [{ shape: [4], values: [-1, 0.5, 1, 2] }],
+      call: (f, x) => f(x, -1, 1),
+      torch: 'lambda x: torch.clamp(x, -1, 1)',
+      note: 'at the bounds',
+    },
   ],
 });
 
@@ -271,7 +299,11 @@ export const add = testedOp({
   name: 'add',
   fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor =>
     addPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y),
-  samples: [...pair.map((args) => ({ args })), { args: [[3]], call: (f, x) => f(x, 2.5) }],
+  samples: [
+    ...pair.map((args) => ({ args })),
+    { args: [[3]], call: (f, x) => f(x, 2.5), torch: 'lambda x: torch.add(x, 2.5)' },
+  ],
+  torch: 'torch.add',
 });
 /** x − alpha · y */
 export const sub = testedOp({
@@ -283,7 +315,11 @@ export const sub = testedOp({
       );
     return subPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y);
   },
-  samples: [...pair.map((args) => ({ args })), { args: [[3], [3]], call: (f, x, y) => f(x, y, { alpha: 2 }) }],
+  samples: [
+    ...pair.map((args) => ({ args })),
+    { args: [[3], [3]], call: (f, x, y) => f(x, y, { alpha: 2 }), torch: 'lambda x, y: torch.sub(x, y, alpha=2)' },
+  ],
+  torch: 'torch.sub',
 });
 /** y − x: the reflected subtraction (`1 - x` is rsub(x, 1)). */
 export function rsub(x: TensorLike, y: TensorLike): Tensor {
@@ -292,7 +328,11 @@ export function rsub(x: TensorLike, y: TensorLike): Tensor {
 export const mul = testedOp({
   name: 'mul',
   fn: binary({ name: 'mul', fn: (a, b) => a * b, d: [(_x, y) => y, (x) => x], saveInputs: 'others' }),
-  samples: [...pair.map((args) => ({ args })), { args: [[3]], call: (f, x) => f(x, -1.5) }],
+  samples: [
+    ...pair.map((args) => ({ args })),
+    { args: [[3]], call: (f, x) => f(x, -1.5), torch: 'lambda x: torch.mul(x, -1.5)' },
+  ],
+  torch: 'torch.mul',
 });
 export const div = testedOp({
   name: 'div',
@@ -307,17 +347,20 @@ export const div = testedOp({
     { args: [[3, 4], pos([3, 4])] },
     { args: [[3, 4], pos([4])] },
     { args: [[], pos([3])] },
-    { args: [[3]], call: (f, x) => f(x, 4) },
-    { args: [pos([3])], call: (f, x) => f(2, x) },
+    { args: [[3]], call: (f, x) => f(x, 4), torch: 'lambda x: torch.div(x, 4)' },
+    { args: [pos([3])], call: (f, x) => f(2, x), torch: 'lambda x: 2 / x' },
   ],
+  torch: 'torch.div',
 });
 const powPrim = binary({
   name: 'pow',
   fn: Math.pow,
   d: [
-    (x, y): Tensor => mul(y, pow(x, sub(y, 1))),
-    // PyTorch masks the exponent's gradient to 0 where the base is 0.
-    (x, _y, out): Tensor => where(eq(x, 0), 0, mul(out, log(x)), out.dtype),
+    // x^0 is constant, so PyTorch's gradient there is 0, also at x = 0 where y·x^(y−1) would be 0·inf = nan. The base
+    // is replaced by 1 (rather than the result masked) so that no nan reaches second derivatives either.
+    (x, y): Tensor => mul(y, pow(where(eq(y, 0), 1, x), sub(y, 1))),
+    // PyTorch masks the exponent's gradient to 0 where the base is 0 and the exponent ≥ 0 (0^y is 0 or 1 there).
+    (x, y, out): Tensor => where(logicalAnd(eq(x, 0), ge(y, 0)), 0, mul(out, log(x)), out.dtype),
   ],
   saveOutput: true,
 });
@@ -336,32 +379,64 @@ export const pow = testedOp({
   samples: [
     { args: [pos([3, 4]), [3, 4]] },
     { args: [pos([3, 4]), [4]] },
-    { args: [[3, 4]], call: (f, x) => f(x, 2) },
-    { args: [[3]], call: (f, x) => f(x, 3) },
-    { args: [pos([3])], call: (f, x) => f(x, -0.5) },
-    { args: [[3]], call: (f, x) => f(2, x) },
+    { args: [[3, 4]], call: (f, x) => f(x, 2), torch: 'lambda x: torch.pow(x, 2)' },
+    { args: [[3]], call: (f, x) => f(x, 3), torch: 'lambda x: torch.pow(x, 3)' },
+    { args: [pos([3])], call: (f, x) => f(x, -0.5), torch: 'lambda x: torch.pow(x, -0.5)' },
+    { args: [[3]], call: (f, x) => f(2, x), torch: 'lambda x: torch.pow(2, x)' },
   ],
+  singularSamples: [
+    { args: [{ shape: [3], values: [0, 1.5, -2] }], call: (f, x) => f(x, 0), torch: 'lambda x: torch.pow(x, 0)' },
+    {
+      args: [
+        { shape: [4], values: [0, 0, 0, 2] },
+        { shape: [4], values: [-1, 0, 2, 0] },
+      ],
+      note: 'base 0',
+    },
+  ],
+  torch: 'torch.pow',
 });
-// At ties PyTorch splits the gradient evenly between the two inputs.
-const tieSplit = (x: Tensor, y: Tensor, win: (a: Tensor, b: Tensor) => Tensor, dt: DType) =>
-  add(toDtype(win(x, y), dt), mul(toDtype(eq(x, y), dt), 0.5));
+// At ties PyTorch splits the gradient evenly between the two inputs; where either is NaN (no order) both get all of
+// it: 1 − [x loses] − ½[tie].
+const tieSplit = (x: Tensor, y: Tensor, lose: (a: Tensor, b: Tensor) => Tensor, dt: DType) =>
+  rsub(add(toDtype(lose(x, y), dt), mul(toDtype(eq(x, y), dt), 0.5)), 1);
 export const maximum = testedOp({
   name: 'maximum',
   fn: binary({
     name: 'maximum',
     fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.max(a, b)),
-    d: [(x, y) => tieSplit(x, y, gt, x.dtype), (x, y) => tieSplit(y, x, gt, y.dtype)],
+    d: [(x, y) => tieSplit(x, y, lt, x.dtype), (x, y) => tieSplit(y, x, lt, y.dtype)],
   }),
   samples: pair.map((args) => ({ args })),
+  singularSamples: [
+    {
+      args: [
+        { shape: [3], values: [1, 2, -3] },
+        { shape: [3], values: [1, 0, -3] },
+      ],
+      note: 'ties',
+    },
+  ],
+  torch: 'torch.maximum',
 });
 export const minimum = testedOp({
   name: 'minimum',
   fn: binary({
     name: 'minimum',
     fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.min(a, b)),
-    d: [(x, y) => tieSplit(x, y, lt, x.dtype), (x, y) => tieSplit(y, x, lt, y.dtype)],
+    d: [(x, y) => tieSplit(x, y, gt, x.dtype), (x, y) => tieSplit(y, x, gt, y.dtype)],
   }),
   samples: pair.map((args) => ({ args })),
+  singularSamples: [
+    {
+      args: [
+        { shape: [3], values: [1, 2, -3] },
+        { shape: [3], values: [1, 0, -3] },
+      ],
+      note: 'ties',
+    },
+  ],
+  torch: 'torch.minimum',
 });
 
 function comparison(name: string, fn: BinaryFn) {
@@ -377,8 +452,9 @@ function comparison(name: string, fn: BinaryFn) {
         ],
       },
       { args: [[3, 4], [4]] },
-      { args: [[3]], call: (f, x) => f(x, 0) },
+      { args: [[3]], call: (f, x) => f(x, 0), torch: `lambda x: torch.${name}(x, 0)` },
     ],
+    torch: `torch.${name}`,
   });
 }
 export const eq = comparison('eq', (a, b) => (a === b ? 1 : 0));
@@ -421,8 +497,13 @@ export const where = testedOp({
   samples: [
     { args: [{ shape: [3, 4], dtype: 'bool' }, [3, 4], [3, 4]] },
     { args: [{ shape: [3, 1], dtype: 'bool' }, [4], [3, 4]] },
-    { args: [{ shape: [4], dtype: 'bool' }, [3, 4]], call: (f, c, x) => f(c, x, 0) },
+    {
+      args: [{ shape: [4], dtype: 'bool' }, [3, 4]],
+      call: (f, c, x) => f(c, x, 0),
+      torch: 'lambda c, x: torch.where(c, x, 0.0)',
+    },
   ],
+  torch: 'torch.where',
 });
 
 const castOp = defineOp<DType>({
@@ -462,7 +543,11 @@ export const gelu = testedOp({
     }
     return mul(mul(x, 0.5), add(erf(mul(x, SQRT1_2)), 1));
   },
-  samples: [{ args: [[3, 4]] }, { args: [[6]], call: (f, x) => f(x, { approximate: 'tanh' }) }],
+  samples: [
+    { args: [[3, 4]] },
+    { args: [[6]], call: (f, x) => f(x, { approximate: 'tanh' }), torch: "lambda x: F.gelu(x, approximate='tanh')" },
+  ],
+  torch: 'F.gelu',
   reference: (v) => 0.5 * v * (1 + erfScalar(v * SQRT1_2)),
 });
 /** x · sigmoid(x) (also called swish). */
@@ -470,6 +555,7 @@ export const silu = testedOp({
   name: 'silu',
   fn: (x: Tensor): Tensor => mul(x, sigmoid(x)),
   samples: [{ args: [[3, 4]] }],
+  torch: 'F.silu',
   reference: (v) => v / (1 + Math.exp(-v)),
 });
 void SQRT_2PI;

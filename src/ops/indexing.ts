@@ -133,8 +133,16 @@ export const gather = testedOp({
     return apply(gatherOp, [x, index], { dim: d });
   },
   samples: [
-    { args: [[3, 4], { shape: [2, 4], dtype: 'int32', low: 0, high: 3 }], call: (f, x, i) => f(x, 0, i) },
-    { args: [[3, 4], { shape: [3, 6], dtype: 'int32', low: 0, high: 4 }], call: (f, x, i) => f(x, -1, i) },
+    {
+      args: [[3, 4], { shape: [2, 4], dtype: 'int32', low: 0, high: 3 }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.gather(x, 0, i)',
+    },
+    {
+      args: [[3, 4], { shape: [3, 6], dtype: 'int32', low: 0, high: 4 }],
+      call: (f, x, i) => f(x, -1, i),
+      torch: 'lambda x, i: torch.gather(x, -1, i)',
+    },
     {
       args: [
         [3, 4],
@@ -148,10 +156,19 @@ export const gather = testedOp({
         },
       ],
       call: (f, x, i) => f(x, 1, i),
+      torch: 'lambda x, i: torch.gather(x, 1, i)',
       note: 'duplicate indices',
     },
-    { args: [[], { shape: [], dtype: 'int32', values: 0 }], call: (f, x, i) => f(x, 0, i) },
-    { args: [[0, 3], { shape: [0, 2], dtype: 'int32' }], call: (f, x, i) => f(x, 1, i) },
+    {
+      args: [[], { shape: [], dtype: 'int32', values: 0 }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.gather(x, 0, i)',
+    },
+    {
+      args: [[0, 3], { shape: [0, 2], dtype: 'int32' }],
+      call: (f, x, i) => f(x, 1, i),
+      torch: 'lambda x, i: torch.gather(x, 1, i)',
+    },
   ],
 });
 
@@ -196,6 +213,7 @@ export const scatterAdd = testedOp({
     {
       args: [[3, 4], { shape: [2, 4], dtype: 'int32', low: 0, high: 3 }, [2, 4]],
       call: (f, x, i, s) => f(x, 0, i, s),
+      torch: 'lambda x, i, s: torch.scatter_add(x, 0, i, s)',
     },
     {
       args: [
@@ -211,14 +229,26 @@ export const scatterAdd = testedOp({
         [2, 5],
       ],
       call: (f, x, i, s) => f(x, -1, i, s),
+      // PyTorch 1.13's scatter_add backward rejects a src larger than the index, so the expression crops src to the
+      // part the index reads (the same forward; the rest gets a zero gradient either way).
+      torch: 'lambda x, i, s: torch.scatter_add(x, -1, i, s[:2, :3])',
       note: 'duplicates, src larger than the index',
     },
     {
       args: [[3, 4], { shape: [4, 2], dtype: 'int32', low: 0, high: 3 }, [5, 3]],
       call: (f, x, i, s) => f(x, -2, i, s),
+      torch: 'lambda x, i, s: torch.scatter_add(x, -2, i, s[:4, :2])',
     },
-    { args: [[], { shape: [], dtype: 'int32', values: 0 }, []], call: (f, x, i, s) => f(x, 0, i, s) },
-    { args: [[0, 3], { shape: [0, 3], dtype: 'int32' }, [0, 3]], call: (f, x, i, s) => f(x, 1, i, s) },
+    {
+      args: [[], { shape: [], dtype: 'int32', values: 0 }, []],
+      call: (f, x, i, s) => f(x, 0, i, s),
+      torch: 'lambda x, i, s: torch.scatter_add(x, 0, i, s)',
+    },
+    {
+      args: [[0, 3], { shape: [0, 3], dtype: 'int32' }, [0, 3]],
+      call: (f, x, i, s) => f(x, 1, i, s),
+      torch: 'lambda x, i, s: torch.scatter_add(x, 1, i, s)',
+    },
   ],
 });
 
@@ -248,11 +278,31 @@ export const indexSelect = testedOp({
     return apply(gatherOp, [x, expand(reshape(index, line), full)], { dim: d });
   },
   samples: [
-    { args: [[4, 3], { shape: [3], dtype: 'int32', values: [3, 0, 3] }], call: (f, x, i) => f(x, 0, i) },
-    { args: [[2, 5], { shape: [2], dtype: 'int32', values: [4, 1] }], call: (f, x, i) => f(x, -1, i) },
-    { args: [[3, 4], { shape: [], dtype: 'int32', values: 2 }], call: (f, x, i) => f(x, 1, i) },
-    { args: [[], { shape: [1], dtype: 'int32', values: [0] }], call: (f, x, i) => f(x, 0, i) },
-    { args: [[3, 4], { shape: [0], dtype: 'int32', values: [] }], call: (f, x, i) => f(x, 0, i) },
+    {
+      args: [[4, 3], { shape: [3], dtype: 'int32', values: [3, 0, 3] }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.index_select(x, 0, i)',
+    },
+    {
+      args: [[2, 5], { shape: [2], dtype: 'int32', values: [4, 1] }],
+      call: (f, x, i) => f(x, -1, i),
+      torch: 'lambda x, i: torch.index_select(x, -1, i)',
+    },
+    {
+      args: [[3, 4], { shape: [], dtype: 'int32', values: 2 }],
+      call: (f, x, i) => f(x, 1, i),
+      torch: 'lambda x, i: torch.index_select(x, 1, i)',
+    },
+    {
+      args: [[], { shape: [1], dtype: 'int32', values: [0] }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.index_select(x, 0, i)',
+    },
+    {
+      args: [[3, 4], { shape: [0], dtype: 'int32', values: [] }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.index_select(x, 0, i)',
+    },
   ],
 });
 
@@ -288,14 +338,31 @@ export const maskedFill = testedOp({
     return where(mask, v, x, x.dtype);
   },
   samples: [
-    { args: [[3, 4], { shape: [3, 4], dtype: 'bool' }], call: (f, x, m) => f(x, m, 0.5) },
-    { args: [[3, 4], { shape: [4], dtype: 'bool' }], call: (f, x, m) => f(x, m, -1) },
+    {
+      args: [[3, 4], { shape: [3, 4], dtype: 'bool' }],
+      call: (f, x, m) => f(x, m, 0.5),
+      torch: 'lambda x, m: x.masked_fill(m, 0.5)',
+    },
+    {
+      args: [[3, 4], { shape: [4], dtype: 'bool' }],
+      call: (f, x, m) => f(x, m, -1),
+      torch: 'lambda x, m: x.masked_fill(m, -1)',
+    },
     {
       args: [[3, 4], { shape: [3, 1], dtype: 'bool', values: [[true], [false], [true]] }, []],
       call: (f, x, m, v) => f(x, m, v),
+      torch: 'lambda x, m, v: x.masked_fill(m, v)',
     },
-    { args: [[], { shape: [], dtype: 'bool', values: true }], call: (f, x, m) => f(x, m, 2) },
-    { args: [[0, 3], { shape: [3], dtype: 'bool' }], call: (f, x, m) => f(x, m, 2) },
+    {
+      args: [[], { shape: [], dtype: 'bool', values: true }],
+      call: (f, x, m) => f(x, m, 2),
+      torch: 'lambda x, m: x.masked_fill(m, 2)',
+    },
+    {
+      args: [[0, 3], { shape: [3], dtype: 'bool' }],
+      call: (f, x, m) => f(x, m, 2),
+      torch: 'lambda x, m: x.masked_fill(m, 2)',
+    },
   ],
 });
 
@@ -348,10 +415,12 @@ export const oneHot = testedOp({
         },
       ],
       call: (f, i) => f(i, 5),
+      torch: 'lambda i: F.one_hot(i, 5)',
     },
     { args: [{ shape: [], dtype: 'int32', values: 2 }] },
-    { args: [{ shape: [0], dtype: 'int32', values: [] }], call: (f, i) => f(i, 3) },
+    { args: [{ shape: [0], dtype: 'int32', values: [] }], call: (f, i) => f(i, 3), torch: 'lambda i: F.one_hot(i, 3)' },
   ],
+  torch: 'F.one_hot',
 });
 
 declare module '../tensor/tensor.js' {

@@ -257,9 +257,13 @@ export const add_ = testedOp({
       compute: (a, [b]) => add(a, b, opts),
     }),
   samples: [
-    { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y) },
-    { args: [[3, 4], []], call: (f, x, y) => f(x.clone(), y, { alpha: 2 }) },
-    { args: [[3]], call: (f, x) => f(x.clone(), 2.5) },
+    { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().add_(y)' },
+    {
+      args: [[3, 4], []],
+      call: (f, x, y) => f(x.clone(), y, { alpha: 2 }),
+      torch: 'lambda x, y: x.clone().add_(y, alpha=2)',
+    },
+    { args: [[3]], call: (f, x) => f(x.clone(), 2.5), torch: 'lambda x: x.clone().add_(2.5)' },
   ],
 });
 
@@ -279,6 +283,7 @@ export const sub_ = testedOp({
         [3, 1],
       ],
       call: (f, x, y) => f(x.clone(), y, { alpha: -0.5 }),
+      torch: 'lambda x, y: x.clone().sub_(y, alpha=-0.5)',
     },
   ],
 });
@@ -289,9 +294,9 @@ export const mul_ = testedOp({
   fn: (x: Tensor, y: TensorLike): Tensor =>
     inplace(x, 'mul_', { operands: [y], dtype: resultTypeOf('mul_', [x, y]), compute: (a, [b]) => mul(a, b) }),
   samples: [
-    { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y) },
-    { args: [[3]], call: (f, x) => f(x.clone(), -1.5) },
-    { args: [[3]], call: (f, x) => f(x.clone(), x) },
+    { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().mul_(y)' },
+    { args: [[3]], call: (f, x) => f(x.clone(), -1.5), torch: 'lambda x: x.clone().mul_(-1.5)' },
+    { args: [[3]], call: (f, x) => f(x.clone(), x), torch: 'lambda x: x.clone().mul_(x)' },
   ],
 });
 
@@ -306,7 +311,13 @@ export const div_ = testedOp({
       compute: (a, [b]) => div(a, b),
     });
   },
-  samples: [{ args: [[3, 4], { shape: [4], low: 0.5, high: 2 }], call: (f, x, y) => f(x.clone(), y) }],
+  samples: [
+    {
+      args: [[3, 4], { shape: [4], low: 0.5, high: 2 }],
+      call: (f, x, y) => f(x.clone(), y),
+      torch: 'lambda x, y: x.clone().div_(y)',
+    },
+  ],
 });
 
 /** Limits x to [min, max] in place; either bound may be null. */
@@ -333,6 +344,7 @@ export const clamp_ = testedOp({
         },
       ],
       call: (f, x) => f(x.clone(), -1, 1),
+      torch: 'lambda x: x.clone().clamp_(-1, 1)',
     },
   ],
 });
@@ -361,8 +373,8 @@ export const fill_ = testedOp({
     });
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x.clone(), 0.5) },
-    { args: [[3, 4], []], call: (f, x, v) => f(x.clone(), v) },
+    { args: [[3, 4]], call: (f, x) => f(x.clone(), 0.5), torch: 'lambda x: x.clone().fill_(0.5)' },
+    { args: [[3, 4], []], call: (f, x, v) => f(x.clone(), v), torch: 'lambda x, v: x.clone().fill_(v)' },
   ],
 });
 
@@ -376,7 +388,7 @@ export const zero_ = testedOp({
       compute: (a) => where(ALL(), 0, a),
       direct: (t) => kernels().fill(t._view(), 0),
     }),
-  samples: [{ args: [[3, 4]], call: (f, x) => f(x.clone()) }],
+  samples: [{ args: [[3, 4]], call: (f, x) => f(x.clone()), torch: 'lambda x: x.clone().zero_()' }],
 });
 
 /** Copies src (broadcast to x's shape, cast to x's dtype) into x; gradients flow to src, none to x's old values. */
@@ -385,8 +397,8 @@ export const copy_ = testedOp({
   fn: (x: Tensor, src: Tensor): Tensor =>
     inplace(x, 'copy_', { operands: [src], dtype: null, compute: (a, [b]) => where(ALL(), b, a) }),
   samples: [
-    { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y) },
-    { args: [[3, 4], []], call: (f, x, y) => f(x.clone(), y) },
+    { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().copy_(y)' },
+    { args: [[3, 4], []], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().copy_(y)' },
   ],
 });
 
@@ -406,8 +418,16 @@ export const maskedFill_ = testedOp({
     });
   },
   samples: [
-    { args: [[3, 4], { shape: [4], dtype: 'bool' }], call: (f, x, m) => f(x.clone(), m, -1) },
-    { args: [[3, 4], { shape: [3, 1], dtype: 'bool' }, []], call: (f, x, m, v) => f(x.clone(), m, v) },
+    {
+      args: [[3, 4], { shape: [4], dtype: 'bool' }],
+      call: (f, x, m) => f(x.clone(), m, -1),
+      torch: 'lambda x, m: x.clone().masked_fill_(m, -1)',
+    },
+    {
+      args: [[3, 4], { shape: [3, 1], dtype: 'bool' }, []],
+      call: (f, x, m, v) => f(x.clone(), m, v),
+      torch: 'lambda x, m, v: x.clone().masked_fill_(m, v)',
+    },
   ],
 });
 

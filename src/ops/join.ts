@@ -55,6 +55,10 @@ function joinPieces(ts: readonly Tensor[]): Tensor {
   );
 }
 
+/** joinPieces in PyTorch, for the samples' torch expressions: `pieces` is Python source for a list of tensors of x. */
+const torchJoinPieces = (pieces: string): string =>
+  `lambda x: torch.cat([p.flatten() * (i + 1) for i, p in enumerate(${pieces})])`;
+
 // ----- flip ----------------------------------------------------------------------------------------------------
 
 /** x seen with the given dims reversed: negative strides, offset at each flipped dim's last element. */
@@ -86,11 +90,11 @@ export const flip = testedOp({
   fn: (x: Tensor, ...dims: (number | number[])[]): Tensor =>
     apply(flipOp, [x], { dims: distinctDims('flip', flatArgs(dims), x) }),
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, [0]) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [-1, 0]) },
-    { args: [[3, 1]], call: (f, x) => f(x, 0, 1) },
-    { args: [[]], call: (f, x) => f(x, [0]) },
-    { args: [[0, 3]], call: (f, x) => f(x, [0, 1]) },
+    { args: [[3, 4]], call: (f, x) => f(x, [0]), torch: 'lambda x: torch.flip(x, [0])' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [-1, 0]), torch: 'lambda x: torch.flip(x, [-1, 0])' },
+    { args: [[3, 1]], call: (f, x) => f(x, 0, 1), torch: 'lambda x: torch.flip(x, [0, 1])' },
+    { args: [[]], call: (f, x) => f(x, [0]), torch: 'lambda x: torch.flip(x, [0])' },
+    { args: [[0, 3]], call: (f, x) => f(x, [0, 1]), torch: 'lambda x: torch.flip(x, [0, 1])' },
   ],
 });
 
@@ -184,18 +188,55 @@ export const pad = testedOp({
     return y === x ? clone(x) : y;
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, [1, 2]) },
-    { args: [[3, 4]], call: (f, x) => f(x, [1, -1, -1, 2], { value: 0.5 }) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, 0, 2, 1]) },
-    { args: [[]], call: (f, x) => f(x, [], { value: 3 }) },
-    { args: [[0, 3]], call: (f, x) => f(x, [1, 1, 1, 0], { value: -1 }) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [1, 2], { mode: 'reflect' }) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [3, -1, -1, 2], { mode: 'reflect' }) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [1, 2, 2, 0], { mode: 'replicate' }) },
-    { args: [[2, 3]], call: (f, x) => f(x, [-1, 3], { mode: 'replicate' }) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [1, 2, -1, 2], { mode: 'circular' }) },
-    { args: [[2, 4]], call: (f, x) => f(x, [3, -1], { mode: 'circular' }) },
-    { args: [[0, 4]], call: (f, x) => f(x, [1, 1], { mode: 'reflect' }) },
+    { args: [[3, 4]], call: (f, x) => f(x, [1, 2]), torch: 'lambda x: F.pad(x, [1, 2])' },
+    {
+      args: [[3, 4]],
+      call: (f, x) => f(x, [1, -1, -1, 2], { value: 0.5 }),
+      torch: 'lambda x: F.pad(x, [1, -1, -1, 2], value=0.5)',
+    },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, 0, 2, 1]), torch: 'lambda x: F.pad(x, [0, 0, 2, 1])' },
+    { args: [[]], call: (f, x) => f(x, [], { value: 3 }), torch: 'lambda x: F.pad(x, [], value=3)' },
+    {
+      args: [[0, 3]],
+      call: (f, x) => f(x, [1, 1, 1, 0], { value: -1 }),
+      torch: 'lambda x: F.pad(x, [1, 1, 1, 0], value=-1)',
+    },
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, [1, 2], { mode: 'reflect' }),
+      torch: "lambda x: F.pad(x, [1, 2], mode='reflect')",
+    },
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, [3, -1, -1, 2], { mode: 'reflect' }),
+      torch: "lambda x: F.pad(x, [3, -1, -1, 2], mode='reflect')",
+    },
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, [1, 2, 2, 0], { mode: 'replicate' }),
+      torch: "lambda x: F.pad(x, [1, 2, 2, 0], mode='replicate')",
+    },
+    {
+      args: [[2, 3]],
+      call: (f, x) => f(x, [-1, 3], { mode: 'replicate' }),
+      torch: "lambda x: F.pad(x, [-1, 3], mode='replicate')",
+    },
+    // PyTorch 1.13's circular mode wants a batch dim as well as a channel dim, so the expressions add one.
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, [1, 2, -1, 2], { mode: 'circular' }),
+      torch: "lambda x: F.pad(x[None], [1, 2, -1, 2], mode='circular')[0]",
+    },
+    {
+      args: [[2, 4]],
+      call: (f, x) => f(x, [3, -1], { mode: 'circular' }),
+      torch: "lambda x: F.pad(x[None], [3, -1], mode='circular')[0]",
+    },
+    {
+      args: [[0, 4]],
+      call: (f, x) => f(x, [1, 1], { mode: 'reflect' }),
+      torch: "lambda x: F.pad(x, [1, 1], mode='reflect')",
+    },
   ],
 });
 
@@ -343,6 +384,7 @@ export const cat = testedOp({
         [4, 3],
       ],
       call: (f, a, b) => f([a, b], 0),
+      torch: 'lambda a, b: torch.cat([a, b], 0)',
     },
     {
       args: [
@@ -351,10 +393,20 @@ export const cat = testedOp({
         [2, 0],
       ],
       call: (f, a, b, c) => f([a, b, c], -1),
+      torch: 'lambda a, b, c: torch.cat([a, b, c], -1)',
     },
-    { args: [[2, 3], { shape: [1, 3], dtype: 'int32', low: -3, high: 3 }], call: (f, a, b) => f([a, b]) },
-    { args: [[2, 3], { shape: [0] }], call: (f, a, b) => f([b, a], 1), note: 'legacy [0] skip' },
-    { args: [[4]], call: (f, a) => f([a]) },
+    {
+      args: [[2, 3], { shape: [1, 3], dtype: 'int32', low: -3, high: 3 }],
+      call: (f, a, b) => f([a, b]),
+      torch: 'lambda a, b: torch.cat([a, b])',
+    },
+    {
+      args: [[2, 3], { shape: [0] }],
+      call: (f, a, b) => f([b, a], 1),
+      torch: 'lambda a, b: torch.cat([b, a], 1)',
+      note: 'legacy [0] skip',
+    },
+    { args: [[4]], call: (f, a) => f([a]), torch: 'lambda a: torch.cat([a])' },
   ],
 });
 
@@ -380,7 +432,7 @@ export const stack = testedOp({
     );
   },
   samples: [
-    { args: [[3], [3]], call: (f, a, b) => f([a, b]) },
+    { args: [[3], [3]], call: (f, a, b) => f([a, b]), torch: 'lambda a, b: torch.stack([a, b])' },
     {
       args: [
         [2, 3],
@@ -388,14 +440,16 @@ export const stack = testedOp({
         [2, 3],
       ],
       call: (f, a, b, c) => f([a, b, c], -1),
+      torch: 'lambda a, b, c: torch.stack([a, b, c], -1)',
     },
-    { args: [[], []], call: (f, a, b) => f([a, b]) },
+    { args: [[], []], call: (f, a, b) => f([a, b]), torch: 'lambda a, b: torch.stack([a, b])' },
     {
       args: [
         [0, 2],
         [0, 2],
       ],
       call: (f, a, b) => f([a, b], 1),
+      torch: 'lambda a, b: torch.stack([a, b], 1)',
     },
   ],
 });
@@ -450,10 +504,10 @@ testedOp({
   name: 'split',
   fn: (x: Tensor, s: number | number[], dim?: number) => joinPieces(split(x, s, dim)),
   samples: [
-    { args: [[5, 2]], call: (f, x) => f(x, 2) },
-    { args: [[5, 2]], call: (f, x) => f(x, [1, 0, 4]) },
-    { args: [[2, 5]], call: (f, x) => f(x, 3, -1) },
-    { args: [[0, 2]], call: (f, x) => f(x, 2) },
+    { args: [[5, 2]], call: (f, x) => f(x, 2), torch: torchJoinPieces('torch.split(x, 2)') },
+    { args: [[5, 2]], call: (f, x) => f(x, [1, 0, 4]), torch: torchJoinPieces('torch.split(x, [1, 0, 4])') },
+    { args: [[2, 5]], call: (f, x) => f(x, 3, -1), torch: torchJoinPieces('torch.split(x, 3, -1)') },
+    { args: [[0, 2]], call: (f, x) => f(x, 2), torch: torchJoinPieces('torch.split(x, 2)') },
   ],
 });
 
@@ -474,9 +528,9 @@ testedOp({
   name: 'chunk',
   fn: (x: Tensor, chunks: number, dim?: number) => joinPieces(chunk(x, chunks, dim)),
   samples: [
-    { args: [[5, 2]], call: (f, x) => f(x, 3) },
-    { args: [[2, 6]], call: (f, x) => f(x, 4, -1) },
-    { args: [[0, 3]], call: (f, x) => f(x, 2) },
+    { args: [[5, 2]], call: (f, x) => f(x, 3), torch: torchJoinPieces('torch.chunk(x, 3)') },
+    { args: [[2, 6]], call: (f, x) => f(x, 4, -1), torch: torchJoinPieces('torch.chunk(x, 4, -1)') },
+    { args: [[0, 3]], call: (f, x) => f(x, 2), torch: torchJoinPieces('torch.chunk(x, 2)') },
   ],
 });
 
@@ -489,10 +543,10 @@ testedOp({
   name: 'unbind',
   fn: (x: Tensor, dim?: number) => joinPieces(unbind(x, dim)),
   samples: [
-    { args: [[3, 2]], call: (f, x) => f(x, 1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, -1) },
-    { args: [[3]], call: (f, x) => f(x) },
-    { args: [[2, 0]], call: (f, x) => f(x, 0) },
+    { args: [[3, 2]], call: (f, x) => f(x, 1), torch: torchJoinPieces('torch.unbind(x, 1)') },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, -1), torch: torchJoinPieces('torch.unbind(x, -1)') },
+    { args: [[3]], call: (f, x) => f(x), torch: torchJoinPieces('torch.unbind(x)') },
+    { args: [[2, 0]], call: (f, x) => f(x, 0), torch: torchJoinPieces('torch.unbind(x, 0)') },
   ],
 });
 
@@ -523,11 +577,11 @@ export const repeat = testedOp({
     return y._storage === x._storage ? clone(y) : y;
   },
   samples: [
-    { args: [[2, 3]], call: (f, x) => f(x, 2, 1, 2) },
-    { args: [[2, 3]], call: (f, x) => f(x, [1, 3]) },
-    { args: [[]], call: (f, x) => f(x, 3, 2) },
-    { args: [[2, 0]], call: (f, x) => f(x, 2, 2) },
-    { args: [[3]], call: (f, x) => f(x, 0, 2) },
+    { args: [[2, 3]], call: (f, x) => f(x, 2, 1, 2), torch: 'lambda x: x.repeat(2, 1, 2)' },
+    { args: [[2, 3]], call: (f, x) => f(x, [1, 3]), torch: 'lambda x: x.repeat([1, 3])' },
+    { args: [[]], call: (f, x) => f(x, 3, 2), torch: 'lambda x: x.repeat(3, 2)' },
+    { args: [[2, 0]], call: (f, x) => f(x, 2, 2), torch: 'lambda x: x.repeat(2, 2)' },
+    { args: [[3]], call: (f, x) => f(x, 0, 2), torch: 'lambda x: x.repeat(0, 2)' },
   ],
 });
 
@@ -539,9 +593,9 @@ export const tile = testedOp({
     return repeat(x, [...new Array<number>(Math.max(0, x.ndim - reps.length)).fill(1), ...reps]);
   },
   samples: [
-    { args: [[2, 3]], call: (f, x) => f(x, [2]) },
-    { args: [[2, 3]], call: (f, x) => f(x, 2, 1, 2) },
-    { args: [[2, 3]], call: (f, x) => f(x, []) },
+    { args: [[2, 3]], call: (f, x) => f(x, [2]), torch: 'lambda x: torch.tile(x, [2])' },
+    { args: [[2, 3]], call: (f, x) => f(x, 2, 1, 2), torch: 'lambda x: torch.tile(x, [2, 1, 2])' },
+    { args: [[2, 3]], call: (f, x) => f(x, []), torch: 'lambda x: torch.tile(x, [])' },
   ],
 });
 
@@ -566,10 +620,11 @@ export const tril = testedOp({
   fn: (x: Tensor, diagonal = 0): Tensor => where(triMask('tril', x, diagonal, le), x, 0, x.dtype),
   samples: [
     { args: [[3, 4]] },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, -1) },
-    { args: [[4, 3]], call: (f, x) => f(x, 1) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, -1), torch: 'lambda x: torch.tril(x, -1)' },
+    { args: [[4, 3]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.tril(x, 1)' },
     { args: [[0, 3]] },
   ],
+  torch: 'torch.tril',
 });
 
 /** The upper triangle of the last two dims: elements with j − i ≥ diagonal; the rest become 0. */
@@ -578,10 +633,11 @@ export const triu = testedOp({
   fn: (x: Tensor, diagonal = 0): Tensor => where(triMask('triu', x, diagonal, ge), x, 0, x.dtype),
   samples: [
     { args: [[3, 4]] },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, 1) },
-    { args: [[4, 3]], call: (f, x) => f(x, -2) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.triu(x, 1)' },
+    { args: [[4, 3]], call: (f, x) => f(x, -2), torch: 'lambda x: torch.triu(x, -2)' },
     { args: [[3, 0]] },
   ],
+  torch: 'torch.triu',
 });
 
 declare module '../tensor/tensor.js' {

@@ -101,6 +101,7 @@ export const matmul = testedOp({
       ],
     },
   ],
+  torch: 'torch.matmul',
 });
 
 /** The outer product of two vectors: out[i, j] = a[i]·b[j]. */
@@ -112,6 +113,7 @@ export const outer = testedOp({
     return mul(unsqueeze(a, 1), unsqueeze(b, 0));
   },
   samples: [{ args: [[3], [4]] }],
+  torch: 'torch.outer',
 });
 
 /** The dot product of two 1-D tensors of equal length. */
@@ -125,6 +127,7 @@ export const dot = testedOp({
     return sum(mul(a, b));
   },
   samples: [{ args: [[5], [5]] }],
+  torch: 'torch.dot',
 });
 
 declare module '../tensor/tensor.js' {

@@ -112,11 +112,12 @@ export const sum = testedOp({
   },
   samples: [
     { args: [[3, 4]] },
-    { args: [[3, 4]], call: (f, x) => f(x, 1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true) },
-    { args: [[]], call: (f, x) => f(x, 0) },
-    { args: [[0, 3]], call: (f, x) => f(x, 0) },
+    { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.sum(x, 1)' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true), torch: 'lambda x: torch.sum(x, [0, -1], keepdim=True)' },
+    { args: [[]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.sum(x, 0)' },
+    { args: [[0, 3]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.sum(x, 0)' },
   ],
+  torch: 'torch.sum',
 });
 
 /** Mean over dim (all when omitted). */
@@ -133,9 +134,10 @@ export const mean = testedOp({
   },
   samples: [
     { args: [[3, 4]] },
-    { args: [[3, 4]], call: (f, x) => f(x, -1, true) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, 2]) },
+    { args: [[3, 4]], call: (f, x) => f(x, -1, true), torch: 'lambda x: torch.mean(x, -1, keepdim=True)' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, 2]), torch: 'lambda x: torch.mean(x, [0, 2])' },
   ],
+  torch: 'torch.mean',
 });
 
 /** Sums g down to `shape` (broadcasting's adjoint): over leading dims and over dims where shape has 1. */
@@ -200,13 +202,13 @@ export const prod = testedOp({
   },
   samples: [
     { args: [[3, 4]] },
-    { args: [[3, 4]], call: (f, x) => f(x, 1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, -2, true) },
+    { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.prod(x, 1)' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, -2, true), torch: 'lambda x: torch.prod(x, -2, keepdim=True)' },
     { args: [[]] },
-    { args: [[]], call: (f, x) => f(x, 0, true) },
-    { args: [[3, 1]], call: (f, x) => f(x, -1) },
-    { args: [[0, 3]], call: (f, x) => f(x, 0) },
-    { args: [[0, 3]], call: (f, x) => f(x, 1) },
+    { args: [[]], call: (f, x) => f(x, 0, true), torch: 'lambda x: torch.prod(x, 0, keepdim=True)' },
+    { args: [[3, 1]], call: (f, x) => f(x, -1), torch: 'lambda x: torch.prod(x, -1)' },
+    { args: [[0, 3]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.prod(x, 0)' },
+    { args: [[0, 3]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.prod(x, 1)' },
     { args: [{ shape: [4], values: [1.5, 0, -2, 0.5] }], note: 'one zero' },
     { args: [{ shape: [5], values: [1.5, 0, -2, 0, 0.5] }], note: 'two zeros' },
     {
@@ -222,6 +224,7 @@ export const prod = testedOp({
         },
       ],
       call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.prod(x, 1)',
       note: 'zero, none, two and three zeros per row',
     },
     {
@@ -235,9 +238,11 @@ export const prod = testedOp({
         },
       ],
       call: (f, x) => f(x, 0, true),
+      torch: 'lambda x: torch.prod(x, 0, keepdim=True)',
       note: 'zeros along dim 0',
     },
   ],
+  torch: 'torch.prod',
 });
 
 // ----- amax / amin ---------------------------------------------------------------------------------------------
@@ -278,14 +283,32 @@ function extreme(op: 'amax' | 'amin', name: string, x: Tensor, dim: Dims, keepdi
 }
 
 type ExtremeFn = (x: Tensor, dim?: Dims, keepdim?: boolean) => Tensor;
-const extremeSamples: Sample<ExtremeFn>[] = [
+/** Rows whose largest (row 0) and smallest (row 1) elements tie, and whose largest |x| ties too (for norm). */
+const ties = [
+  [3, -1, 3],
+  [-2, -2, 0.5],
+];
+/** A zero row and a row with a zero element, for the roots and powers in norm. */
+const zeroRow = [
+  [0, 0, 0],
+  [1.5, 0, -2],
+];
+
+/** The samples of amax and amin; `t` is the PyTorch function ('torch.amax'). */
+const extremeSamples = (t: string): Sample<ExtremeFn>[] => [
   { args: [[3, 4]] },
-  { args: [[3, 4]], call: (f, x) => f(x, 1) },
-  { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true) },
+  { args: [[3, 4]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true), torch: `lambda x: ${t}(x, [0, -1], keepdim=True)` },
   { args: [[]] },
-  { args: [[]], call: (f, x) => f(x, -1, true) },
-  { args: [[3, 1]], call: (f, x) => f(x, 1) },
-  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+  { args: [[]], call: (f, x) => f(x, -1, true), torch: `lambda x: ${t}(x, -1, keepdim=True)` },
+  { args: [[3, 1]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+  { args: [[0, 3]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+];
+
+/** Ties share the gradient evenly. */
+const extremeTies = (t: string): Sample<ExtremeFn>[] => [
+  { args: [{ shape: [2, 3], values: ties }], note: 'ties' },
+  { args: [{ shape: [2, 3], values: ties }], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)`, note: 'ties' },
 ];
 
 /**
@@ -295,14 +318,18 @@ const extremeSamples: Sample<ExtremeFn>[] = [
 export const amax = testedOp({
   name: 'amax',
   fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme('amax', 'amax', x, dim, keepdim, false),
-  samples: extremeSamples,
+  samples: extremeSamples('torch.amax'),
+  singularSamples: extremeTies('torch.amax'),
+  torch: 'torch.amax',
 });
 
 /** The smallest element over dim; ties share the gradient evenly, as in amax. */
 export const amin = testedOp({
   name: 'amin',
   fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme('amin', 'amin', x, dim, keepdim, false),
-  samples: extremeSamples,
+  samples: extremeSamples('torch.amin'),
+  singularSamples: extremeTies('torch.amin'),
+  torch: 'torch.amin',
 });
 
 // ----- argmax / argmin -----------------------------------------------------------------------------------------
@@ -340,15 +367,16 @@ function argExtreme(
 }
 
 type ArgFn = (x: Tensor, dim?: number | null, keepdim?: boolean) => Tensor;
-const argSamples: Sample<ArgFn>[] = [
+/** The samples of argmax and argmin; `t` is the PyTorch function ('torch.argmax'). */
+const argSamples = (t: string): Sample<ArgFn>[] => [
   { args: [[3, 4]] },
-  { args: [[3, 4]], call: (f, x) => f(x, 1) },
-  { args: [[2, 3, 4]], call: (f, x) => f(x, -1, true) },
-  { args: [[2, 3]], call: (f, x) => f(x, null, true) },
+  { args: [[3, 4]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, -1, true), torch: `lambda x: ${t}(x, -1, keepdim=True)` },
+  { args: [[2, 3]], call: (f, x) => f(x, null, true), torch: `lambda x: ${t}(x, None, keepdim=True)` },
   { args: [[]] },
-  { args: [[]], call: (f, x) => f(x, 0) },
-  { args: [[3, 1]], call: (f, x) => f(x, 1) },
-  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+  { args: [[]], call: (f, x) => f(x, 0), torch: `lambda x: ${t}(x, 0)` },
+  { args: [[3, 1]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+  { args: [[0, 3]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
 ];
 
 /** Index (int32) of the first largest element along dim, or into the flattened tensor; NaN counts as largest. */
@@ -357,7 +385,8 @@ export const argmax = testedOp({
   fn: (x: Tensor, dim: number | null = null, keepdim = false): Tensor =>
     argExtreme('argmax', 'argmax', x, dim, keepdim),
   differentiable: false,
-  samples: argSamples,
+  samples: argSamples('torch.argmax'),
+  torch: 'torch.argmax',
 });
 
 /** Index (int32) of the first smallest element along dim, or into the flattened tensor; NaN counts as smallest. */
@@ -366,7 +395,8 @@ export const argmin = testedOp({
   fn: (x: Tensor, dim: number | null = null, keepdim = false): Tensor =>
     argExtreme('argmin', 'argmin', x, dim, keepdim),
   differentiable: false,
-  samples: argSamples,
+  samples: argSamples('torch.argmin'),
+  torch: 'torch.argmin',
 });
 
 // ----- max / min -----------------------------------------------------------------------------------------------
@@ -421,15 +451,16 @@ function minFn(x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor
   return maxMin('min', x, dimOrOther, keepdim);
 }
 
-const maxMinSamples: Sample<typeof maxFn>[] = [
+/** The samples of max and min; `t` is the PyTorch function ('torch.max'). */
+const maxMinSamples = (t: string): Sample<typeof maxFn>[] => [
   { args: [[3, 4]] },
-  { args: [[3, 4]], call: (f, x) => f(x, 1).values },
-  { args: [[3, 4]], call: (f, x) => f(x, 0)[0], note: 'destructured' },
-  { args: [[2, 3, 4]], call: (f, x) => f(x, -1, true).values },
+  { args: [[3, 4]], call: (f, x) => f(x, 1).values, torch: `lambda x: ${t}(x, 1).values` },
+  { args: [[3, 4]], call: (f, x) => f(x, 0)[0], torch: `lambda x: ${t}(x, 0)[0]`, note: 'destructured' },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, -1, true).values, torch: `lambda x: ${t}(x, -1, keepdim=True).values` },
   { args: [[]] },
-  { args: [[]], call: (f, x) => f(x, 0, true).values },
-  { args: [[3, 1]], call: (f, x) => f(x, 1).values },
-  { args: [[0, 3]], call: (f, x) => f(x, 1).values },
+  { args: [[]], call: (f, x) => f(x, 0, true).values, torch: `lambda x: ${t}(x, 0, keepdim=True).values` },
+  { args: [[3, 1]], call: (f, x) => f(x, 1).values, torch: `lambda x: ${t}(x, 1).values` },
+  { args: [[0, 3]], call: (f, x) => f(x, 1).values, torch: `lambda x: ${t}(x, 1).values` },
   {
     args: [
       [3, 4],
@@ -440,15 +471,45 @@ const maxMinSamples: Sample<typeof maxFn>[] = [
   { args: [[3, 4], [4]], note: 'elementwise overload, broadcast' },
 ];
 
+/** max(x) splits the gradient between ties; max(x, dim) gives it to the first, the index it returns. */
+const maxMinTies = (t: string): Sample<typeof maxFn>[] => [
+  { args: [{ shape: [2, 3], values: ties }], note: 'ties' },
+  {
+    args: [{ shape: [2, 3], values: ties }],
+    call: (f, x) => f(x, 1).values,
+    torch: `lambda x: ${t}(x, 1).values`,
+    note: 'ties',
+  },
+  {
+    args: [
+      { shape: [2, 3], values: ties },
+      { shape: [3], values: [3, -2, 0] },
+    ],
+    note: 'elementwise overload, ties',
+  },
+];
+
 /**
  * PyTorch's three max overloads: max(x) is the largest element (0-d; ties share the gradient evenly);
  * max(x, dim, keepdim) gives {values, indices} with the first largest element's index, and the values' gradient goes
  * to that element only; max(x, other) is maximum(x, other).
  */
-export const max = testedOp({ name: 'max', fn: maxFn, samples: maxMinSamples });
+export const max = testedOp({
+  name: 'max',
+  fn: maxFn,
+  samples: maxMinSamples('torch.max'),
+  singularSamples: maxMinTies('torch.max'),
+  torch: 'torch.max',
+});
 
 /** PyTorch's three min overloads, as max. */
-export const min = testedOp({ name: 'min', fn: minFn, samples: maxMinSamples });
+export const min = testedOp({
+  name: 'min',
+  fn: minFn,
+  samples: maxMinSamples('torch.min'),
+  singularSamples: maxMinTies('torch.min'),
+  torch: 'torch.min',
+});
 
 // ----- var / std -----------------------------------------------------------------------------------------------
 
@@ -474,21 +535,34 @@ function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   return div(sum(mul(dev, dev), p.dims, keepdim), Math.max(0, reducedSize(x, p.dims) - (opts.correction ?? 1)));
 }
 
-const varSamples: Sample<typeof variance>[] = [
+/** The samples of var and std; `t` is the PyTorch function ('torch.var'). */
+const varSamples = (t: string): Sample<typeof variance>[] => [
   { args: [[3, 4]] },
-  { args: [[3, 4]], call: (f, x) => f(x, 1) },
-  { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], { keepdim: true }) },
-  { args: [[3, 4]], call: (f, x) => f(x, -1, { correction: 0 }) },
+  { args: [[3, 4]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+  {
+    args: [[2, 3, 4]],
+    call: (f, x) => f(x, [0, -1], { keepdim: true }),
+    torch: `lambda x: ${t}(x, [0, -1], keepdim=True)`,
+  },
+  { args: [[3, 4]], call: (f, x) => f(x, -1, { correction: 0 }), torch: `lambda x: ${t}(x, -1, correction=0)` },
   // No expanded variant: it would repeat one value down dim 0, where std (a root of 0) has no derivative.
-  { args: [[3, 1]], call: (f, x) => f(x, 0), noVariants: true },
-  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+  { args: [[3, 1]], call: (f, x) => f(x, 0), noVariants: true, torch: `lambda x: ${t}(x, 0)` },
+  { args: [[0, 3]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
 ];
 
 /** Variance over dim (all when omitted) with PyTorch's `correction` (default 1: the unbiased estimate). */
 const var_ = testedOp({
   name: 'var',
   fn: variance,
-  samples: [...varSamples, { args: [[]], call: (f, x) => f(x, null, { correction: 0 }) }],
+  samples: [
+    ...varSamples('torch.var'),
+    {
+      args: [[]],
+      call: (f, x) => f(x, null, { correction: 0 }),
+      torch: 'lambda x: torch.var(x, None, correction=0)',
+    },
+  ],
+  torch: 'torch.var',
 });
 
 export { var_ as var };
@@ -498,9 +572,30 @@ export const std = testedOp({
   name: 'std',
   fn: (x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor => {
     checkFloat('std', x);
-    return sqrt(variance(x, dim, opts));
+    // At a zero variance PyTorch's gradient is 0, not the nan of the root's infinite slope times 0: the double where
+    // keeps the root away from 0, as in norm.
+    const v = variance(x, dim, opts);
+    const zero = eq(v, 0);
+    return where(zero, 0, sqrt(where(zero, 1, v)));
   },
-  samples: varSamples,
+  samples: varSamples('torch.std'),
+  singularSamples: [
+    {
+      args: [
+        {
+          shape: [2, 3],
+          values: [
+            [1.5, 1.5, 1.5],
+            [1, -2, 0.5],
+          ],
+        },
+      ],
+      call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.std(x, 1)',
+      note: 'a constant row',
+    },
+  ],
+  torch: 'torch.std',
 });
 
 // ----- logsumexp -----------------------------------------------------------------------------------------------
@@ -522,11 +617,15 @@ export const logsumexp = testedOp({
     return keepdim ? out : reshape(out, reducedShape(x.shape, p.dims, false));
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, 1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true) },
-    { args: [[]], call: (f, x) => f(x, 0) },
-    { args: [[3, 1]], call: (f, x) => f(x, -1) },
-    { args: [[0, 3]], call: (f, x) => f(x, 1) },
+    { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.logsumexp(x, 1)' },
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, [0, -1], true),
+      torch: 'lambda x: torch.logsumexp(x, [0, -1], keepdim=True)',
+    },
+    { args: [[]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.logsumexp(x, 0)' },
+    { args: [[3, 1]], call: (f, x) => f(x, -1), torch: 'lambda x: torch.logsumexp(x, -1)' },
+    { args: [[0, 3]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.logsumexp(x, 1)' },
     {
       args: [
         {
@@ -538,6 +637,7 @@ export const logsumexp = testedOp({
         },
       ],
       call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.logsumexp(x, 1)',
       note: 'large values',
     },
     {
@@ -551,6 +651,7 @@ export const logsumexp = testedOp({
         },
       ],
       call: (f, x) => f(x, -1),
+      torch: 'lambda x: torch.logsumexp(x, -1)',
       note: '−inf entries',
     },
   ],
@@ -558,13 +659,22 @@ export const logsumexp = testedOp({
 
 // ----- norm ----------------------------------------------------------------------------------------------------
 
+/**
+ * |x|^p for p < 1, whose slope is infinite at 0, where PyTorch gives the element no gradient: the base never sees a 0
+ * (0^p is 0 for p > 0 and inf for p < 0), so no inf·0 = nan reaches the gradient.
+ */
+function powAwayFromZero(x: Tensor, p: number): Tensor {
+  const zero = eq(x, 0);
+  return where(zero, p > 0 ? 0 : Infinity, pow(where(zero, 1, abs(x)), p));
+}
+
 /** A vector norm's order: any number (Infinity and -Infinity included), or 'fro' (the 2-norm over one or two dims). */
 export type NormOrd = number | 'fro';
 
 /**
  * PyTorch's torch.norm as a vector norm over dim (all when omitted): (Σ|x|^p)^(1/p), p = ±Infinity the max/min of
  * |x|, p = 0 the count of nonzeros. At a zero slice the gradient is 0, as PyTorch defines it, not the nan the
- * root's infinite slope would give.
+ * root's infinite slope would give; so is a zero element's for p < 1, where |x|^p has that slope.
  */
 export const norm = testedOp({
   name: 'norm',
@@ -587,7 +697,7 @@ export const norm = testedOp({
     }
     if (p === 0) return sum(toDtype(ne(x, 0), x.dtype), dims, keepdim);
     if (p === 1) return sum(abs(x), dims, keepdim);
-    const s = sum(p === 2 ? mul(x, x) : pow(abs(x), p), dims, keepdim);
+    const s = sum(p === 2 ? mul(x, x) : p < 1 ? powAwayFromZero(x, p) : pow(abs(x), p), dims, keepdim);
     if (p < 0) return pow(s, 1 / p);
     // The double where: the root never sees a 0, so no inf·0 = nan reaches the gradient of a zero slice.
     const zero = eq(s, 0);
@@ -596,16 +706,41 @@ export const norm = testedOp({
   },
   samples: [
     { args: [[3, 4]] },
-    { args: [[3, 4]], call: (f, x) => f(x, 1, 1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, 3, [0, -1], true) },
-    { args: [[3, 4]], call: (f, x) => f(x, Infinity, 1) },
-    { args: [[3, 4]], call: (f, x) => f(x, -Infinity) },
-    { args: [[3, 4]], call: (f, x) => f(x, 'fro', [0, 1]) },
-    { args: [{ shape: [3, 4], low: 0.5, high: 2 }], call: (f, x) => f(x, 0.5, -1) },
+    { args: [[3, 4]], call: (f, x) => f(x, 1, 1), torch: 'lambda x: torch.norm(x, 1, 1)' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 3, [0, -1], true), torch: 'lambda x: torch.norm(x, 3, [0, -1], True)' },
+    { args: [[3, 4]], call: (f, x) => f(x, Infinity, 1), torch: "lambda x: torch.norm(x, float('inf'), 1)" },
+    { args: [[3, 4]], call: (f, x) => f(x, -Infinity), torch: "lambda x: torch.norm(x, float('-inf'))" },
+    { args: [[3, 4]], call: (f, x) => f(x, 'fro', [0, 1]), torch: "lambda x: torch.norm(x, 'fro', [0, 1])" },
+    {
+      args: [{ shape: [3, 4], low: 0.5, high: 2 }],
+      call: (f, x) => f(x, 0.5, -1),
+      torch: 'lambda x: torch.norm(x, 0.5, -1)',
+    },
     { args: [[]] },
-    { args: [[3, 1]], call: (f, x) => f(x, 2, 1) },
-    { args: [[0, 3]], call: (f, x) => f(x, 2, 0) },
+    { args: [[3, 1]], call: (f, x) => f(x, 2, 1), torch: 'lambda x: torch.norm(x, 2, 1)' },
+    { args: [[0, 3]], call: (f, x) => f(x, 2, 0), torch: 'lambda x: torch.norm(x, 2, 0)' },
   ],
+  singularSamples: [
+    { args: [{ shape: [2, 3], values: zeroRow }], call: (f, x) => f(x, 2, 1), torch: 'lambda x: torch.norm(x, 2, 1)' },
+    { args: [{ shape: [2, 3], values: zeroRow }], call: (f, x) => f(x, 3, 1), torch: 'lambda x: torch.norm(x, 3, 1)' },
+    {
+      args: [{ shape: [2, 3], values: zeroRow }],
+      call: (f, x) => f(x, 0.5, 1),
+      torch: 'lambda x: torch.norm(x, 0.5, 1)',
+    },
+    {
+      args: [{ shape: [2, 3], values: zeroRow }],
+      call: (f, x) => f(x, -1, 1),
+      torch: 'lambda x: torch.norm(x, -1, 1)',
+    },
+    {
+      args: [{ shape: [2, 3], values: ties }],
+      call: (f, x) => f(x, Infinity, 1),
+      torch: "lambda x: torch.norm(x, float('inf'), 1)",
+      note: 'ties',
+    },
+  ],
+  torch: 'torch.norm',
 });
 
 declare module '../tensor/tensor.js' {

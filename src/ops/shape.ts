@@ -21,10 +21,11 @@ import { testedOp } from './registry.js';
 
 // ----- reshape / view ------------------------------------------------------------------------------------------
 
-const viewOp = defineOp<{ shape: number[] }>({
+/** strides, when given, are the view's own (unsqueeze sets the new dim's like torch); else computed. */
+const viewOp = defineOp<{ shape: number[]; strides?: number[] }>({
   name: 'view',
   infer: (_x, p) => ({ shape: p.shape, dtype: _x[0].dtype }),
-  view: (x, p) => ({ strides: viewStrides(x.shape, x._strides, p.shape)!, offset: x._offset }),
+  view: (x, p) => ({ strides: p.strides ?? viewStrides(x.shape, x._strides, p.shape)!, offset: x._offset }),
   saveInputs: 'none',
   linear: true,
   vjp: (g, c) => [reshape(g, c.inShapes[0] as number[])],
@@ -52,11 +53,11 @@ export const reshape = testedOp({
     return apply(viewOp, [src], { shape: to });
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, [2, 6]) },
-    { args: [[3, 4]], call: (f, x) => f(x, -1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, 4, -1) },
-    { args: [[]], call: (f, x) => f(x, [1, 1]) },
-    { args: [[0, 3]], call: (f, x) => f(x, [3, 0]) },
+    { args: [[3, 4]], call: (f, x) => f(x, [2, 6]), torch: 'lambda x: torch.reshape(x, [2, 6])' },
+    { args: [[3, 4]], call: (f, x) => f(x, -1), torch: 'lambda x: x.reshape(-1)' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 4, -1), torch: 'lambda x: x.reshape(4, -1)' },
+    { args: [[]], call: (f, x) => f(x, [1, 1]), torch: 'lambda x: torch.reshape(x, [1, 1])' },
+    { args: [[0, 3]], call: (f, x) => f(x, [3, 0]), torch: 'lambda x: torch.reshape(x, [3, 0])' },
   ],
 });
 
@@ -96,8 +97,8 @@ export const permute = testedOp({
     return apply(permuteOp, [x], { dims: d });
   },
   samples: [
-    { args: [[2, 3, 4]], call: (f, x) => f(x, [2, 0, 1]) },
-    { args: [[3, 4]], call: (f, x) => f(x, -1, 0) },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, [2, 0, 1]), torch: 'lambda x: torch.permute(x, [2, 0, 1])' },
+    { args: [[3, 4]], call: (f, x) => f(x, -1, 0), torch: 'lambda x: x.permute(-1, 0)' },
   ],
 });
 
@@ -113,8 +114,8 @@ export const transpose = testedOp({
     return x.ndim === 0 ? x : apply(permuteOp, [x], { dims });
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, 0, 1) },
-    { args: [[2, 3, 4]], call: (f, x) => f(x, -1, 0) },
+    { args: [[3, 4]], call: (f, x) => f(x, 0, 1), torch: 'lambda x: torch.transpose(x, 0, 1)' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, -1, 0), torch: 'lambda x: torch.transpose(x, -1, 0)' },
   ],
 });
 
@@ -164,9 +165,9 @@ export const expand = testedOp({
     return sameShape(to, x.shape) ? x : apply(expandOp, [x], { shape: to });
   },
   samples: [
-    { args: [[3, 1]], call: (f, x) => f(x, 3, 4) },
-    { args: [[4]], call: (f, x) => f(x, [2, 3, 4]) },
-    { args: [[]], call: (f, x) => f(x, [3]) },
+    { args: [[3, 1]], call: (f, x) => f(x, 3, 4), torch: 'lambda x: x.expand(3, 4)' },
+    { args: [[4]], call: (f, x) => f(x, [2, 3, 4]), torch: 'lambda x: x.expand([2, 3, 4])' },
+    { args: [[]], call: (f, x) => f(x, [3]), torch: 'lambda x: x.expand([3])' },
   ],
 });
 
@@ -188,9 +189,9 @@ export const squeeze = testedOp({
     return reshape(x, shape);
   },
   samples: [
-    { args: [[3, 1, 4, 1]], call: (f, x) => f(x) },
-    { args: [[3, 1, 4]], call: (f, x) => f(x, -2) },
-    { args: [[3, 4]], call: (f, x) => f(x, 0) },
+    { args: [[3, 1, 4, 1]], call: (f, x) => f(x), torch: 'lambda x: torch.squeeze(x)' },
+    { args: [[3, 1, 4]], call: (f, x) => f(x, -2), torch: 'lambda x: torch.squeeze(x, -2)' },
+    { args: [[3, 4]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.squeeze(x, 0)' },
   ],
 });
 
@@ -201,12 +202,14 @@ export const unsqueeze = testedOp({
     const d = normDim('unsqueeze', dim, x.ndim + 1, x.shape);
     const shape = x.shape.slice();
     shape.splice(d, 0, 1);
-    return reshape(x, shape);
+    const strides = x._strides.slice();
+    strides.splice(d, 0, d < x.ndim ? x.shape[d] * x._strides[d] : 1);
+    return apply(viewOp, [x], { shape, strides });
   },
   samples: [
-    { args: [[3, 4]], call: (f, x) => f(x, 1) },
-    { args: [[3, 4]], call: (f, x) => f(x, -1) },
-    { args: [[]], call: (f, x) => f(x, 0) },
+    { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.unsqueeze(x, 1)' },
+    { args: [[3, 4]], call: (f, x) => f(x, -1), torch: 'lambda x: torch.unsqueeze(x, -1)' },
+    { args: [[]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.unsqueeze(x, 0)' },
   ],
 });
 
@@ -221,7 +224,12 @@ export const flatten = testedOp({
     const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
     return reshape(x, shape);
   },
-  samples: [{ args: [[2, 3, 4]] }, { args: [[2, 3, 4]], call: (f, x) => f(x, 1) }, { args: [[]] }],
+  samples: [
+    { args: [[2, 3, 4]] },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.flatten(x, 1)' },
+    { args: [[]] },
+  ],
+  torch: 'torch.flatten',
 });
 
 // ----- contiguous / clone --------------------------------------------------------------------------------------
@@ -241,6 +249,7 @@ export const clone = testedOp({
   name: 'clone',
   fn: (x: Tensor): Tensor => apply(cloneOp, [x], undefined),
   samples: [{ args: [[3, 4]] }],
+  torch: 'torch.clone',
 });
 
 /** x itself if it is contiguous, else a contiguous copy. */
@@ -316,10 +325,10 @@ export const slice = testedOp({
     return apply(sliceOp, [x], { dim: d, start: s, step, len });
   },
   samples: [
-    { args: [[5, 4]], call: (f, x) => f(x, 0, 1, 4) },
-    { args: [[5, 4]], call: (f, x) => f(x, -1, 0, null, 2) },
-    { args: [[5, 4]], call: (f, x) => f(x, 0, -2) },
-    { args: [[5, 4]], call: (f, x) => f(x, 1, 3, 3) },
+    { args: [[5, 4]], call: (f, x) => f(x, 0, 1, 4), torch: 'lambda x: x[1:4]' },
+    { args: [[5, 4]], call: (f, x) => f(x, -1, 0, null, 2), torch: 'lambda x: x[..., 0::2]' },
+    { args: [[5, 4]], call: (f, x) => f(x, 0, -2), torch: 'lambda x: x[-2:]' },
+    { args: [[5, 4]], call: (f, x) => f(x, 1, 3, 3), torch: 'lambda x: x[:, 3:3]' },
   ],
 });
 

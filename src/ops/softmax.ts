@@ -71,13 +71,14 @@ function prepare(name: string, x: Tensor, opts: SoftmaxOptions): Tensor {
 }
 
 type SoftmaxFn = (x: Tensor, dim: number, opts?: SoftmaxOptions) => Tensor;
-const samples: Sample<SoftmaxFn>[] = [
-  { args: [[3, 4]], call: (f, x) => f(x, 1) },
-  { args: [[3, 4]], call: (f, x) => f(x, 0) },
-  { args: [[2, 3, 4]], call: (f, x) => f(x, -2) },
-  { args: [[]], call: (f, x) => f(x, 0) },
-  { args: [[3, 1]], call: (f, x) => f(x, -1) },
-  { args: [[0, 3]], call: (f, x) => f(x, 1) },
+/** The samples of softmax and logSoftmax; `t` is the PyTorch function ('torch.softmax'). */
+const samples = (t: string): Sample<SoftmaxFn>[] => [
+  { args: [[3, 4]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
+  { args: [[3, 4]], call: (f, x) => f(x, 0), torch: `lambda x: ${t}(x, 0)` },
+  { args: [[2, 3, 4]], call: (f, x) => f(x, -2), torch: `lambda x: ${t}(x, -2)` },
+  { args: [[]], call: (f, x) => f(x, 0), torch: `lambda x: ${t}(x, 0)` },
+  { args: [[3, 1]], call: (f, x) => f(x, -1), torch: `lambda x: ${t}(x, -1)` },
+  { args: [[0, 3]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
   {
     args: [
       {
@@ -89,6 +90,7 @@ const samples: Sample<SoftmaxFn>[] = [
       },
     ],
     call: (f, x) => f(x, 1),
+    torch: `lambda x: ${t}(x, 1)`,
     note: 'large values',
   },
 ];
@@ -100,7 +102,7 @@ export const softmax = testedOp({
     const d = normDim('softmax', dim, x.ndim, x.shape);
     return apply(softmaxOp, [prepare('softmax', x, opts)], { dim: d });
   },
-  samples,
+  samples: samples('torch.softmax'),
 });
 
 /** log(softmax(x)) along dim, computed stably (x − max − log Σ exp(x − max)). */
@@ -110,7 +112,7 @@ export const logSoftmax = testedOp({
     const d = normDim('logSoftmax', dim, x.ndim, x.shape);
     return apply(logSoftmaxOp, [prepare('logSoftmax', x, opts)], { dim: d });
   },
-  samples,
+  samples: samples('torch.log_softmax'),
 });
 
 declare module '../tensor/tensor.js' {
