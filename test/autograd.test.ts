@@ -297,3 +297,43 @@ describe('the Rosetta stone: Y = X·W + b', () => {
     });
   }
 });
+
+describe('leaf gradients own their buffers', () => {
+  // The engine lets a leaf take over a gradient buffer only when nothing else can see it; every aliasing route
+  // below must still give each .grad its own storage.
+  const changeAll = (ts: ad.Tensor[]) => ad.noGrad(() => ts.forEach((t) => t.grad!.fill_(123)));
+
+  test('two leaves fed the same gradient by add', () => {
+    const a = ad.tensor([1, 2], { requiresGrad: true });
+    const b = ad.tensor([3, 4], { requiresGrad: true });
+    a.add(b).backward(ad.tensor([5, 6]));
+    ad.noGrad(() => a.grad!.zero_());
+    assert.deepEqual(b.grad!.toArray(), [5, 6]);
+  });
+
+  test('a user-supplied gradient passed straight to a leaf is not adopted', () => {
+    const a = ad.tensor([1, 2], { requiresGrad: true });
+    const g = ad.tensor([7, 8]);
+    a.mul(1).backward(g);
+    changeAll([a]);
+    assert.deepEqual(g.toArray(), [7, 8]);
+  });
+
+  test('a retained non-leaf gradient and a leaf gradient do not alias', () => {
+    const x = ad.tensor([1, 2], { requiresGrad: true });
+    const h = x.reshape(2, 1);
+    h.retainGrad();
+    h.sum().backward();
+    changeAll([x]);
+    assert.deepEqual(h.grad!.toArray(), [[1], [1]]);
+  });
+
+  test('matmul gradients are adopted and stay correct across accumulation', () => {
+    const X = ad.tensor([[1, 2]], { requiresGrad: true });
+    const W = ad.tensor([[3], [4]], { requiresGrad: true });
+    X.matmul(W).sum().backward();
+    X.matmul(W).sum().backward();
+    assert.deepEqual(X.grad!.toArray(), [[6, 8]]);
+    assert.deepEqual(W.grad!.toArray(), [[2], [4]]);
+  });
+});

@@ -7,6 +7,7 @@
 import type { DType } from '../core/dtype.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
+import { nextStorageId } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled, setGradEnabled } from './mode.js';
 import { AccumulateGrad, type Node } from './node.js';
@@ -32,6 +33,10 @@ export interface BackwardOptions {
 
 type Target = Node | AccumulateGrad;
 let epochCounter = 0;
+/** The running backward's epoch, its nesting depth, and the first storage id it allocated. */
+let currentEpoch = 0;
+let depth = 0;
+let firstStorage = 0;
 
 function rootEdge(t: Tensor, i: number, fn: string): Target {
   if (t.gradFn) return t.gradFn;
@@ -121,13 +126,18 @@ export function runBackward(
     }
   }
 
-  targets.forEach((t, i) => accumulate(t, seeds[i]));
   const ready: Target[] = [];
   for (const t of targets) if (t._deps === 0 && !ready.includes(t)) ready.push(t);
 
   const prevMode = isGradEnabled();
+  const prevEpoch = currentEpoch;
+  const prevFirst = firstStorage;
+  currentEpoch = epoch;
+  firstStorage = nextStorageId();
+  depth++;
   setGradEnabled(createGraph);
   try {
+    targets.forEach((t, i) => accumulate(t, seeds[i]));
     while (ready.length) {
       const node = ready.pop()!;
       let g = node._grad;
@@ -138,7 +148,10 @@ export function runBackward(
         continue;
       }
       if (g && node.hooks) for (const h of node.hooks) g = h(g) ?? g;
-      if (g && node.retained) node.retained.grad = createGraph ? g : g.detach();
+      if (g && node.retained) {
+        node.retained.grad = createGraph ? g : g.detach();
+        markShared(g);
+      }
       if (g && caps) for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
       if (g && node.op.vjp) {
         node.checkVersions();
@@ -163,6 +176,9 @@ export function runBackward(
     }
   } finally {
     setGradEnabled(prevMode);
+    currentEpoch = prevEpoch;
+    firstStorage = prevFirst;
+    depth--;
   }
   return captured;
 }
@@ -175,7 +191,36 @@ function fitTo(g: Tensor, shape: readonly number[], dtype: DType): Tensor {
 }
 
 function accumulate(t: Target, g: Tensor): void {
+  if (g._gradEpoch === currentEpoch) g._gradShared = true;
+  else {
+    g._gradEpoch = currentEpoch;
+    g._gradShared = false;
+  }
   t._grad = t._grad ? ops.add(t._grad, g) : g;
+}
+
+function markShared(g: Tensor): void {
+  g._gradEpoch = currentEpoch;
+  g._gradShared = true;
+}
+
+/**
+ * A leaf may take over a gradient buffer instead of cloning it (as PyTorch does when nothing else holds it) when
+ * this run allocated it, handed it to this leaf alone, and it owns its storage whole; anything else is cloned.
+ */
+function canSteal(g: Tensor, leaf: Tensor): boolean {
+  return (
+    depth === 1 &&
+    g._gradEpoch === currentEpoch &&
+    !g._gradShared &&
+    g._storage.id >= firstStorage &&
+    g._base === null &&
+    g._offset === 0 &&
+    g._storage.size === g.numel() &&
+    g.dtype === leaf.dtype &&
+    g.gradFn === null &&
+    g.isContiguous()
+  );
 }
 
 function accumulateLeaf(
@@ -191,7 +236,7 @@ function accumulateLeaf(
     return g;
   }
   if (captured.length) return g; // autograd.grad never writes .grad
-  if (!leaf.grad) leaf.grad = createGraph ? ops.clone(g) : ops.clone(g).detach();
+  if (!leaf.grad) leaf.grad = createGraph ? ops.clone(g) : canSteal(g, leaf) ? g.detach() : ops.clone(g).detach();
   else if (createGraph || leaf.grad._requiresGrad) leaf.grad = ops.add(leaf.grad, g);
   else ops.addInPlace(leaf.grad, g);
   return g;

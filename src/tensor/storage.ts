@@ -42,9 +42,17 @@ export function resetPeakMemory(): void {
   stats.peakBytes = stats.liveBytes;
 }
 
+let nextId = 0;
+/** The id the next storage will get: storages with a higher id were allocated after this call. */
+export function nextStorageId(): number {
+  return nextId;
+}
+
 export class Storage {
   /** Bumped by every in-place write; saved tensors remember it to detect changes before backward. */
   version = 0;
+  /** Allocation order, so the engine can tell a gradient made during this backward from an older tensor. */
+  readonly id = nextId++;
   constructor(
     readonly backend: Backend,
     readonly buf: Buffer,

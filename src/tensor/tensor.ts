@@ -34,6 +34,9 @@ export class Tensor {
   _tangentLevel = 0;
   /** @internal keep .grad on a non-leaf. */
   _retainsGrad = false;
+  /** @internal the backward run that last handed this tensor to a node, and whether it handed it out twice. */
+  _gradEpoch = 0;
+  /** @internal */ _gradShared = false;
 
   constructor(
     /** @internal */ readonly _storage: Storage,
