@@ -29,3 +29,13 @@ export class ValueError extends AdjointError {
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** `[i, j, k]`: the multi-index of flat position i in a tensor of this shape, for messages about one element. */
+export function fmtPosition(shape: readonly number[], i: number): string {
+  const pos = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    pos[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return fmtShape(pos);
+}

@@ -5,7 +5,7 @@
  * so an out-of-range index throws an IndexError instead of reading or writing outside the buffer.
  */
 import type { View } from '../backend/backend.js';
-import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
+import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, normDim, numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
@@ -31,16 +31,6 @@ function checkIndexDtype(op: string, index: Tensor, shapes: string): void {
     );
 }
 
-/** The multi-index of flat position i in a tensor of this shape, as `[i, j, k]`. */
-function position(shape: readonly number[], i: number): string {
-  const pos = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    pos[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return fmtShape(pos);
-}
-
 /** Every index value in [0, size), or an IndexError naming the value, the position, the dim and its size. */
 function checkIndexRange(op: string, index: Tensor, dim: number, size: number, shapes: string): void {
   const vals = index.dataSync();
@@ -50,7 +40,7 @@ function checkIndexRange(op: string, index: Tensor, dim: number, size: number, s
     const range =
       size === 0 ? `dim ${dim} has size 0, so no index is valid` : `indices must be in [0, ${size - 1}] (size ${size})`;
     throw new IndexError(
-      `${op}: index ${v} at position ${position(index.shape, i)} of the index is out of range for dim ${dim} ` +
+      `${op}: index ${v} at position ${fmtPosition(index.shape, i)} of the index is out of range for dim ${dim} ` +
         `(${shapes}); ${range}${v < 0 ? '; negative indices are not wrapped, add the dim size first' : ''}`,
     );
   }
@@ -388,14 +378,14 @@ export const oneHot = testedOp({
     for (let i = 0; i < vals.length; i++) {
       if (vals[i] < 0)
         throw new IndexError(
-          `oneHot: class ${vals[i]} at position ${position(indices.shape, i)} is negative (${at}); classes must be ≥ 0`,
+          `oneHot: class ${vals[i]} at position ${fmtPosition(indices.shape, i)} is negative (${at}); classes must be ≥ 0`,
         );
       if (vals[i] > vals[hi]) hi = i;
     }
     if (n === -1) n = vals[hi] + 1;
     else if (vals.length && vals[hi] >= n)
       throw new IndexError(
-        `oneHot: class ${vals[hi]} at position ${position(indices.shape, hi)} is out of range for numClasses ${n} ` +
+        `oneHot: class ${vals[hi]} at position ${fmtPosition(indices.shape, hi)} is out of range for numClasses ${n} ` +
           `(${at}); classes must be in [0, ${n - 1}]: raise numClasses or fix the labels`,
       );
     return toDtype(eq(unsqueeze(indices, -1), arange(n)), 'int32');

@@ -7,7 +7,7 @@
  * public function before anything is computed.
  */
 import { isFloating, promoteTypes } from '../core/dtype.js';
-import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
+import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { apply, bview, defineOp } from './define.js';
@@ -118,16 +118,6 @@ function reduce(loss: Tensor, reduction: Reduction): Tensor {
   return reduction === 'none' ? loss : reduction === 'sum' ? sum(loss) : mean(loss);
 }
 
-/** `[i, j]`: the multi-index of flat position i in a tensor of this shape. */
-function position(shape: readonly number[], i: number): string {
-  const pos = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    pos[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return fmtShape(pos);
-}
-
 // ----- nllLoss / crossEntropy ----------------------------------------------------------------------------------
 
 interface ClassSpec {
@@ -226,7 +216,7 @@ function classSpec(
           ? 'the input has no classes, so no index is valid'
           : `class indices must be in [0, ${classes - 1}]`;
       throw new IndexError(
-        `${op}: target ${v} at position ${position(target.shape, i)} is out of range for ${classes} classes (${at}); ` +
+        `${op}: target ${v} at position ${fmtPosition(target.shape, i)} is out of range for ${classes} classes (${at}); ` +
           `${range}, or equal ignoreIndex (${ignoreIndex}) to be ignored`,
       );
     }
@@ -658,7 +648,7 @@ export const binaryCrossEntropy = testedOp({
     for (let i = 0; i < vals.length; i++)
       if (!(vals[i] >= 0 && vals[i] <= 1))
         throw new ValueError(
-          `binaryCrossEntropy: input ${vals[i]} at position ${position(input.shape, i)} is not in [0, 1] ` +
+          `binaryCrossEntropy: input ${vals[i]} at position ${fmtPosition(input.shape, i)} is not in [0, 1] ` +
             `(input is ${fmtShape(input.shape)}, target is ${fmtShape(target.shape)}); the input must be ` +
             `probabilities: apply sigmoid first, or better, pass the logits to binaryCrossEntropyWithLogits`,
         );
