@@ -1,66 +1,120 @@
 /**
  * @file Forward mode (dual tensors): inside `forwardAD(fn)`, a tensor made with makeDual carries a tangent, and every
- * op pushes tangents forward with its JVP rule. One level for now; nesting (jvp of jvp) is the transforms issue's.
+ * op pushes tangents forward with its JVP rule. Levels nest (a JVP of a JVP): each tensor keeps one tangent per
+ * level, and the rule for level L runs with only the levels below L visible, so the tangent it produces carries its
+ * own lower-level tangents — the second-order terms.
  */
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
-let level = 0;
+/** Active level ids, outermost first; only the first `visible` are seen by ops (the rest while a rule runs). */
+const active: number[] = [];
+let visible = 0;
 let nextLevel = 1;
 
-/** The active forward-AD level, 0 when forward mode is off (the fast path in every op checks this). */
+/** How many forward-AD levels ops see: 0 when forward mode is off (the fast path in every op checks this). */
 export function forwardLevel(): number {
-  return level;
+  return visible;
 }
 
-/** Runs fn with forward-mode AD on; tangents made inside vanish when it returns. */
+/** The level id at a visible depth (0 = outermost). */
+export function levelAt(depth: number): number {
+  return active[depth];
+}
+
+/** The innermost visible level id, 0 when none. */
+export function innermostLevel(): number {
+  return visible === 0 ? 0 : active[visible - 1];
+}
+
+/** Runs fn with a new (innermost) forward-AD level; tangents made at it vanish when fn returns. */
 export function forwardAD<T>(fn: () => T): T {
-  if (level !== 0) throw new AutogradError('forwardAD: nested forward-AD levels are not supported yet');
-  level = nextLevel++;
+  if (visible !== active.length) throw new AutogradError('forwardAD: cannot open a forward-AD level inside a JVP rule');
+  active.push(nextLevel++);
+  visible = active.length;
   try {
     return fn();
   } finally {
-    level = 0;
+    active.pop();
+    visible = active.length;
   }
 }
 
 /**
- * Runs a JVP rule: the rule reads primal values only, so this level is switched off while it runs (otherwise the
- * rule's own ops would push tangents of tangents, forever).
+ * Runs a JVP rule of the level at `depth`: that level and the ones inside it are hidden while it runs (its own ops
+ * must not push tangents of tangents at the same level), the outer ones stay visible.
  */
-export function atPrimalLevel<T>(fn: () => T): T {
-  const prev = level;
-  level = 0;
+export function belowLevel<T>(depth: number, fn: () => T): T {
+  const prev = visible;
+  visible = depth;
   try {
     return fn();
   } finally {
-    level = prev;
+    visible = prev;
   }
 }
 
-/** The tangent of t at the active level, or null. */
-export function tangentOf(t: Tensor): Tensor | null {
-  return level !== 0 && t._tangent !== null && t._tangentLevel === level ? t._tangent : null;
+/** The tangent of t at a level (default: the innermost visible one), or null. */
+export function tangentOf(t: Tensor, level = innermostLevel()): Tensor | null {
+  const ts = t._tangents;
+  if (ts === null || level === 0 || !isVisible(level)) return null;
+  for (let i = 0; i < ts.length; i++) if (ts[i].level === level) return ts[i].t;
+  return null;
 }
 
-/** Attaches a tangent to a tensor (the tensor itself is returned as a new view-less alias). */
+function isVisible(level: number): boolean {
+  for (let i = 0; i < visible; i++) if (active[i] === level) return true;
+  return false;
+}
+
+/** @internal */
+export function setTangent(t: Tensor, tangent: Tensor, level = innermostLevel()): void {
+  const ts = (t._tangents ??= []);
+  for (const e of ts)
+    if (e.level === level) {
+      e.t = tangent;
+      return;
+    }
+  ts.push({ level, t: tangent });
+}
+
+/** @internal copies every visible tangent of `from` onto `to` (in-place ops hand theirs over). */
+export function copyTangents(from: Tensor, to: Tensor): void {
+  for (let i = 0; i < visible; i++) {
+    const t = tangentOf(from, active[i]);
+    if (t) setTangent(to, t, active[i]);
+  }
+}
+
+/**
+ * A dual tensor at the innermost level: an alias of primal (same storage, same autograd identity, its tangents at
+ * outer levels) that carries `tangent`. primal itself is not changed.
+ */
 export function makeDual(primal: Tensor, tangent: Tensor): Tensor {
-  if (level === 0) throw new AutogradError('makeDual: call it inside forwardAD(() => ...)');
+  if (visible === 0) throw new AutogradError('makeDual: call it inside forwardAD(() => ...)');
   if (!sameShape(primal.shape, tangent.shape))
     throw new AutogradError(
       `makeDual: the tangent's shape ${fmtShape(tangent.shape)} must equal the primal's ${fmtShape(primal.shape)}`,
     );
   if (primal.dtype !== tangent.dtype)
     throw new AutogradError(`makeDual: the tangent's dtype ${tangent.dtype} must equal the primal's ${primal.dtype}`);
-  setTangent(primal, tangent);
-  return primal;
+  const d = new Tensor(primal._storage, primal.shape, primal._strides, primal._offset);
+  d.gradFn = primal.gradFn;
+  d._requiresGrad = primal._requiresGrad;
+  d._base = primal._base;
+  d._wrapped = primal._wrapped;
+  // A leaf's gradient still lands in the leaf's own .grad.
+  if (primal._requiresGrad && !primal.gradFn) d._accumulator = primal._accumulator ??= accumulatorFor(primal);
+  d._tangents = primal._tangents ? primal._tangents.map((e) => ({ ...e })) : null;
+  setTangent(d, tangent);
+  return d;
 }
 
-/** @internal */
-export function setTangent(t: Tensor, tangent: Tensor): void {
-  t._tangent = tangent;
-  t._tangentLevel = level;
+let accumulatorFor: (t: Tensor) => NonNullable<Tensor['_accumulator']>;
+/** @internal the engine's leaf sink, installed to avoid an import cycle. */
+export function installAccumulatorFactory(f: typeof accumulatorFor): void {
+  accumulatorFor = f;
 }
 
 export function unpackDual(t: Tensor): { primal: Tensor; tangent: Tensor | null } {

@@ -4,6 +4,8 @@
  */
 
 import { type BackwardOptions, installEngineOps, runBackward } from '../autograd/engine.js';
+import { installAccumulatorFactory } from '../autograd/forward.js';
+import { AccumulateGrad } from '../autograd/node.js';
 import { kernels } from '../backend/index.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -27,6 +29,8 @@ installEngineOps({
   clone,
   onesLike: (t) => onesLike(t),
 });
+
+installAccumulatorFactory((t) => new AccumulateGrad(t));
 
 /** Accumulates d(this)/d(leaf) into every leaf's .grad (torch.Tensor.backward). */
 export function backward(t: Tensor, gradient?: Tensor | null, opts: BackwardOptions = {}): void {

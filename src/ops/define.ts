@@ -5,7 +5,7 @@
  * input's shape.
  */
 
-import { atPrimalLevel, forwardLevel, setTangent, tangentOf } from '../autograd/forward.js';
+import { belowLevel, forwardLevel, levelAt, setTangent, tangentOf } from '../autograd/forward.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
@@ -146,13 +146,19 @@ function record<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P): voi
 }
 
 function pushTangent<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P): void {
-  let any = false;
-  for (const x of ins) if (tangentOf(x)) any = true;
-  if (!any) return;
+  const depth = forwardLevel();
   const nondiff = op.nondiffInputs ?? [];
-  const tangents = ins.map((x, i) => (nondiff.includes(i) ? null : tangentOf(x)));
-  const t = atPrimalLevel(() => tangentRule(op, ins, out, p, tangents, nondiff));
-  setTangent(out, t);
+  // Outer levels first: the rule for level L runs with only the levels outside L visible, so the tangent it makes
+  // carries those levels' tangents too (the cross terms of a JVP of a JVP).
+  for (let d = 0; d < depth; d++) {
+    const level = levelAt(d);
+    let any = false;
+    for (const x of ins) if (x._tangents !== null && tangentOf(x, level)) any = true;
+    if (!any) continue;
+    const tangents = ins.map((x, i) => (nondiff.includes(i) ? null : tangentOf(x, level)));
+    const t = belowLevel(d, () => tangentRule(op, ins, out, p, tangents, nondiff));
+    setTangent(out, t, level);
+  }
 }
 
 function tangentRule<P>(

@@ -5,7 +5,7 @@
  * the version bump that backward's saved-tensor check relies on, and, for a view, re-pointing its base's history at
  * a copy-slices node so gradients reach both the base's old history and the values written into the view.
  */
-import { forwardLevel, setTangent, tangentOf } from '../autograd/forward.js';
+import { copyTangents, forwardLevel } from '../autograd/forward.js';
 import { isGradEnabled, noGrad } from '../autograd/mode.js';
 import type { Node } from '../autograd/node.js';
 import { kernels } from '../backend/index.js';
@@ -203,10 +203,7 @@ function inplace(x: Tensor, name: string, s: InplaceSpec): Tensor {
     x._requiresGrad = r._requiresGrad;
     if (r.gradFn) inplaceNodes.add(r.gradFn);
   }
-  if (forwardLevel() !== 0) {
-    const t = tangentOf(r);
-    if (t) setTangent(x, t);
-  }
+  if (forwardLevel() !== 0) copyTangents(r, x);
   return x;
 }
 
@@ -222,8 +219,7 @@ function snapshot(x: Tensor, region: Region | null): Tensor {
   const id = stale ? asStrided(x._base!, region) : x;
   c.gradFn = id.gradFn;
   c._requiresGrad = id._requiresGrad;
-  const t = tangentOf(x);
-  if (t) setTangent(c, t);
+  copyTangents(x, c);
   return c;
 }
 

@@ -28,10 +28,8 @@ export class Tensor {
   _accumulator: AccumulateGrad | null = null;
   /** @internal hooks on a leaf's gradient. */
   _hooks: ((g: Tensor) => Tensor | undefined | void)[] | null = null;
-  /** @internal forward-mode tangent (dual part), set only inside a forward-AD scope. */
-  _tangent: Tensor | null = null;
-  /** @internal the forward-AD level the tangent belongs to. */
-  _tangentLevel = 0;
+  /** @internal forward-mode tangents (dual parts), one per forward-AD level, set only inside forwardAD scopes. */
+  _tangents: { level: number; t: Tensor }[] | null = null;
   /** @internal keep .grad on a non-leaf. */
   _retainsGrad = false;
   /** @internal the backward run that last handed this tensor to a node, and whether it handed it out twice. */
