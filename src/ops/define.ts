@@ -6,12 +6,13 @@
  */
 
 import { belowLevel, forwardLevel, levelAt, setTangent, tangentOf } from '../autograd/forward.js';
-import { isGradEnabled } from '../autograd/mode.js';
+import { isGradEnabled, setGradEnabled } from '../autograd/mode.js';
 import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { type Kernels, kernels } from '../backend/index.js';
 import type { DType } from '../core/dtype.js';
-import { broadcastStrides, type Shape } from '../core/shape.js';
+import { AdjointError, fmtShape, ShapeError } from '../core/errors.js';
+import { broadcastStrides, type Shape, sameShape } from '../core/shape.js';
 import { emptyTensor, Tensor } from '../tensor/tensor.js';
 
 export type { Grad, RuleCtx } from '../autograd/node.js';
@@ -26,10 +27,18 @@ export interface OpDef<P = any> {
   name: string;
   /** The gradFn name shown when printing (`LogSoftmaxBackward`). */
   backwardName: string;
-  /** The shape/dtype rule: the only place the op's inputs are checked; throws before anything is allocated. */
-  infer: (ins: readonly Tensor[], p: P) => OutMeta;
+  /**
+   * The shape/dtype rule: the only place the op's inputs are checked; throws before anything is allocated. Only a
+   * `compute` op (a user-defined one) may return null: its output's shape is whatever compute returns.
+   */
+  infer: (ins: readonly Tensor[], p: P) => OutMeta | null;
   /** Computes into `out` (freshly allocated, contiguous) with kernels. */
   forward?: (k: Kernels, out: Tensor, ins: readonly Tensor[], p: P) => void;
+  /**
+   * For ops defined by users (ad.defineOp): the output computed with ordinary tensor ops, which run without
+   * recording a graph and without forward mode — the op's own vjp and jvp stand in for theirs.
+   */
+  compute?: (ins: readonly Tensor[], p: P) => Tensor;
   /** For view ops: strides and offset of the output over input 0's storage; no kernel runs. */
   view?: (x: Tensor, p: P, out: OutMeta) => { strides: number[]; offset: number };
   /** Output-shaped cotangents per input; the engine sums each back to its input's shape and dtype. */
@@ -90,13 +99,14 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
     }
   const meta = op.infer(ins, p);
   let out: Tensor;
-  if (op.view) {
+  if (op.compute) out = computeUnrecorded(op, ins, p, meta);
+  else if (op.view) {
     const x = ins[0];
-    const { strides, offset } = op.view(x, p, meta);
-    out = new Tensor(x._storage, meta.shape, strides, offset);
+    const { strides, offset } = op.view(x, p, meta!);
+    out = new Tensor(x._storage, meta!.shape, strides, offset);
     out._base = x._base ?? x;
   } else {
-    out = emptyTensor(meta.shape, meta.dtype);
+    out = emptyTensor(meta!.shape, meta!.dtype);
     op.forward!(kernels(), out, ins, p);
   }
   if (op.differentiable !== false) {
@@ -104,6 +114,29 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
     if (forwardLevel() !== 0) pushTangent(op, ins, out, p);
   }
   if (observer) observer(op as OpDef, ins, out, p);
+  return out;
+}
+
+/** Runs a compute op's forward with recording and forward mode off; the result is a fresh alias it owns. */
+function computeUnrecorded<P>(op: OpDef<P>, ins: readonly Tensor[], p: P, meta: OutMeta | null): Tensor {
+  const prev = isGradEnabled();
+  setGradEnabled(false);
+  let r: Tensor;
+  try {
+    r = belowLevel(0, () => op.compute!(ins, p));
+  } finally {
+    setGradEnabled(prev);
+  }
+  if (!(r instanceof Tensor))
+    throw new AdjointError(`${op.name}: forward must return a Tensor, got ${r === null ? 'null' : typeof r}`);
+  if (meta && (!sameShape(meta.shape, r.shape) || meta.dtype !== r.dtype))
+    throw new ShapeError(
+      `${op.name}: forward returned a ${r.dtype} tensor of shape ${fmtShape(r.shape)}, but the op's shape rule ` +
+        `says ${meta.dtype} ${fmtShape(meta.shape)}; fix the forward or the shape rule`,
+    );
+  // A new tensor object, so recording never re-points an input's (or anyone else's) history.
+  const out = new Tensor(r._storage, r.shape, r._strides, r._offset);
+  out._base = r._base;
   return out;
 }
 
