@@ -3,16 +3,20 @@
  */
 
 export * as autograd from './api/autograd.js';
+export * from './api/custom.js';
 export * as F from './api/functional.js';
 export { forwardAD, makeDual, unpackDual } from './autograd/forward.js';
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd/mode.js';
 export type { Backend, Kernels, View } from './backend/backend.js';
 export { backendNames, getBackend, registerBackend, setBackend } from './backend/index.js';
+export * from './check/checkop.js';
 export * from './check/gradcheck.js';
 export type { DType } from './core/dtype.js';
 export { promoteTypes } from './core/dtype.js';
 export * from './core/errors.js';
 export { getRngState, manualSeed, setRngState } from './core/rng.js';
+export * from './debug/index.js';
 export * from './ops/index.js';
 export { memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
 export { type NestedArray, Tensor } from './tensor/tensor.js';
+export * from './transforms/index.js';

@@ -17,6 +17,8 @@ export type NestedArray = number | boolean | NestedArray[];
 export class Tensor {
   /** Gradient accumulated by backward (leaves, and non-leaves after retainGrad()). */
   grad: Tensor | null = null;
+  /** An optional label (`W1`, `X`) that explain mode and graph dumps use for this tensor. */
+  name: string | null = null;
   /** The node that produced this tensor; null for leaves. */
   gradFn: Node | null = null;
   /** @internal */ _requiresGrad = false;
