@@ -20,3 +20,5 @@ export * from './ops/index.js';
 export { memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
 export { type NestedArray, Tensor } from './tensor/tensor.js';
 export * from './transforms/index.js';
+// JAX's grad(f) is the top-level grad; PyTorch's grad(outputs, inputs) is ad.autograd.grad, as torch.autograd.grad.
+export { type GradOptions, grad } from './transforms/transforms.js';

@@ -15,7 +15,7 @@ const flat = (t: ad.Tensor) => Array.from(t.dataSync() as ArrayLike<number>);
 function valueAndGrad(f: (x: ad.Tensor) => ad.Tensor, v: ad.NestedArray, go?: ad.NestedArray) {
   const x = f64(v);
   const y = f(x);
-  const [g] = ad.grad(y, x, { gradOutputs: go ? ad.tensor(go, { dtype: 'float64' }) : ad.onesLike(y) });
+  const [g] = ad.autograd.grad(y, x, { gradOutputs: go ? ad.tensor(go, { dtype: 'float64' }) : ad.onesLike(y) });
   return { y, value: flat(y), grad: flat(g!) };
 }
 
@@ -69,9 +69,9 @@ describe('prod', () => {
   test('second derivatives with zeros (torch.autograd.functional.hessian)', () => {
     const hessian = (v: number[]) => {
       const x = f64(v);
-      const [g] = ad.grad(x.prod(), x, { createGraph: true });
+      const [g] = ad.autograd.grad(x.prod(), x, { createGraph: true });
       return v.flatMap((_, i) =>
-        flat(ad.grad(g!.slice(0, i, i + 1).sum(), x, { allowUnused: true, retainGraph: true })[0]!),
+        flat(ad.autograd.grad(g!.slice(0, i, i + 1).sum(), x, { allowUnused: true, retainGraph: true })[0]!),
       );
     };
     assertClose(hessian([1.5, 0, -2, 0.5]), [0, -1, 0, 0, -1, 0, 0.75, -3, 0, 0.75, 0, 0, 0, -3, 0, 0]);
