@@ -337,3 +337,30 @@ describe('leaf gradients own their buffers', () => {
     assert.deepEqual(W.grad!.toArray(), [[2], [4]]);
   });
 });
+
+describe('autograd.grad runs only the part of the graph that reaches its inputs', () => {
+  test('no retained gradient or hook fires upstream of the inputs', () => {
+    const c = ad.tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    let fired = 0;
+    c.registerHook(() => {
+      fired++;
+    });
+    const m = c.mul(2);
+    m.retainGrad();
+    const n = m.mul(3);
+    const [g] = ad.autograd.grad(n.sum(), [n]);
+    assert.deepEqual(g!.toArray(), [1, 1]);
+    assert.equal(m.grad, null);
+    assert.equal(fired, 0);
+    assert.equal(c.grad, null);
+  });
+
+  test('a graph freed upstream of the inputs does not matter', () => {
+    const b = ad.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const h = b.mul(2);
+    const k = h.mul(3);
+    h.add(1).sum().backward();
+    const [g] = ad.autograd.grad(k.pow(2).sum(), [k]);
+    assert.deepEqual(g!.toArray(), [12, 24, 36]);
+  });
+});

@@ -9,6 +9,7 @@ import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { nextStorageId } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { anomaly, checkBackward } from './anomaly.js';
 import { isGradEnabled, setGradEnabled } from './mode.js';
 import { AccumulateGrad, type Node } from './node.js';
 
@@ -94,10 +95,15 @@ export function runBackward(
   });
   const captured: (Tensor | null)[] = capture ? capture.map(() => null) : [];
 
+  // With capture (autograd.grad), only nodes on a path to a captured tensor run, as in PyTorch: no other rule,
+  // hook, retained gradient or freed-graph error.
+  const needed = capture ? neededNodes(targets, captureAt) : null;
+
   // Count, for each node, how many edges from reachable nodes point at it (scratch fields, stamped by epoch).
   const epoch = ++epochCounter;
   const stack: Target[] = [];
   for (const t of targets) {
+    if (needed !== null && !needed.has(t)) continue;
     if (t._epoch !== epoch) {
       t._epoch = epoch;
       t._deps = 0;
@@ -116,7 +122,7 @@ export function runBackward(
     const edges = n.edges;
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
-      if (!e) continue;
+      if (!e || (needed !== null && !needed.has(e))) continue;
       if (e._epoch !== epoch) {
         e._epoch = epoch;
         e._deps = 1;
@@ -127,7 +133,7 @@ export function runBackward(
   }
 
   const ready: Target[] = [];
-  for (const t of targets) if (t._deps === 0 && !ready.includes(t)) ready.push(t);
+  for (const t of targets) if ((needed === null || needed.has(t)) && t._deps === 0 && !ready.includes(t)) ready.push(t);
 
   const prevMode = isGradEnabled();
   const prevEpoch = currentEpoch;
@@ -135,9 +141,15 @@ export function runBackward(
   currentEpoch = epoch;
   firstStorage = nextStorageId();
   depth++;
+  // In anomaly mode the ops inside VJP rules and accumulation are not checked one by one: checkBackward checks
+  // each rule's result, so a fault is reported as the backward of the op whose rule produced it.
+  const quiet = anomaly.on;
+  if (quiet) anomaly.quiet++;
   setGradEnabled(createGraph);
   try {
-    targets.forEach((t, i) => accumulate(t, seeds[i]));
+    targets.forEach((t, i) => {
+      if (needed === null || needed.has(t)) accumulate(t, seeds[i]);
+    });
     while (ready.length) {
       const node = ready.pop()!;
       let g = node._grad;
@@ -157,10 +169,11 @@ export function runBackward(
         node.checkVersions();
         const ctx = node.ctx;
         const out = node.op.vjp(g, ctx);
+        if (anomaly.on) checkBackward(node, g, out);
         for (let i = 0; i < node.edges.length; i++) {
           const e = node.edges[i];
           const gi = out[i];
-          if (!e || !gi) continue;
+          if (!e || !gi || (needed !== null && !needed.has(e))) continue;
           accumulate(e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
         }
       }
@@ -171,16 +184,43 @@ export function runBackward(
       const edges = node.edges;
       for (let i = 0; i < edges.length; i++) {
         const e = edges[i];
-        if (e && --e._deps === 0) ready.push(e);
+        if (e && (needed === null || needed.has(e)) && --e._deps === 0) ready.push(e);
       }
     }
   } finally {
+    if (quiet) anomaly.quiet--;
     setGradEnabled(prevMode);
     currentEpoch = prevEpoch;
     firstStorage = prevFirst;
     depth--;
   }
   return captured;
+}
+
+/** The nodes from which a captured tensor can be reached (post-order walk of the graph from the roots). */
+function neededNodes(starts: readonly Target[], captureAt: ReadonlyMap<Target, number[]>): Set<Target> {
+  const need = new Set<Target>();
+  const done = new Set<Target>();
+  const stack: [Target, number][] = starts.map((t) => [t, 0]);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [n, i] = top;
+    if (i === 0 && done.has(n)) {
+      stack.pop();
+      continue;
+    }
+    const edges = n instanceof AccumulateGrad ? [] : n.edges;
+    if (i < edges.length) {
+      top[1]++;
+      const e = edges[i];
+      if (e && !done.has(e)) stack.push([e, 0]);
+      continue;
+    }
+    stack.pop();
+    done.add(n);
+    if (captureAt.has(n) || edges.some((e) => e !== null && need.has(e))) need.add(n);
+  }
+  return need;
 }
 
 /** Broadcasting's adjoint and dtype, once for every rule: sum over broadcast dims, cast to the input's dtype. */

@@ -1,12 +1,15 @@
 /**
  * @file The public verification API: gradcheck (analytic vs central finite differences in float64, every input
- * element), gradgradcheck (the same for second derivatives), and adjointCheck (⟨J·u, v⟩ = ⟨u, Jᵀ·v⟩ with the
- * ops' own JVP and VJP rules, plus the JVP against a finite-difference directional derivative).
+ * element), gradgradcheck (the same for second derivatives), adjointCheck (⟨J·u, v⟩ = ⟨u, Jᵀ·v⟩ with the
+ * ops' own JVP and VJP rules, plus the JVP against a finite-difference directional derivative), and checkGrads
+ * (JAX's check_grads: both modes, to any order, along random directions).
  */
 import { forwardAD, makeDual, tangentOf } from '../autograd/forward.js';
 import { noGrad } from '../autograd/mode.js';
-import { AdjointError, DTypeError, fmtShape } from '../core/errors.js';
+import { isFloating } from '../core/dtype.js';
+import { AdjointError, DTypeError, fmtPosition, fmtShape } from '../core/errors.js';
 import { randomNormal } from '../core/rng.js';
+import type { Shape } from '../core/shape.js';
 import { grad } from '../ops/autograd.js';
 import { fromTypedArray, Tensor } from '../tensor/tensor.js';
 
@@ -227,6 +230,8 @@ export interface AdjointReport {
   /** ⟨u, Jᵀ·v⟩ from the VJP rules. */
   vjpSide: number;
   relError: number;
+  /** Whether the identity holds (`ok` also requires the JVP to match finite differences). */
+  identityOk: boolean;
   /** Max abs difference between J·u and the central-difference directional derivative. */
   jvpFdError: number;
 }
@@ -308,6 +313,435 @@ export function adjointCheck(
   });
   const absErr = Math.abs(jvpSide - vjpSide);
   const relError = absErr / Math.max(Math.abs(jvpSide), Math.abs(vjpSide), 1e-300);
-  const ok = absErr <= atol + rtol * Math.max(Math.abs(jvpSide), Math.abs(vjpSide)) && jvpFdError < 1e-4;
-  return { ok, jvpSide, vjpSide, relError, jvpFdError };
+  const identityOk = absErr <= atol + rtol * Math.max(Math.abs(jvpSide), Math.abs(vjpSide));
+  return { ok: identityOk && jvpFdError < 1e-4, jvpSide, vjpSide, relError, identityOk, jvpFdError };
+}
+
+// checkGrads: JAX's check_grads. Every derivative is checked along random directions against central differences of
+// the function it differentiates, and higher orders check the derivatives of the JVP and VJP functions themselves.
+
+export type GradMode = 'fwd' | 'rev';
+
+export interface CheckGradsOptions {
+  /** 1: the JVP and VJP; 2 (default): also the JVP and VJP of each of those, i.e. every pair of modes. */
+  order?: number;
+  /** The modes checked at each order (default both): ['fwd'] at order 2 checks the JVP and the JVP of the JVP. */
+  modes?: readonly GradMode[];
+  /** Finite-difference step (default 1e-6). */
+  eps?: number;
+  /** Tolerance per output element (default 1e-5), and relative to the numeric value (default 1e-3). */
+  atol?: number;
+  rtol?: number;
+}
+
+export interface CheckGradsFailure {
+  /** The derivative that is wrong, outermost first: 'JVP', 'VJP', 'JVP of JVP', 'VJP of JVP', 'JVP of VJP', ... */
+  check: string;
+  /** The mode of the outermost derivative (a JVP of a VJP is 'fwd'). */
+  mode: GradMode;
+  order: number;
+  /**
+   * The input the wrong derivative is taken along (fwd) or with respect to (rev), numbered among the inputs of the
+   * function checked: at order 2, inputs past the original n are its tangents (JVP) or cotangents (VJP), as
+   * `inputName` says. -1 when the error could not be pinned on one input.
+   */
+  input: number;
+  inputName: string;
+  /**
+   * For fwd, the output holding the worst element, numbered among the floating-point outputs of the function checked
+   * (`message` names it); -1 for rev, where the outputs are seen through a random projection.
+   */
+  output: number;
+  /** Flat element index of the worst element: into that output (fwd) or into the input (rev); -1 when unknown. */
+  index: number;
+  analytic: number;
+  numeric: number;
+  message: string;
+}
+
+export interface CheckGradsReport {
+  ok: boolean;
+  /**
+   * Every check run, in order; for order 2 and both modes (as JAX runs them): 'JVP', 'JVP of JVP', 'VJP of JVP',
+   * 'VJP', 'JVP of VJP' (forward-over-reverse), 'VJP of VJP'.
+   */
+  checks: string[];
+  failures: CheckGradsFailure[];
+}
+
+/** One function under check: the user's, or a JVP or VJP function derived from the one below it. */
+interface Level {
+  fn: CheckedFn;
+  inputs: Tensor[];
+  /** The inputs differentiated (float64, requiring grad); the others are passed through unchanged. */
+  diff: number[];
+  inNames: string[];
+  /** One per floating-point output, in order. */
+  outNames: string[];
+}
+
+interface Tols {
+  eps: number;
+  atol: number;
+  rtol: number;
+}
+
+function floatOutputs(r: Tensor | Tensor[]): Tensor[] {
+  return outputs(r).filter((o) => isFloating(o.dtype));
+}
+
+function flatFloat(r: Tensor | Tensor[]): Float64Array {
+  return flatOut(floatOutputs(r));
+}
+
+function zerosOf(t: Tensor): Tensor {
+  return fromTypedArray(new Float64Array(t.numel()), t.shape, t.dtype);
+}
+
+function randomArray(n: number): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = randomNormal();
+  return a;
+}
+
+/** (fn(x + εu) − fn(x − εu)) / 2ε over the float outputs, flattened; inputs without a direction stay put. */
+function fdAlong(lv: Level, dirs: (Float64Array | null)[], eps: number): Float64Array {
+  const at = (s: number) =>
+    flatFloat(
+      lv.fn(
+        ...lv.inputs.map((x, i) => {
+          const u = dirs[i];
+          if (!u) return x;
+          const a = x.dataSync();
+          const d = new Float64Array(a.length);
+          for (let e = 0; e < a.length; e++) d[e] = a[e] + s * u[e];
+          // Still a leaf that requires grad: a derived VJP function differentiates with respect to it.
+          return fromTypedArray(d, x.shape, 'float64').requiresGrad_(true);
+        }),
+      ),
+    );
+  const plus = at(eps);
+  const minus = at(-eps);
+  const r = new Float64Array(plus.length);
+  for (let k = 0; k < r.length; k++) r[k] = (plus[k] - minus[k]) / (2 * eps);
+  return r;
+}
+
+/** J·u with the ops' JVP rules, flattened over the float outputs (a symbolic-zero tangent reads as zeros). */
+function jvpAlong(lv: Level, dirs: (Float64Array | null)[]): { flat: Float64Array; shapes: Shape[] } {
+  const ts = forwardAD(() => {
+    const duals = lv.inputs.map((x, i) => (dirs[i] ? makeDual(x, fromTypedArray(dirs[i]!, x.shape, x.dtype)) : x));
+    return floatOutputs(lv.fn(...duals)).map((o) => tangentOf(o) ?? zerosOf(o));
+  });
+  return { flat: flatOut(ts), shapes: ts.map((t) => t.shape) };
+}
+
+/** Jᵀ·w with the ops' VJP rules, one flat array per differentiated input (zeros where unused). */
+function vjpWith(lv: Level, outs: Tensor[], ws: Float64Array[]): Float64Array[] {
+  const live = outs.map((o, k) => [o, k] as const).filter(([o]) => o.requiresGrad);
+  const res = lv.diff.map((i) => new Float64Array(lv.inputs[i].numel()));
+  if (!live.length || !lv.diff.length) return res;
+  const gs = grad(
+    live.map(([o]) => o),
+    lv.diff.map((i) => lv.inputs[i]),
+    { gradOutputs: live.map(([o, k]) => fromTypedArray(ws[k], o.shape, o.dtype)), allowUnused: true },
+  );
+  gs.forEach((g, j) => {
+    if (!g) return;
+    const x = lv.inputs[lv.diff[j]];
+    if (g.shape.join() !== x.shape.join())
+      throw new AdjointError(
+        `the gradient for ${lv.inNames[lv.diff[j]]} has shape ${fmtShape(g.shape)}, expected ${fmtShape(x.shape)}`,
+      );
+    res[j].set(g.dataSync() as ArrayLike<number>);
+  });
+  return res;
+}
+
+/** Which output, and which element of it, flat position p of the concatenated float outputs is. */
+function locate(lv: Level, shapes: Shape[], p: number): { output: number; index: number; where: string } {
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  let k = 0;
+  while (k < sizes.length - 1 && p >= sizes[k]) p -= sizes[k++];
+  return { output: k, index: p, where: `${lv.outNames[k]} at ${fmtPosition(shapes[k], p)} (element ${p})` };
+}
+
+function fmtNum(x: number): string {
+  return String(Number(x.toPrecision(6)));
+}
+
+/**
+ * The JVP along a random direction in every differentiated input at once, elementwise against central differences;
+ * on a mismatch, again one input at a time to say which input's rule is wrong and at which output element.
+ */
+function checkJvp(lv: Level, check: string, order: number, t: Tols): CheckGradsFailure | null {
+  if (!lv.diff.length) return null;
+  const us = lv.inputs.map((x, i) => (lv.diff.includes(i) ? randomArray(x.numel()) : null));
+  let shapes: Shape[] = [];
+  const worst = (dirs: (Float64Array | null)[]) => {
+    const { flat: a, shapes: sh } = jvpAlong(lv, dirs);
+    shapes = sh;
+    const n = fdAlong(lv, dirs, t.eps);
+    let best: { p: number; score: number; a: number; n: number } | null = null;
+    for (let p = 0; p < n.length; p++) {
+      const err = Math.abs(a[p] - n[p]);
+      const score = Number.isNaN(err) ? Infinity : err / (t.atol + t.rtol * Math.abs(n[p]));
+      if (score > 1 && (!best || score > best.score)) best = { p, score, a: a[p], n: n[p] };
+    }
+    return best;
+  };
+  const all = worst(us);
+  if (!all) return null;
+  let found: { input: number; p: number; score: number; a: number; n: number } | null = null;
+  for (const i of lv.diff) {
+    const w = worst(us.map((u, j) => (j === i ? u : null)));
+    if (w && (!found || w.score > found.score)) found = { input: i, ...w };
+  }
+  const f = found ?? { input: -1, ...all };
+  const at = locate(lv, shapes, f.p);
+  const along = f.input >= 0 ? `along ${lv.inNames[f.input]}` : 'along all inputs together';
+  return {
+    check,
+    mode: 'fwd',
+    order,
+    input: f.input,
+    inputName: f.input >= 0 ? lv.inNames[f.input] : '',
+    output: at.output,
+    index: at.index,
+    analytic: f.a,
+    numeric: f.n,
+    message:
+      `${check} (order ${order}, fwd) ${along}: ${at.where}: forward mode gives ${fmtNum(f.a)}, ` +
+      `finite differences ${fmtNum(f.n)}`,
+  };
+}
+
+/** Above this many elements a failing VJP is not localised to an element (that costs two evaluations each). */
+const LOCALISE_LIMIT = 4096;
+
+/**
+ * The VJP through a random projection: ⟨u, Jᵀw⟩ against ⟨w, finite-difference J·u⟩, for random u and w (JAX's
+ * check_vjp). On a mismatch, per input, then per element of the worst input: (Jᵀw)ₑ against the central difference
+ * of ⟨w, f⟩ in that element.
+ */
+function checkVjp(lv: Level, check: string, order: number, t: Tols): CheckGradsFailure | null {
+  if (!lv.diff.length) return null;
+  const outs = floatOutputs(lv.fn(...lv.inputs));
+  const w = randomArray(outs.reduce((n, o) => n + o.numel(), 0));
+  let at = 0;
+  const ws = outs.map((o) => w.slice(at, (at += o.numel())));
+  const gs = vjpWith(lv, outs, ws);
+  const us = lv.inputs.map((x, i) => (lv.diff.includes(i) ? randomArray(x.numel()) : null));
+  // ⟨w, J·u⟩ by finite differences, and the tolerance an elementwise check of J·u would allow it.
+  const project = (dirs: (Float64Array | null)[]) => {
+    const fd = fdAlong(lv, dirs, t.eps);
+    let n = 0;
+    let tol = 0;
+    for (let p = 0; p < fd.length; p++) {
+      n += w[p] * fd[p];
+      tol += Math.abs(w[p]) * (t.atol + t.rtol * Math.abs(fd[p]));
+    }
+    return { n, tol };
+  };
+  // ⟨u, Jᵀw⟩ by reverse mode, for the j-th differentiated input.
+  const dot = (j: number) => {
+    const u = us[lv.diff[j]]!;
+    let s = 0;
+    for (let e = 0; e < u.length; e++) s += u[e] * gs[j][e];
+    return s;
+  };
+  const all = project(us);
+  let aAll = 0;
+  for (let j = 0; j < lv.diff.length; j++) aAll += dot(j);
+  if (Math.abs(aAll - all.n) <= all.tol) return null;
+  let found: { j: number; a: number; n: number; score: number } | null = null;
+  for (let j = 0; j < lv.diff.length; j++) {
+    const { n, tol } = project(us.map((u, k) => (k === lv.diff[j] ? u : null)));
+    const a = dot(j);
+    const score = Number.isNaN(a - n) ? Infinity : Math.abs(a - n) / tol;
+    if (score > 1 && (!found || score > found.score)) found = { j, a, n, score };
+  }
+  const base = { check, mode: 'rev' as const, order, output: -1 };
+  const projected = (a: number, n: number) =>
+    `⟨u, Jᵀw⟩ = ${fmtNum(a)} from reverse mode, ⟨w, J·u⟩ = ${fmtNum(n)} from finite differences`;
+  if (!found)
+    return {
+      ...base,
+      input: -1,
+      inputName: '',
+      index: -1,
+      analytic: aAll,
+      numeric: all.n,
+      message: `${check} (order ${order}, rev), all inputs together: ${projected(aAll, all.n)}`,
+    };
+  const i = lv.diff[found.j];
+  const x = lv.inputs[i];
+  const where = `${check} (order ${order}, rev) for ${lv.inNames[i]}`;
+  const named = { ...base, input: i, inputName: lv.inNames[i] };
+  if (x.numel() > LOCALISE_LIMIT)
+    return {
+      ...named,
+      index: -1,
+      analytic: found.a,
+      numeric: found.n,
+      message: `${where}: ${projected(found.a, found.n)}`,
+    };
+  let worst = { e: -1, a: 0, n: 0, score: -1 };
+  for (let e = 0; e < x.numel(); e++) {
+    const u = new Float64Array(x.numel());
+    u[e] = 1;
+    const fd = fdAlong(
+      lv,
+      lv.inputs.map((_, k) => (k === i ? u : null)),
+      t.eps,
+    );
+    let n = 0;
+    for (let p = 0; p < fd.length; p++) n += w[p] * fd[p];
+    const a = gs[found.j][e];
+    const score = Number.isNaN(a - n) ? Infinity : Math.abs(a - n) / (t.atol + t.rtol * Math.abs(n));
+    if (score > worst.score) worst = { e, a, n, score };
+  }
+  return {
+    ...named,
+    index: worst.e,
+    analytic: worst.a,
+    numeric: worst.n,
+    message:
+      `${where} at ${fmtPosition(x.shape, worst.e)} (element ${worst.e}): reverse mode gives ${fmtNum(worst.a)}, ` +
+      `finite differences ${fmtNum(worst.n)}`,
+  };
+}
+
+/**
+ * x, u ↦ J(x)·u: the JVP as a function of the primals and the tangents (random ones for the check), run with
+ * forward mode inside, so checking its derivatives checks the JVP rules' own derivatives.
+ */
+function jvpLevel(lv: Level): Level {
+  const n = lv.inputs.length;
+  const fn: CheckedFn = (...xs) =>
+    forwardAD(() => {
+      const duals = xs.slice(0, n).map((x, i) => {
+        const j = lv.diff.indexOf(i);
+        return j < 0 ? x : makeDual(x, xs[n + j]);
+      });
+      return floatOutputs(lv.fn(...duals)).map((o) => tangentOf(o) ?? zerosOf(o));
+    });
+  const tangents = lv.diff.map((i) => randomLike(lv.inputs[i]).requiresGrad_(true));
+  return {
+    fn,
+    inputs: [...lv.inputs, ...tangents],
+    diff: [...lv.diff, ...tangents.map((_, j) => n + j)],
+    inNames: [...lv.inNames, ...lv.diff.map((i) => `the tangent of ${lv.inNames[i]}`)],
+    outNames: lv.outNames.map((s) => `the tangent of ${s}`),
+  };
+}
+
+/**
+ * x, w ↦ J(x)ᵀ·w: the VJP as a function of the primals and the cotangents, computed with createGraph so that it can
+ * be differentiated again in either mode (a JVP of it is forward-over-reverse).
+ */
+function vjpLevel(lv: Level): Level {
+  const n = lv.inputs.length;
+  const fn: CheckedFn = (...xs) => {
+    const outs = floatOutputs(lv.fn(...xs.slice(0, n)));
+    const live = outs.map((o, k) => [o, xs[n + k]] as const).filter(([o]) => o.requiresGrad);
+    const wrt = lv.diff.map((i) => xs[i]);
+    const gs = live.length
+      ? grad(
+          live.map(([o]) => o),
+          wrt,
+          { gradOutputs: live.map(([, w]) => w), createGraph: true, allowUnused: true },
+        )
+      : wrt.map(() => null);
+    return gs.map((g, j) => g ?? zerosOf(wrt[j]));
+  };
+  const cotangents = floatOutputs(lv.fn(...lv.inputs)).map((o) => randomLike(o).requiresGrad_(true));
+  return {
+    fn,
+    inputs: [...lv.inputs, ...cotangents],
+    diff: [...lv.diff, ...cotangents.map((_, k) => n + k)],
+    inNames: [...lv.inNames, ...lv.outNames.map((s) => `the cotangent of ${s}`)],
+    outNames: lv.diff.map((i) => `the gradient for ${lv.inNames[i]}`),
+  };
+}
+
+/**
+ * JAX's check_grads: the JVP (fwd) and VJP (rev) rules of fn against central finite differences along random
+ * directions, and at order 2 every derivative of those — the JVP of the JVP, the VJP of the JVP, the JVP of the VJP
+ * (forward-over-reverse) and the VJP of the VJP — against finite differences of the JVP or VJP function (the
+ * tangents and cotangents are inputs too, so linearity in them is checked as well). Inputs that require grad must be
+ * float64; the others are held fixed. Returns a report naming, for each failure, the check, mode, order, input and
+ * element; see assertCheckGrads for the throwing form.
+ */
+export function checkGrads(fn: CheckedFn, inputs: Tensor[], opts: CheckGradsOptions = {}): CheckGradsReport {
+  const order = opts.order ?? 2;
+  const modes = opts.modes ?? ['fwd', 'rev'];
+  if (!Number.isInteger(order) || order < 1)
+    throw new AdjointError(`checkGrads: order must be a positive integer, got ${order}`);
+  for (const m of modes)
+    if (m !== 'fwd' && m !== 'rev') throw new AdjointError(`checkGrads: modes must be 'fwd' or 'rev', got '${m}'`);
+  const t: Tols = { eps: opts.eps ?? 1e-6, atol: opts.atol ?? 1e-5, rtol: opts.rtol ?? 1e-3 };
+  const diff = checkInputs('checkGrads', inputs);
+  const outs = outputs(fn(...inputs));
+  const base: Level = {
+    fn,
+    inputs,
+    diff,
+    inNames: inputs.map((_, i) => `input ${i}`),
+    outNames: outs.flatMap((o, k) => (isFloating(o.dtype) ? [`output ${k}`] : [])),
+  };
+  const report: CheckGradsReport = { ok: true, checks: [], failures: [] };
+  const fail = (f: CheckGradsFailure) => {
+    report.ok = false;
+    report.failures.push(f);
+  };
+  const threw = (check: string, mode: GradMode, order: number, e: unknown) =>
+    fail({
+      check,
+      mode,
+      order,
+      input: -1,
+      inputName: '',
+      output: -1,
+      index: -1,
+      analytic: Number.NaN,
+      numeric: Number.NaN,
+      message: `${check} (order ${order}, ${mode}) threw ${(e as Error).name ?? 'an error'}: ${(e as Error).message ?? e}`,
+    });
+  const run = (lv: Level, left: number, of: string) => {
+    const depth = order - left + 1;
+    for (const mode of modes) {
+      const check = `${mode === 'fwd' ? 'JVP' : 'VJP'}${of ? ` of ${of}` : ''}`;
+      report.checks.push(check);
+      let r: CheckGradsFailure | null = null;
+      try {
+        r = mode === 'fwd' ? checkJvp(lv, check, depth, t) : checkVjp(lv, check, depth, t);
+      } catch (e) {
+        threw(check, mode, depth, e);
+      }
+      if (r) fail(r);
+      if (left > 1) {
+        let next: Level | null = null;
+        try {
+          next = mode === 'fwd' ? jvpLevel(lv) : vjpLevel(lv);
+        } catch (e) {
+          threw(check, mode, depth, e);
+        }
+        if (next) run(next, left - 1, check);
+      }
+    }
+  };
+  run(base, order, '');
+  return report;
+}
+
+/** checkGrads that throws an AdjointError listing every failing check when any fails. */
+export function assertCheckGrads(fn: CheckedFn, inputs: Tensor[], opts?: CheckGradsOptions): CheckGradsReport {
+  const r = checkGrads(fn, inputs, opts);
+  if (!r.ok)
+    throw new AdjointError(
+      `checkGrads failed ${r.failures.length} of ${r.checks.length} checks:\n` +
+        r.failures.map((f) => `  ${f.message}`).join('\n'),
+    );
+  return r;
 }

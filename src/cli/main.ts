@@ -7,6 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { choiceOption, flag, intOption, parseArgs, sizesOption, UsageError } from './args.js';
 import { type Activation, DEMO_DEFAULTS, type DemoOptions, type FloatDType, runDemo } from './demo.js';
+import {
+  EXPLAIN_DEFAULTS,
+  type ExplainActivation,
+  type ExplainCliOptions,
+  type ExplainLoss,
+  runExplain,
+} from './explain.js';
 import { colorEnabled, makeStyle } from './term.js';
 
 const HELP = `adjoint — TypeScript deep learning where every op is a forward map plus its adjoint
@@ -14,12 +21,50 @@ const HELP = `adjoint — TypeScript deep learning where every op is a forward m
 Usage
   adjoint demo [options]    backprop through Y = X·W + b: every shape, explicit products, finite
                             differences, the adjoint identity, and forward vs backward timing
+  adjoint explain [options] an MLP's backward pass as adjoint equations with shapes
+                            (dW1 = Xᵀ · dH1 …), in the order backward runs them; --dot for Graphviz
   adjoint help [command]    this help, or a command's (also: adjoint [command] --help)
   adjoint --version         the package version
 
 From a checkout: npm start (the demo with its defaults), npm start -- --layers 784,512,10.
-Run 'adjoint demo --help' for the demo's options.
+Run 'adjoint demo --help' or 'adjoint explain --help' for a command's options.
 `;
+
+const EXPLAIN_HELP = `adjoint explain — an MLP's backward pass, written as adjoint equations with shapes
+
+Builds X → Linear → activation → … → Linear → loss with every tensor named (X, W1, b1, H1 = X·W1 + b1,
+A1 = act(H1), …, the targets T and the loss L), runs the forward pass, and prints ad.explain(L): the
+recorded ops, then one line per gradient in the order backward computes them, each with its operands'
+shapes, e.g.
+  dW1 = Xᵀ · dH1            [784×128]·[128×512] → [784×512]
+  db1 = Σ_rows dH1          [128×512] → [512]
+Unnamed intermediates (inside the loss) are t1, t2, … in the order they ran. Nothing is trained.
+
+Usage
+  adjoint explain [options]          (from a checkout: npx tsx src/cli/main.ts explain [options])
+
+Options
+  --layers W0,W1,...    layer widths, input first                       default ${EXPLAIN_DEFAULTS.widths.join(',')}
+  --activation NAME     relu | sigmoid | tanh | gelu, between layers    default ${EXPLAIN_DEFAULTS.activation}
+  --batch N             rows of X                                       default ${EXPLAIN_DEFAULTS.batch}
+  --loss NAME           cross-entropy | mse                             default ${EXPLAIN_DEFAULTS.loss}
+  --seed S              random seed (ad.manualSeed)                     default ${EXPLAIN_DEFAULTS.seed}
+  --dot                 print the graph as Graphviz DOT (ad.toDot) instead:
+                        adjoint explain --dot | dot -Tsvg > mlp.svg
+  -h, --help            this help
+
+Exit status
+  0 printed · 2 bad usage
+`;
+
+const EXPLAIN_OPTIONS = {
+  layers: sizesOption(2),
+  activation: choiceOption<ExplainActivation>(['relu', 'sigmoid', 'tanh', 'gelu']),
+  batch: intOption(1),
+  loss: choiceOption<ExplainLoss>(['cross-entropy', 'mse']),
+  seed: intOption(0),
+  dot: flag,
+};
 
 const DEMO_HELP = `adjoint demo — backprop through Y = X·W + b, the Rosetta stone
 
@@ -95,8 +140,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (command === 'help') {
       if (rest[0] === 'demo') out(DEMO_HELP);
+      else if (rest[0] === 'explain') out(EXPLAIN_HELP);
       else if (rest[0] === undefined) out(HELP);
-      else throw new UsageError(`help: unknown command '${rest[0]}'; the commands are demo and help`);
+      else throw new UsageError(`help: unknown command '${rest[0]}'; the commands are demo, explain and help`);
       return 0;
     }
     if (command === 'demo') {
@@ -121,11 +167,27 @@ export async function main(argv: readonly string[]): Promise<number> {
       const ok = await runDemo(opts, out, makeStyle(colorEnabled()));
       return ok ? 0 : 1;
     }
-    throw new UsageError(`unknown command '${command}'; the commands are demo and help`);
+    if (command === 'explain') {
+      const a = parseArgs('explain', rest, EXPLAIN_OPTIONS);
+      if (a.help) {
+        out(EXPLAIN_HELP);
+        return 0;
+      }
+      const opts: ExplainCliOptions = {
+        widths: a.layers ?? EXPLAIN_DEFAULTS.widths,
+        activation: a.activation ?? EXPLAIN_DEFAULTS.activation,
+        batch: a.batch ?? EXPLAIN_DEFAULTS.batch,
+        loss: a.loss ?? EXPLAIN_DEFAULTS.loss,
+        seed: a.seed ?? EXPLAIN_DEFAULTS.seed,
+        dot: a.dot ?? false,
+      };
+      return runExplain(opts, out, makeStyle(colorEnabled()));
+    }
+    throw new UsageError(`unknown command '${command}'; the commands are demo, explain and help`);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(
-        `adjoint: ${e.message}\nRun 'adjoint ${command === 'demo' ? 'demo ' : ''}--help' for usage.\n`,
+        `adjoint: ${e.message}\nRun 'adjoint ${command === 'demo' || command === 'explain' ? `${command} ` : ''}--help' for usage.\n`,
       );
       return 2;
     }

@@ -1,2 +1,22 @@
-/** @file (being written) */
-export {};
+/**
+ * @file Debugging gradients: anomaly mode (the first NaN/Inf an op produces, forward or backward, named with where
+ * it was called), gradReport (per-parameter gradient and parameter norms, update ratios and flags), explain (the
+ * backward pass as adjoint equations with shapes) and toDot (the graph for Graphviz).
+ */
+export {
+  AnomalyError,
+  type AnomalyPhase,
+  detectAnomaly,
+  isAnomalyEnabled,
+  setDetectAnomaly,
+} from '../autograd/anomaly.js';
+export { type DotOptions, toDot } from './dot.js';
+export { type AdjointEquation, type ExplainOptions, type Explanation, explain, type ForwardStep } from './explain.js';
+export {
+  type GradFlag,
+  type GradReport,
+  type GradReportOptions,
+  type GradReportRow,
+  gradReport,
+  type NamedTensors,
+} from './report.js';

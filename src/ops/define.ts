@@ -5,6 +5,7 @@
  * input's shape.
  */
 
+import { anomaly, checkedTangent, checkForward } from '../autograd/anomaly.js';
 import { belowLevel, forwardLevel, levelAt, setTangent, tangentOf } from '../autograd/forward.js';
 import { isGradEnabled, setGradEnabled } from '../autograd/mode.js';
 import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../autograd/node.js';
@@ -62,6 +63,53 @@ export interface OpDef<P = any> {
   nondiffInputs?: readonly number[];
   /** Floating-point operations for one call, for the profiler and explain mode. */
   flops?: (ins: readonly Tensor[], out: OutMeta, p: P) => number;
+  /**
+   * Explain mode (ad.explain): the VJP written as equations, one right-hand side per input (null where no gradient
+   * flows), in the names it is given. Without it an input's line reads `dX = <BackwardName>(dY)`.
+   */
+  explain?: (a: ExplainArgs<P>) => readonly ExplainTerm[];
+}
+
+/** The names and shapes an explain template writes its equations with. */
+export interface ExplainArgs<P = any> {
+  /** Each input's name: the tensor's name, a generated one (t3), or a constant's value (0.5). */
+  x: readonly string[];
+  /** The output's name. */
+  y: string;
+  /** The name of the output's gradient (dY). */
+  dy: string;
+  params: P;
+  inShapes: readonly (readonly number[])[];
+  inDtypes: readonly DType[];
+  outShape: readonly number[];
+}
+
+/**
+ * One input's gradient: its right-hand side (`dY · Wᵀ`), or that and the shapes of its operands
+ * (`[128×10]·[10×512]`); explain adds `→ [input shape]` and, where the input was broadcast, the sum back to it.
+ */
+export type ExplainTerm =
+  | string
+  | {
+      rhs: string;
+      /** The operands' shapes as printed; default: the output's shape. */
+      shapes?: string;
+      /** The shape rhs has, when it is not the input's (a broadcast batch); explain sums it back. */
+      shape?: readonly number[];
+    }
+  | null;
+
+/** `[128×512]`: shapes as explain prints them (`[]` for a scalar). */
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join('×')}]`;
+}
+
+/** A sum over dims as explain writes it: Σ_rows / Σ_cols for a matrix's dim 0 / 1, Σ over every dim, or Σ_{0,2}. */
+export function sumText(dims: readonly number[], ndim: number): string {
+  if (dims.length === 0) return '';
+  if (dims.length === ndim) return 'Σ';
+  if (ndim === 2) return dims[0] === 0 ? 'Σ_rows' : 'Σ_cols';
+  return `Σ_{${dims.join(',')}}`;
 }
 
 export type OpSpec<P> = Omit<OpDef<P>, 'backwardName'> & { backwardName?: string };
@@ -109,10 +157,11 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
     out = emptyTensor(meta!.shape, meta!.dtype);
     op.forward!(kernels(), out, ins, p);
   }
-  if (op.differentiable !== false) {
-    if (isGradEnabled()) record(op, ins, out, p);
-    if (forwardLevel() !== 0) pushTangent(op, ins, out, p);
-  }
+  const differentiable = op.differentiable !== false;
+  if (differentiable && isGradEnabled()) record(op, ins, out, p);
+  // Before tangents are pushed, so a bad primal is reported as itself rather than as a bad tangent.
+  if (anomaly.on) checkForward(op, ins, out);
+  if (differentiable && forwardLevel() !== 0) pushTangent(op, ins, out, p);
   if (observer) observer(op as OpDef, ins, out, p);
   return out;
 }
@@ -189,7 +238,9 @@ function pushTangent<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P)
     for (const x of ins) if (x._tangents !== null && tangentOf(x, level)) any = true;
     if (!any) continue;
     const tangents = ins.map((x, i) => (nondiff.includes(i) ? null : tangentOf(x, level)));
-    const t = belowLevel(d, () => tangentRule(op, ins, out, p, tangents, nondiff));
+    const t = anomaly.on
+      ? checkedTangent(op, ins, tangents, () => belowLevel(d, () => tangentRule(op, ins, out, p, tangents, nondiff)))
+      : belowLevel(d, () => tangentRule(op, ins, out, p, tangents, nondiff));
     setTangent(out, t, level);
   }
 }

@@ -34,6 +34,8 @@ interface UnarySpec {
   flopsPerElement?: number;
   /** What to use instead on bool tensors, for ops PyTorch refuses on them (neg → logicalNot). */
   noBool?: string;
+  /** Explain mode: dX from the names of dY, X and the output Y (`dY ⊙ 1[X > 0]`). */
+  explain?: (dy: string, x: string, y: string, p: readonly number[]) => string;
 }
 
 function unaryOp(s: UnarySpec): OpDef<readonly number[]> {
@@ -58,6 +60,7 @@ function unaryOp(s: UnarySpec): OpDef<readonly number[]> {
       : (g, c) => [mul(g, s.d!(c.inputs[0]!, c.out!, c.params))],
     jvp: s.linear ? undefined : ([t], c) => mul(t!, s.d!(c.inputs[0]!, c.out!, c.params)),
     flops: (_i, out) => numel(out.shape) * (s.flopsPerElement ?? 1),
+    explain: s.explain && ((a) => [s.explain!(a.dy, a.x[0], a.y, a.params)]),
   });
 }
 
@@ -84,37 +87,104 @@ const std1: Arg[][] = [[[3, 4]], [[]], [[0, 3]], [[2, 3, 4]]];
 /** Kinks at 0 (relu, abs, leakyRelu, elu): PyTorch's one-sided choice there. */
 const atZero = { singularSamples: [{ args: [{ shape: [3], values: [0, -1.5, 2] }] }] };
 
-export const neg = unary({ name: 'neg', fn: (x) => -x, linear: true, noBool: 'logicalNot()' }, std1);
-export const exp = unary({ name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true }, std1);
-export const log = unary({ name: 'log', fn: Math.log, d: (x) => reciprocal(x), float: true }, [
-  [pos([3, 4])],
-  [pos([])],
-]);
-export const log1p = unary({ name: 'log1p', fn: Math.log1p, d: (x) => reciprocal(add(x, 1)), float: true }, [
-  [{ shape: [3, 4], low: -0.8, high: 3 }],
-]);
-export const expm1 = unary(
-  { name: 'expm1', fn: Math.expm1, d: (_x, out) => add(out, 1), uses: 'out', float: true },
+export const neg = unary(
+  { name: 'neg', fn: (x) => -x, linear: true, noBool: 'logicalNot()', explain: (dy) => `−${dy}` },
   std1,
 );
-export const sqrt = unary({ name: 'sqrt', fn: Math.sqrt, d: (_x, out) => div(0.5, out), uses: 'out', float: true }, [
-  [pos([3, 4])],
-  [pos([])],
-]);
+export const exp = unary(
+  { name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true, explain: (dy, _x, y) => `${dy} ⊙ ${y}` },
+  std1,
+);
+export const log = unary(
+  { name: 'log', fn: Math.log, d: (x) => reciprocal(x), float: true, explain: (dy, x) => `${dy} / ${x}` },
+  [[pos([3, 4])], [pos([])]],
+);
+export const log1p = unary(
+  {
+    name: 'log1p',
+    fn: Math.log1p,
+    d: (x) => reciprocal(add(x, 1)),
+    float: true,
+    explain: (dy, x) => `${dy} / (1 + ${x})`,
+  },
+  [[{ shape: [3, 4], low: -0.8, high: 3 }]],
+);
+export const expm1 = unary(
+  {
+    name: 'expm1',
+    fn: Math.expm1,
+    d: (_x, out) => add(out, 1),
+    uses: 'out',
+    float: true,
+    explain: (dy, _x, y) => `${dy} ⊙ (${y} + 1)`,
+  },
+  std1,
+);
+export const sqrt = unary(
+  {
+    name: 'sqrt',
+    fn: Math.sqrt,
+    d: (_x, out) => div(0.5, out),
+    uses: 'out',
+    float: true,
+    explain: (dy, _x, y) => `${dy} ⊙ 0.5 / ${y}`,
+  },
+  [[pos([3, 4])], [pos([])]],
+);
 export const rsqrt = unary(
-  { name: 'rsqrt', fn: (x) => 1 / Math.sqrt(x), d: (_x, out) => mul(pow(out, 3), -0.5), uses: 'out', float: true },
+  {
+    name: 'rsqrt',
+    fn: (x) => 1 / Math.sqrt(x),
+    d: (_x, out) => mul(pow(out, 3), -0.5),
+    uses: 'out',
+    float: true,
+    explain: (dy, _x, y) => `${dy} ⊙ (−0.5·${y}³)`,
+  },
   [[pos([3, 4])]],
 );
 export const reciprocal = unary(
-  { name: 'reciprocal', fn: (x) => 1 / x, d: (_x, out) => neg(mul(out, out)), uses: 'out', float: true },
+  {
+    name: 'reciprocal',
+    fn: (x) => 1 / x,
+    d: (_x, out) => neg(mul(out, out)),
+    uses: 'out',
+    float: true,
+    explain: (dy, _x, y) => `−${dy} ⊙ ${y}²`,
+  },
   [[pos([3, 4])]],
 );
-export const abs = unary({ name: 'abs', fn: Math.abs, d: (x) => sign(x), noBool: 'the tensor itself' }, std1, atZero);
-export const sign = unary({ name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), d: (x) => zerosOf(x) }, std1);
-export const sin = unary({ name: 'sin', fn: Math.sin, d: (x) => cos(x), float: true }, std1);
-export const cos = unary({ name: 'cos', fn: Math.cos, d: (x) => neg(sin(x)), float: true }, std1);
+export const abs = unary(
+  {
+    name: 'abs',
+    fn: Math.abs,
+    d: (x) => sign(x),
+    noBool: 'the tensor itself',
+    explain: (dy, x) => `${dy} ⊙ sign(${x})`,
+  },
+  std1,
+  atZero,
+);
+export const sign = unary(
+  { name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), d: (x) => zerosOf(x), explain: () => '0' },
+  std1,
+);
+export const sin = unary(
+  { name: 'sin', fn: Math.sin, d: (x) => cos(x), float: true, explain: (dy, x) => `${dy} ⊙ cos(${x})` },
+  std1,
+);
+export const cos = unary(
+  { name: 'cos', fn: Math.cos, d: (x) => neg(sin(x)), float: true, explain: (dy, x) => `−${dy} ⊙ sin(${x})` },
+  std1,
+);
 export const tanh = unary(
-  { name: 'tanh', fn: Math.tanh, d: (_x, out) => rsub(mul(out, out), 1), uses: 'out', float: true },
+  {
+    name: 'tanh',
+    fn: Math.tanh,
+    d: (_x, out) => rsub(mul(out, out), 1),
+    uses: 'out',
+    float: true,
+    explain: (dy, _x, y) => `${dy} ⊙ (1 − ${y}²)`,
+  },
   std1,
 );
 export const sigmoid = unary(
@@ -124,15 +194,27 @@ export const sigmoid = unary(
     d: (_x, out) => mul(out, rsub(out, 1)),
     uses: 'out',
     float: true,
+    explain: (dy, _x, y) => `${dy} ⊙ ${y} ⊙ (1 − ${y})`,
   },
   std1,
 );
 export const erf = unary(
-  { name: 'erf', fn: erfScalar, d: (x) => mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)), float: true },
+  {
+    name: 'erf',
+    fn: erfScalar,
+    d: (x) => mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)),
+    float: true,
+    explain: (dy, x) => `${dy} ⊙ (2/√π)·exp(−${x}²)`,
+  },
   std1,
 );
 export const relu = unary(
-  { name: 'relu', fn: (x) => Math.max(x, 0), d: (x) => toDtype(gt(x, 0), x.dtype) },
+  {
+    name: 'relu',
+    fn: (x) => Math.max(x, 0),
+    d: (x) => toDtype(gt(x, 0), x.dtype),
+    explain: (dy, x) => `${dy} ⊙ 1[${x} > 0]`,
+  },
   std1,
   atZero,
 );
@@ -141,6 +223,7 @@ const leakyReluOp = unaryOp({
   name: 'leakyRelu',
   fn: (x, [slope]) => (x > 0 ? x : x * slope),
   d: (x, _o, [slope]) => where(gt(x, 0), 1, slope, x.dtype),
+  explain: (dy, x, _y, [slope]) => `${dy} ⊙ where(${x} > 0, 1, ${slope})`,
 });
 /** max(0, x) + negativeSlope · min(0, x) */
 export const leakyRelu = testedOp({
@@ -156,6 +239,7 @@ const eluOp = unaryOp({
   fn: (x, [alpha]) => (x > 0 ? x : alpha * Math.expm1(x)),
   d: (x, out, [alpha]) => where(gt(x, 0), 1, add(out, alpha), x.dtype),
   uses: 'both',
+  explain: (dy, x, y, [alpha]) => `${dy} ⊙ where(${x} > 0, 1, ${y} + ${alpha})`,
 });
 /** x for x > 0, alpha · (exp(x) − 1) otherwise */
 export const elu = testedOp({
@@ -172,6 +256,10 @@ const softplusOp = unaryOp({
     beta * x > threshold ? x : (Math.max(beta * x, 0) + Math.log1p(Math.exp(-Math.abs(beta * x)))) / beta,
   d: (x, _o, [beta, threshold]) => where(gt(mul(x, beta), threshold), 1, sigmoid(mul(x, beta)), x.dtype),
   float: true,
+  explain: (dy, x, _y, [beta, threshold]) => {
+    const bx = beta === 1 ? x : `${beta}·${x}`;
+    return `${dy} ⊙ where(${bx} > ${threshold}, 1, σ(${bx}))`;
+  },
 });
 /** log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold (PyTorch's defaults: beta 1, threshold 20). */
 export const softplus = testedOp({
@@ -194,6 +282,8 @@ const clampOp = unaryOp({
   fn: (x, [lo, hi]) => (x !== x ? x : Math.min(Math.max(x, lo), hi)),
   // PyTorch passes the gradient where min ≤ x ≤ max, boundaries included.
   d: (x, _o, [lo, hi]) => toDtype(logicalAnd(ge(x, lo), le(x, hi)), x.dtype),
+  explain: (dy, x, _y, [lo, hi]) =>
+    `${dy} ⊙ 1[${lo === -Infinity ? '' : `${lo} ≤ `}${x}${hi === Infinity ? '' : ` ≤ ${hi}`}]`,
 });
 /** Limits x to [min, max]; either bound may be null. */
 export const clamp = testedOp({
@@ -233,6 +323,8 @@ interface BinarySpec {
   out?: 'promote' | 'float' | 'bool';
   saveInputs?: 'all' | 'none' | 'others';
   saveOutput?: boolean;
+  /** Explain mode: dX and dY from the names of the output's gradient, the inputs and the output. */
+  explain?: (dz: string, x: string, y: string, z: string) => [string, string];
 }
 
 function binaryOp(s: BinarySpec): OpDef<DType> {
@@ -259,6 +351,7 @@ function binaryOp(s: BinarySpec): OpDef<DType> {
         }
       : undefined,
     flops: (_i, out) => numel(out.shape),
+    explain: s.explain && ((a) => s.explain!(a.dy, a.x[0], a.x[1], a.y)),
   });
 }
 
@@ -291,8 +384,20 @@ const pair: Arg[][] = [
   [[0, 3], [3]],
 ];
 
-const addPrim = binary({ name: 'add', fn: (a, b) => a + b, linear: true, vjp: (g) => [g, g] });
-const subPrim = binary({ name: 'sub', fn: (a, b) => a - b, linear: true, vjp: (g) => [g, neg(g)] });
+const addPrim = binary({
+  name: 'add',
+  fn: (a, b) => a + b,
+  linear: true,
+  vjp: (g) => [g, g],
+  explain: (dz) => [dz, dz],
+});
+const subPrim = binary({
+  name: 'sub',
+  fn: (a, b) => a - b,
+  linear: true,
+  vjp: (g) => [g, neg(g)],
+  explain: (dz) => [dz, `−${dz}`],
+});
 
 /** x + alpha · y */
 export const add = testedOp({
@@ -327,7 +432,13 @@ export function rsub(x: TensorLike, y: TensorLike): Tensor {
 }
 export const mul = testedOp({
   name: 'mul',
-  fn: binary({ name: 'mul', fn: (a, b) => a * b, d: [(_x, y) => y, (x) => x], saveInputs: 'others' }),
+  fn: binary({
+    name: 'mul',
+    fn: (a, b) => a * b,
+    d: [(_x, y) => y, (x) => x],
+    saveInputs: 'others',
+    explain: (dz, x, y) => [`${dz} ⊙ ${y}`, `${dz} ⊙ ${x}`],
+  }),
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, -1.5), torch: 'lambda x: torch.mul(x, -1.5)' },
@@ -342,6 +453,7 @@ export const div = testedOp({
     out: 'float',
     d: [(_x, y) => reciprocal(y), (_x, y, out): Tensor => neg(div(out, y))],
     saveOutput: true,
+    explain: (dz, _x, y, z) => [`${dz} / ${y}`, `−${dz} ⊙ ${z} / ${y}`],
   }),
   samples: [
     { args: [[3, 4], pos([3, 4])] },
@@ -363,6 +475,16 @@ const powPrim = binary({
     (x, y, out): Tensor => where(logicalAnd(eq(x, 0), ge(y, 0)), 0, mul(out, log(x)), out.dtype),
   ],
   saveOutput: true,
+  explain: (dz, x, y, z) => {
+    // A constant exponent is folded: dY ⊙ 2·X, dY ⊙ 0.5·X^−0.5.
+    const n = Number(y);
+    const power = Number.isFinite(n)
+      ? n === 2
+        ? `2·${x}`
+        : `${y}·${x}^${String(n - 1).replace('-', '−')}`
+      : `${y}·${x}^(${y} − 1)`;
+    return [`${dz} ⊙ ${power}`, `${dz} ⊙ ${z}·log ${x}`];
+  },
 });
 export const pow = testedOp({
   name: 'pow',
@@ -406,6 +528,10 @@ export const maximum = testedOp({
     name: 'maximum',
     fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.max(a, b)),
     d: [(x, y) => tieSplit(x, y, lt, x.dtype), (x, y) => tieSplit(y, x, lt, y.dtype)],
+    explain: (dz, x, y) => [
+      `${dz} ⊙ (1[${x} > ${y}] + ½·1[${x} = ${y}])`,
+      `${dz} ⊙ (1[${y} > ${x}] + ½·1[${x} = ${y}])`,
+    ],
   }),
   samples: pair.map((args) => ({ args })),
   singularSamples: [
@@ -425,6 +551,10 @@ export const minimum = testedOp({
     name: 'minimum',
     fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.min(a, b)),
     d: [(x, y) => tieSplit(x, y, gt, x.dtype), (x, y) => tieSplit(y, x, gt, y.dtype)],
+    explain: (dz, x, y) => [
+      `${dz} ⊙ (1[${x} < ${y}] + ½·1[${x} = ${y}])`,
+      `${dz} ⊙ (1[${y} < ${x}] + ½·1[${x} = ${y}])`,
+    ],
   }),
   samples: pair.map((args) => ({ args })),
   singularSamples: [
@@ -482,6 +612,7 @@ const whereOp = defineOp<DType>({
   },
   linear: true,
   flops: () => 0,
+  explain: (a) => [null, `where(${a.x[0]}, ${a.dy}, 0)`, `where(${a.x[0]}, 0, ${a.dy})`],
 });
 /** cond ? x : y, elementwise with broadcasting; `dtype` forces the result dtype when both are numbers. */
 export const where = testedOp({
@@ -516,6 +647,7 @@ const castOp = defineOp<DType>({
   vjp: (g) => [g],
   linear: true,
   flops: () => 0,
+  explain: (a) => [a.inDtypes[0] === a.params ? a.dy : `${a.dy}.to(${a.inDtypes[0]})`],
 });
 const castNoGradOp = { ...castOp, differentiable: false };
 

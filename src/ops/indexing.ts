@@ -9,7 +9,7 @@ import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError }
 import { broadcastShapes, normDim, numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
-import { apply, defineOp, type OpDef } from './define.js';
+import { apply, defineOp, type OpDef, shapeText } from './define.js';
 import { eq, toDtype, where } from './elementwise.js';
 import { pad } from './join.js';
 import { installMethods } from './methods.js';
@@ -66,6 +66,10 @@ const gatherOp: OpDef<DimParams> = defineOp<DimParams>({
   linear: true,
   vjp: (g, c) => [apply(scatterAddOp, [zeros(c.inShapes[0], { dtype: g.dtype }), c.inputs[1]!, g], c.params), null],
   flops: () => 0,
+  explain: ({ x, dy, params, outShape }) => [
+    { rhs: `zeros.scatterAdd(${params.dim}, ${x[1]}, ${dy})`, shapes: shapeText(outShape) },
+    null,
+  ],
 });
 
 const scatterAddOp: OpDef<DimParams> = defineOp<DimParams>({
@@ -92,6 +96,11 @@ const scatterAddOp: OpDef<DimParams> = defineOp<DimParams>({
     return [g, null, pad(gs, widths)];
   },
   flops: (ins) => numel(ins[1].shape),
+  explain: ({ x, dy, params, outShape }) => [
+    dy,
+    null,
+    { rhs: `gather(${dy}, ${params.dim}, ${x[1]})`, shapes: shapeText(outShape) },
+  ],
 });
 
 /** The shape rule shared by gather and scatterAdd: same rank, and the index fits inside x off `dim`. */

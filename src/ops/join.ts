@@ -11,7 +11,7 @@ import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
-import { apply, defineOp, type OpDef } from './define.js';
+import { apply, defineOp, type OpDef, shapeText } from './define.js';
 import { ge, le, mul, sub, where } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
@@ -82,6 +82,7 @@ const flipOp: OpDef<{ dims: number[] }> = defineOp<{ dims: number[] }>({
   linear: true,
   vjp: (g, c) => [apply(flipOp, [g], c.params)],
   flops: () => 0,
+  explain: (a) => [`flip(${a.dy}, [${a.params.dims.join(', ')}])`],
 });
 
 /** Reverses the order of elements along the given dims (a copy, as in PyTorch). */
@@ -137,6 +138,7 @@ const padOp: OpDef<PadParams> = defineOp<PadParams>({
   // Affine in x: the constant drops out of the tangent.
   jvp: ([t], c) => apply(padOp, [t!], { ...c.params, value: 0 }),
   flops: () => 0,
+  explain: (a) => [{ rhs: `crop(${a.dy}) to ${shapeText(a.inShapes[0])}`, shapes: shapeText(a.outShape) }],
 });
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
@@ -331,6 +333,12 @@ const catOp: OpDef<CatParams> = defineOp<CatParams>({
         : slice(g, c.params.dim, c.params.starts[i], c.params.starts[i] + s[c.params.dim]),
     ),
   flops: () => 0,
+  explain: ({ dy, params: p, inShapes, outShape }) =>
+    inShapes.map((s, i) =>
+      p.skip[i]
+        ? null
+        : { rhs: `${dy}[${p.starts[i]}:${p.starts[i] + s[p.dim]}] of dim ${p.dim}`, shapes: shapeText(outShape) },
+    ),
 });
 
 /**

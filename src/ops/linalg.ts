@@ -7,7 +7,7 @@ import { promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { apply, bview, defineOp } from './define.js';
+import { apply, bview, defineOp, shapeText } from './define.js';
 import { add, mul } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { sum } from './reduce.js';
@@ -36,6 +36,15 @@ const matmulOp = defineOp({
     return a && b ? add(a, b) : (a ?? b!);
   },
   flops: (ins, out) => 2 * numel(out.shape) * ins[0].shape[ins[0].ndim - 1],
+  explain: ({ x: [a, b], dy, inShapes: [sa, sb], outShape }) => {
+    const t = (s: readonly number[]) => [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
+    // A broadcast batch gives output-batched gradients, which explain sums back to the operand's shape.
+    const batched = (s: readonly number[]) => [...outShape.slice(0, -2), ...s.slice(-2)];
+    return [
+      { rhs: `${dy} · ${b}ᵀ`, shapes: `${shapeText(outShape)}·${shapeText(t(sb))}`, shape: batched(sa) },
+      { rhs: `${a}ᵀ · ${dy}`, shapes: `${shapeText(t(sa))}·${shapeText(outShape)}`, shape: batched(sb) },
+    ];
+  },
 });
 
 /** Matrix product with PyTorch's rules: 1-D·1-D is a dot product, 1-D operands gain and lose a dim, batches broadcast. */

@@ -608,6 +608,10 @@ const bceOp = defineOp({
     return a && b ? add(a, b) : (a ?? b!);
   },
   flops: (_i, out) => 6 * numel(out.shape),
+  explain: ({ x: [x, y], dy }) => [
+    `${dy} ⊙ (${x} − ${y}) / max(${x} ⊙ (1 − ${x}), 1e-12)`,
+    `${dy} ⊙ (log(1 − ${x}) − log ${x})`,
+  ],
 });
 
 function bceChecks(

@@ -10,7 +10,7 @@ import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../cor
 import { contiguousStrides, normDim, normDims, numel, reducedShape } from '../core/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { arange, onesLike } from './creation.js';
-import { apply, defineOp } from './define.js';
+import { apply, defineOp, shapeText } from './define.js';
 import {
   abs,
   add,
@@ -101,6 +101,7 @@ const sumOp = defineOp<ReduceParams>({
   linear: true,
   vjp: (g, c) => [unreduce(g, c.inShapes[0], c.params)],
   flops: (ins) => numel(ins[0].shape),
+  explain: (a) => [{ rhs: `expand(${a.dy})`, shapes: shapeText(a.outShape) }],
 });
 
 /** Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int32. */
@@ -186,6 +187,7 @@ const prodOp = defineOp<ReduceParams>({
   vjp: (g, c) => [mul(unreduce(g, c.inShapes[0], c.params), prodOthers(c.inputs[0]!, c.out!, c.params))],
   jvp: ([t], c) => sum(mul(t!, prodOthers(c.inputs[0]!, c.out!, c.params)), c.params.dims, c.params.keepdim),
   flops: (ins) => numel(ins[0].shape),
+  explain: (a) => [{ rhs: `expand(${a.dy}) ⊙ ∏_others(${a.x[0]})`, shapes: shapeText(a.outShape) }],
 });
 
 /** Product of all elements, or along one dim. Integer and bool inputs multiply to int32 (PyTorch: int64). */
@@ -270,6 +272,7 @@ function extremeOp(name: 'amax' | 'amin') {
     vjp: (g, c) => [mul(unreduce(g, c.inShapes[0], c.params), tieShare(c.inputs[0]!, c.out!, c.params))],
     jvp: ([t], c) => sum(mul(t!, tieShare(c.inputs[0]!, c.out!, c.params)), c.params.dims, c.params.keepdim),
     flops: (ins) => numel(ins[0].shape),
+    explain: (a) => [{ rhs: `expand(${a.dy}) ⊙ 1[${a.x[0]} = ${a.y}] / #ties`, shapes: `${shapeText(a.outShape)}` }],
   });
 }
 const amaxOp = extremeOp('amax');

@@ -15,7 +15,7 @@ import {
   viewStrides,
 } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { apply, defineOp, type OpDef } from './define.js';
+import { apply, defineOp, type OpDef, shapeText } from './define.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
 
@@ -30,6 +30,7 @@ const viewOp = defineOp<{ shape: number[]; strides?: number[] }>({
   linear: true,
   vjp: (g, c) => [reshape(g, c.inShapes[0] as number[])],
   flops: () => 0,
+  explain: (a) => [{ rhs: `reshape(${a.dy})`, shapes: shapeText(a.outShape) }],
 });
 
 /** The same data seen with another shape, without copying; fails if the strides do not allow it. */
@@ -81,6 +82,15 @@ const permuteOp = defineOp<{ dims: number[] }>({
     return [permute(g, inv)];
   },
   flops: () => 0,
+  explain: ({ dy, params: { dims }, outShape }) => {
+    const inv = new Array<number>(dims.length);
+    dims.forEach((d, i) => {
+      inv[d] = i;
+    });
+    const swapsLastTwo =
+      dims.length >= 2 && dims.every((d, i) => d === (i < dims.length - 2 ? i : 2 * dims.length - 3 - i));
+    return [{ rhs: swapsLastTwo ? `${dy}ᵀ` : `permute(${dy}, [${inv.join(', ')}])`, shapes: shapeText(outShape) }];
+  },
 });
 
 /** Reorders dims: out.shape[i] = x.shape[dims[i]]. */
@@ -136,6 +146,7 @@ const expandOp = defineOp<{ shape: number[] }>({
   // The gradient is output-shaped; the engine's unbroadcast sums it over the expanded dims.
   vjp: (g) => [g],
   flops: () => 0,
+  explain: (a) => [a.dy],
 });
 
 /** Repeats size-1 dims (and adds leading ones) without copying: stride 0. -1 keeps a size. */
@@ -242,6 +253,7 @@ const cloneOp = defineOp({
   linear: true,
   vjp: (g) => [g],
   flops: () => 0,
+  explain: (a) => [a.dy],
 });
 
 /** A copy with its own contiguous storage; gradients flow through it. */
@@ -282,7 +294,16 @@ const sliceOp: OpDef<SliceParams> = defineOp<SliceParams>({
   linear: true,
   vjp: (g, c) => [apply(sliceBackwardOp, [g], { ...c.params, inShape: c.inShapes[0] as number[] })],
   flops: () => 0,
+  explain: ({ dy, params: p, outShape }) => [
+    { rhs: `zeros with ${dy} at [${sliceText(p)}] of dim ${p.dim}`, shapes: shapeText(outShape) },
+  ],
 });
+
+/** `2:8` or `0:9:3`, the positions a slice took along its dim. */
+function sliceText(p: SliceParams): string {
+  const end = p.len === 0 ? p.start : p.start + p.step * (p.len - 1) + 1;
+  return p.step === 1 ? `${p.start}:${end}` : `${p.start}:${end}:${p.step}`;
+}
 
 /** The adjoint of slice: places g into zeros of the input's shape at the sliced positions. */
 const sliceBackwardOp: OpDef<SliceParams & { inShape: number[] }> = defineOp<SliceParams & { inShape: number[] }>({
@@ -301,6 +322,9 @@ const sliceBackwardOp: OpDef<SliceParams & { inShape: number[] }> = defineOp<Sli
   linear: true,
   vjp: (g, c) => [apply(sliceOp, [g], c.params)],
   flops: () => 0,
+  explain: ({ dy, params: p, outShape }) => [
+    { rhs: `${dy}[${sliceText(p)}] of dim ${p.dim}`, shapes: shapeText(outShape) },
+  ],
 });
 
 /**

@@ -9,7 +9,7 @@ import { type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape } from '../core/errors.js';
 import { normDim, numel } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { apply, defineOp } from './define.js';
+import { apply, defineOp, sumText } from './define.js';
 import { exp, mul, sub, toDtype } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { sum } from './reduce.js';
@@ -46,7 +46,13 @@ const softmaxOp = defineOp<SoftmaxParams>({
     return mul(y, sub(t!, sum(mul(t!, y), c.params.dim, true)));
   },
   flops: (ins) => 4 * numel(ins[0].shape),
+  explain: ({ dy, y, params, outShape }) => [`${y} ⊙ (${dy} − ${lineSum(params.dim, outShape.length)}(${dy} ⊙ ${y}))`],
 });
+
+/** The sum along softmax's dim, as explain writes it. */
+function lineSum(dim: number, ndim: number): string {
+  return ndim === 0 ? '' : `${sumText([dim], ndim)} `;
+}
 
 const logSoftmaxOp = defineOp<SoftmaxParams>({
   name: 'logSoftmax',
@@ -58,6 +64,7 @@ const logSoftmaxOp = defineOp<SoftmaxParams>({
   vjp: (g, c) => [sub(g, mul(exp(c.out!), sum(g, c.params.dim, true)))],
   jvp: ([t], c) => sub(t!, sum(mul(t!, exp(c.out!)), c.params.dim, true)),
   flops: (ins) => 4 * numel(ins[0].shape),
+  explain: ({ dy, y, params, outShape }) => [`${dy} − exp(${y}) ⊙ ${lineSum(params.dim, outShape.length)}${dy}`],
 });
 
 function prepare(name: string, x: Tensor, opts: SoftmaxOptions): Tensor {
