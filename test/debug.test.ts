@@ -348,10 +348,10 @@ describe('explain', () => {
     );
   });
 
-  test('without the intermediates passed in, unsaved ones get generated names', () => {
+  test('named intermediates are found through their nodes; unnamed ones get generated names', () => {
     const { L } = mlp();
     const names = ad.explain(L).forward.map((f) => f.name);
-    assert.deepEqual(names, ['t1', 'H1', 'A1', 't2', 't3', 't4', 't5', 'L']);
+    assert.deepEqual(names, ['t1', 'H1', 'A1', 't2', 'H2', 't3', 't4', 'L']);
   });
 
   test('columns are aligned: every right-hand side starts at the same column', () => {
@@ -387,8 +387,8 @@ describe('explain', () => {
     L.backward();
     const text = ad.explain(L).toString();
     assert.match(text, /call explain before backward, or pass \{retainGraph: true\} to it/);
-    // Leaves keep their names; intermediates named through saved tensors (H1, A1) fall back to t-numbers.
-    assert.ok(squash(text).includes('db1 = Σ_rows dt2 [4×5] → [5]'), text);
+    // Names live on the nodes, so they survive; the freed saved values (X here, a constant) do not.
+    assert.ok(squash(text).includes('db1 = Σ_rows dH1 [4×5] → [5]'), text);
   });
 
   test('a tensor outside any graph is refused with a message', () => {

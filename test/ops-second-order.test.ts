@@ -166,7 +166,7 @@ describe('checkGrads', () => {
     const noJvp = sinWith('sinWithoutJvp', { vjp: goodVjp });
     const r = ad.checkGrads(noJvp, [leaf([3])], { order: 1 });
     assert.deepEqual(failed(r), ['JVP']);
-    assert.match(r.failures[0].message, /^JVP \(order 1, fwd\) threw Error: sinWithoutJvp: no JVP rule/);
+    assert.match(r.failures[0].message, /^JVP \(order 1, fwd\) threw AutogradError: sinWithoutJvp: no JVP rule/);
   });
 
   test('misuse: order, modes and non-float64 inputs', () => {

@@ -60,6 +60,8 @@ export class Node extends Scratch {
   hooks: ((g: Tensor) => Tensor | undefined | void)[] | null = null;
   /** The tensor whose .grad should be kept (retainGrad on a non-leaf). */
   retained: Tensor | null = null;
+  /** The name the user gave the tensor this node produced (tensor.name), for explain mode. */
+  label: string | null = null;
   constructor(
     readonly op: NodeOp,
     readonly edges: Edge[],

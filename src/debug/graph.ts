@@ -113,6 +113,7 @@ export function walkGraph(root: Tensor, opts: GraphOptions = {}): Graph {
   }
   const given = new Map<Target, string>();
   for (const l of leaves) if (l.tensor.name) given.set(l, l.tensor.name);
+  for (const n of nodes) if (n.label && uses.has(n)) given.set(n, n.label);
   for (const t of held) {
     const at = t.gradFn ?? t._accumulator;
     if (at && t.name && uses.has(at) && !given.has(at)) given.set(at, t.name);

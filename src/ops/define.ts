@@ -12,7 +12,7 @@ import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../aut
 import type { View } from '../backend/backend.js';
 import { type Kernels, kernels } from '../backend/index.js';
 import type { DType } from '../core/dtype.js';
-import { AdjointError, fmtShape, ShapeError } from '../core/errors.js';
+import { AdjointError, AutogradError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastStrides, type Shape, sameShape } from '../core/shape.js';
 import { emptyTensor, Tensor } from '../tensor/tensor.js';
 
@@ -272,7 +272,7 @@ function tangentRule<P>(
     };
     return op.jvp(tangents, ctx);
   }
-  throw new Error(`${op.name}: no JVP rule (forward mode is not supported for this op)`);
+  throw new AutogradError(`${op.name}: no JVP rule, so forward mode (jvp, forwardAD) cannot pass through it`);
 }
 
 /** A kernel view of t broadcast to `shape` (stride 0 on broadcast dims). */

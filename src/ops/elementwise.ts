@@ -168,6 +168,30 @@ export const sign = unary(
   { name: 'sign', fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), d: (x) => zerosOf(x), explain: () => '0' },
   std1,
 );
+// Rounding: piecewise constant, so the gradient is zero wherever it exists (PyTorch's convention at the jumps too).
+const halfSteps = { singularSamples: [{ args: [{ shape: [6], values: [0.5, 1.5, 2.5, -0.5, -2.5, 3] }] }] };
+/** Rounds half to even, as torch.round (Math.round rounds half up). */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+}
+export const round = unary(
+  { name: 'round', fn: roundHalfEven, d: (x) => zerosOf(x), explain: () => '0' },
+  std1,
+  halfSteps,
+);
+export const floor = unary(
+  { name: 'floor', fn: Math.floor, d: (x) => zerosOf(x), explain: () => '0' },
+  std1,
+  halfSteps,
+);
+export const ceil = unary({ name: 'ceil', fn: Math.ceil, d: (x) => zerosOf(x), explain: () => '0' }, std1, halfSteps);
+export const trunc = unary(
+  { name: 'trunc', fn: Math.trunc, d: (x) => zerosOf(x), explain: () => '0' },
+  std1,
+  halfSteps,
+);
 export const sin = unary(
   { name: 'sin', fn: Math.sin, d: (x) => cos(x), float: true, explain: (dy, x) => `${dy} ⊙ cos(${x})` },
   std1,
@@ -704,6 +728,10 @@ declare module '../tensor/tensor.js' {
     reciprocal(): Tensor;
     abs(): Tensor;
     sign(): Tensor;
+    round(): Tensor;
+    floor(): Tensor;
+    ceil(): Tensor;
+    trunc(): Tensor;
     sin(): Tensor;
     cos(): Tensor;
     tanh(): Tensor;
@@ -747,6 +775,10 @@ installMethods({
   reciprocal,
   abs,
   sign,
+  round,
+  floor,
+  ceil,
+  trunc,
   sin,
   cos,
   tanh,

@@ -6,6 +6,7 @@
  */
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import {
+  broadcastShapes as broadcastShapesOf,
   contiguousStrides,
   inferReshape,
   isContiguous,
@@ -64,6 +65,11 @@ export const reshape = testedOp({
 
 function flatArgs(shape: (number | number[])[]): number[] {
   return shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+}
+
+/** The shape these shapes broadcast to (torch.broadcast_shapes); a ShapeError says which dims clash. */
+export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
+  return broadcastShapesOf('broadcastShapes', ...shapes);
 }
 
 // ----- permute / transpose -------------------------------------------------------------------------------------

@@ -17,8 +17,7 @@ export type NestedArray = number | boolean | NestedArray[];
 export class Tensor {
   /** Gradient accumulated by backward (leaves, and non-leaves after retainGrad()). */
   grad: Tensor | null = null;
-  /** An optional label (`W1`, `X`) that explain mode and graph dumps use for this tensor. */
-  name: string | null = null;
+  /** @internal */ _name: string | null = null;
   /** The node that produced this tensor; null for leaves. */
   gradFn: Node | null = null;
   /** @internal */ _requiresGrad = false;
@@ -44,6 +43,18 @@ export class Tensor {
     /** @internal */ readonly _strides: readonly number[],
     /** @internal */ readonly _offset: number,
   ) {}
+
+  /**
+   * An optional label (`W1`, `X`, `H1`) that explain mode and graph dumps use for this tensor. Set on a non-leaf, it
+   * is also kept on the node that produced it, so explain finds it without holding the tensor.
+   */
+  get name(): string | null {
+    return this._name;
+  }
+  set name(v: string | null) {
+    this._name = v;
+    if (this.gradFn) this.gradFn.label = v;
+  }
 
   get dtype(): DType {
     return this._storage.dtype;
