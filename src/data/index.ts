@@ -1,0 +1,2 @@
+/** @file (being written) torch.utils.data: Dataset, DataLoader, and the digits / Fashion-MNIST datasets */
+export {};

@@ -1,0 +1,2 @@
+/** @file (being written) safetensors read/write and atomic training checkpoints */
+export {};

@@ -1,0 +1,204 @@
+/**
+ * @file nn.Module: parameters, buffers and children found from the module's own properties (in definition order,
+ * as PyTorch's registration order), dotted names identical to PyTorch's, train/eval, stateDict/loadStateDict.
+ */
+import { noGrad } from '../autograd/mode.js';
+import { AdjointError, fmtShape, ShapeError } from '../core/errors.js';
+import { sameShape } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Tensor as TensorClass } from '../tensor/tensor.js';
+
+const parameters = new WeakSet<Tensor>();
+
+/** Marks t as a module parameter (nn.Parameter): a leaf that requires grad and is found by parameters(). */
+export function Parameter(t: Tensor, requiresGrad = true): Tensor {
+  const p = t.isLeaf ? t : t.detach();
+  p.requiresGrad_(requiresGrad);
+  parameters.add(p);
+  return p;
+}
+
+export function isParameter(v: unknown): v is Tensor {
+  return v instanceof TensorClass && parameters.has(v);
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/**
+ * The base class of layers and models. Assign parameters (`this.weight = Parameter(...)`), submodules
+ * (`this.fc1 = new Linear(4, 3)`) and buffers (`this.registerBuffer('runningMean', t)`) in the constructor; they are
+ * found in property order. Subclasses implement forward(...); call the module itself as `m.forward(x)` or `m.call(x)`.
+ */
+export class Module {
+  /** train() / eval() mode: dropout and batch norm read it. */
+  training = true;
+  /** @internal buffers by name, and which ones are not saved in the state dict. */
+  _buffers = new Map<string, Tensor | null>();
+  _nonPersistent = new Set<string>();
+
+  // biome-ignore lint/suspicious/noExplicitAny: forward signatures differ per module.
+  forward(..._args: any[]): any {
+    throw new AdjointError(`${this.constructor.name}: forward() is not implemented`);
+  }
+
+  /** Runs forward (PyTorch's module(x)). */
+  // biome-ignore lint/suspicious/noExplicitAny: forward signatures differ per module.
+  call(...args: any[]): any {
+    return this.forward(...args);
+  }
+
+  /** A buffer: state saved with the model but not trained (running statistics). */
+  registerBuffer(name: string, t: Tensor | null, persistent = true): void {
+    this._buffers.set(name, t);
+    if (!persistent) this._nonPersistent.add(name);
+    else this._nonPersistent.delete(name);
+    Object.defineProperty(this, name, {
+      get: () => this._buffers.get(name) ?? null,
+      set: (v: Tensor | null) => this._buffers.set(name, v),
+      enumerable: false,
+      configurable: true,
+    });
+  }
+
+  /** Direct children, in definition order. */
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [k, v] of Object.entries(this)) if (v instanceof Module) yield [k, v];
+  }
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /** This module and every descendant, with dotted names ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [k, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${k}` : k);
+  }
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** Own parameters (not recursing). */
+  *_ownParameters(): Generator<[string, Tensor]> {
+    for (const [k, v] of Object.entries(this)) if (isParameter(v)) yield [k, v];
+  }
+
+  /** Every parameter with its dotted name, PyTorch's order (own first, then children's), each tensor once. */
+  namedParameters(prefix = '', recurse = true): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const mods = recurse ? [...this.namedModules(prefix)] : [[prefix, this] as [string, Module]];
+    for (const [p, m] of mods)
+      for (const [k, t] of m._ownParameters()) {
+        if (seen.has(t)) continue;
+        seen.add(t);
+        out.push([p ? `${p}.${k}` : k, t]);
+      }
+    return out;
+  }
+  parameters(recurse = true): Tensor[] {
+    return this.namedParameters('', recurse).map(([, t]) => t);
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [p, m] of this.namedModules(prefix))
+      for (const [k, t] of m._buffers) if (t) out.push([p ? `${p}.${k}` : k, t]);
+    return out;
+  }
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, t]) => t);
+  }
+
+  /** Sets training mode here and below; returns this. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient (set to null by default, as PyTorch 2; {setToNone: false} zeroes in place). */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    for (const p of this.parameters()) {
+      if (!p.grad) continue;
+      if (opts.setToNone ?? true) p.grad = null;
+      else noGrad(() => (p.grad as Tensor & { zero_(): Tensor }).zero_());
+    }
+  }
+
+  /** Calls fn on every module (children first, then this), like torch's apply; returns this. */
+  apply(fn: (m: Module) => void): this {
+    for (const m of this.children()) m.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Parameters and persistent buffers by dotted name: the same keys and layouts as PyTorch's state_dict. */
+  stateDict(): StateDict {
+    const sd: StateDict = {};
+    for (const [p, m] of this.namedModules()) {
+      for (const [k, t] of m._ownParameters()) sd[p ? `${p}.${k}` : k] = t.detach();
+      for (const [k, t] of m._buffers) if (t && !m._nonPersistent.has(k)) sd[p ? `${p}.${k}` : k] = t.detach();
+    }
+    return sd;
+  }
+
+  /**
+   * Copies a state dict's values into this module's parameters and buffers (in place, without recording). Every key,
+   * shape and dtype is checked first, so an error leaves the module untouched. strict (default) requires the keys
+   * to match exactly.
+   */
+  loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const targets = new Map<string, Tensor>();
+    for (const [p, m] of this.namedModules()) {
+      for (const [k, t] of m._ownParameters()) targets.set(p ? `${p}.${k}` : k, t);
+      for (const [k, t] of m._buffers) if (t && !m._nonPersistent.has(k)) targets.set(p ? `${p}.${k}` : k, t);
+    }
+    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    if (strict && (missingKeys.length || unexpectedKeys.length))
+      throw new AdjointError(
+        `loadStateDict: the state dict does not match ${this.constructor.name}: ` +
+          (missingKeys.length ? `missing keys ${missingKeys.join(', ')}` : '') +
+          (missingKeys.length && unexpectedKeys.length ? '; ' : '') +
+          (unexpectedKeys.length ? `unexpected keys ${unexpectedKeys.join(', ')}` : '') +
+          `. Pass {strict: false} to load the keys that match`,
+      );
+    for (const [k, src] of Object.entries(sd)) {
+      const dst = targets.get(k);
+      if (!dst) continue;
+      if (!(src instanceof TensorClass)) throw new AdjointError(`loadStateDict: the value for '${k}' is not a Tensor`);
+      if (!sameShape(src.shape, dst.shape))
+        throw new ShapeError(
+          `loadStateDict: '${k}' has shape ${fmtShape(src.shape)} in the state dict but ${fmtShape(dst.shape)} in the model`,
+        );
+    }
+    noGrad(() => {
+      for (const [k, src] of Object.entries(sd)) {
+        const dst = targets.get(k) as (Tensor & { copy_(s: Tensor): Tensor }) | undefined;
+        if (dst) dst.copy_(src);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** A summary like PyTorch's repr. */
+  toString(): string {
+    const kids = [...this.namedChildren()];
+    const extra = this.extraRepr();
+    if (!kids.length) return `${this.constructor.name}(${extra})`;
+    const lines = kids.map(([k, m]) => `  (${k}): ${m.toString().replace(/\n/g, '\n  ')}`);
+    return `${this.constructor.name}(${extra ? `${extra}\n` : '\n'}${lines.join('\n')}\n)`;
+  }
+  extraRepr(): string {
+    return '';
+  }
+}

@@ -1,0 +1,2 @@
+/** @file (being written) torch.optim: optimizers, learning-rate schedulers, gradient clipping */
+export {};
