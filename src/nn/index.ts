@@ -2,4 +2,16 @@
  * @file `ad.nn`: torch.nn — Module, Parameter, layers, and `ad.nn.functional` (= `ad.F`).
  */
 export * as functional from '../api/functional.js';
+export * from './activation.js';
+export * from './attention.js';
+export * from './container.js';
+export * from './conv.js';
+export * from './dropout.js';
+export * from './embedding.js';
+export * from './init.js';
+export * from './linear.js';
+export * from './loss.js';
 export * from './module.js';
+export * from './norm.js';
+export * from './pool.js';
+export * from './rnn.js';

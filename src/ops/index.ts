@@ -2,7 +2,9 @@
  * @file Every op module, imported once so its methods and test samples are registered.
  */
 
+export * from './attention.js';
 export * from './autograd.js';
+export * from './conv.js';
 export * from './creation.js';
 export * from './elementwise.js';
 export * from './indexing.js';
@@ -10,6 +12,9 @@ export * from './inplace.js';
 export * from './join.js';
 export * from './linalg.js';
 export * from './loss.js';
+export * from './nnops.js';
+export * from './norm.js';
+export * from './pool.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './softmax.js';
