@@ -10,6 +10,16 @@ import { testedOp } from '../ops/registry.js';
 import { transpose } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+export { type ScaledDotProductAttentionOptions, scaledDotProductAttention } from '../ops/attention.js';
+export {
+  type ConvOptions,
+  type ConvTransposeOptions,
+  conv1d,
+  conv2d,
+  convTranspose1d,
+  convTranspose2d,
+  type SpatialSize,
+} from '../ops/conv.js';
 export { elu, gelu, leakyRelu, relu, sigmoid, silu, softplus, tanh } from '../ops/elementwise.js';
 export { oneHot } from '../ops/indexing.js';
 export { pad } from '../ops/join.js';
@@ -29,6 +39,25 @@ export {
   type SmoothL1LossOptions,
   smoothL1Loss,
 } from '../ops/loss.js';
+export { bilinear, dropout, type EmbeddingOptions, embedding } from '../ops/nnops.js';
+export { type BatchNormOptions, batchNorm, groupNorm, layerNorm, type NormOptions } from '../ops/norm.js';
+export {
+  type AvgPool2dOptions,
+  type AvgPoolOptions,
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  avgPool1d,
+  avgPool2d,
+  type InterpolateMode,
+  type InterpolateOptions,
+  interpolate,
+  type MaxPoolOptions,
+  maxPool1d,
+  maxPool1dWithIndices,
+  maxPool2d,
+  maxPool2dWithIndices,
+  upsample,
+} from '../ops/pool.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
 
 /**

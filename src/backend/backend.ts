@@ -51,6 +51,27 @@ export interface Kernels {
   scatterAdd(out: View, dim: number, index: View, src: View): void;
   /** Softmax or log-softmax along dim, max-subtracted for stability. */
   softmax(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number): void;
+  /**
+   * The convolution family, one trilinear form ⟨conv2d(x, w), y⟩ read three ways (cuDNN's forward, backward-data and
+   * backward-filter). With x [N, C, H, W], w [O, C/groups, kH, kW] and y [N, O, OH, OW]:
+   * conv2d: out is y-shaped, out[n, o, i, j] = bias[o] + Σ_{c ∈ group(o), a, b} w[o, c, a, b] ·
+   * x[n, c, i·sH − pH + a·dH, j·sW − pW + b·dW], reading zero outside x (the padding after is whatever out's size
+   * implies, so asymmetric padding needs nothing more). bias [O] may be null.
+   */
+  conv2d(out: View, x: View, w: View, bias: View | null, p: Conv2dParams): void;
+  /** The adjoint of conv2d in x (the transposed convolution), plus bias [C] (or null): out is x-shaped, y and w given. */
+  conv2dTranspose(out: View, y: View, w: View, bias: View | null, p: Conv2dParams): void;
+  /** The adjoint of conv2d in w (the correlation of x with y): out is w-shaped, x and y are given. */
+  conv2dWeightGrad(out: View, x: View, y: View, p: Conv2dParams): void;
+}
+
+/** A 2-D convolution's geometry; every size comes from the views. */
+export interface Conv2dParams {
+  stride: readonly [number, number];
+  /** Zero padding before each spatial dim (top, left). */
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
+  groups: number;
 }
 
 export interface Backend {

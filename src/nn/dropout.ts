@@ -1,2 +1,35 @@
-/** @file (being written) */
-export {};
+/**
+ * @file nn.Dropout: inverted dropout in training (train()), the identity in eval (eval()), seeded by ad.manualSeed.
+ */
+import { ValueError } from '../core/errors.js';
+import { dropout } from '../ops/nnops.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from './module.js';
+
+/** A float as Python's repr prints it (0.5, 1.0, 1e-05), for reprs that match PyTorch's. */
+function pyFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return v.toFixed(1);
+  if (v !== 0 && Math.abs(v) < 1e-4) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  return String(v);
+}
+
+/**
+ * Zeroes each element with probability p in training and scales the rest by 1/(1 − p), so eval mode is the identity
+ * (torch.nn.Dropout). inplace writes the result into the input.
+ */
+export class Dropout extends Module {
+  constructor(
+    readonly p = 0.5,
+    readonly inplace = false,
+  ) {
+    super();
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1))
+      throw new ValueError(`Dropout: dropout probability has to be between 0 and 1, but got ${p}`);
+  }
+  override forward(input: Tensor): Tensor {
+    return dropout(input, this.p, this.training, this.inplace);
+  }
+  override extraRepr(): string {
+    return `p=${pyFloat(this.p)}, inplace=${this.inplace ? 'True' : 'False'}`;
+  }
+}

@@ -1,2 +1,161 @@
-/** @file (being written) */
-export {};
+/**
+ * @file The linear layers and the shape-only ones: Linear, Bilinear, Identity, Flatten, Unflatten — torch.nn's
+ * parameter names, shapes and default initialisation (Linear: kaiming_uniform_(a = √5), i.e. U(−1/√in, 1/√in), for
+ * the weight and U(−1/√in, 1/√in) for the bias; Bilinear: U(−1/√in1, 1/√in1) for both), so weights move both ways.
+ */
+
+import { linear } from '../api/functional.js';
+import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
+import { ValueError } from '../core/errors.js';
+import { empty } from '../ops/creation.js';
+import { bilinear, unflatten } from '../ops/nnops.js';
+import { flatten } from '../ops/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init.js';
+import { Module, Parameter } from './module.js';
+
+export interface LinearOptions {
+  /** Learn an additive bias. Default true. */
+  bias?: boolean;
+  /** The parameters' dtype; default float32. */
+  dtype?: DType;
+}
+
+const pyBool = (b: boolean) => (b ? 'True' : 'False');
+
+function checkFeatures(layer: string, pairs: [string, number][]): void {
+  for (const [name, n] of pairs)
+    if (!Number.isInteger(n) || n < 0) throw new ValueError(`${layer}: ${name} must be a whole number ≥ 0, got ${n}`);
+}
+
+/** y = x·Wᵀ + b: weight [outFeatures, inFeatures], bias [outFeatures] (torch.nn.Linear). */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    checkFeatures('Linear', [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ]);
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    this.weight = Parameter(empty([outFeatures, inFeatures], { dtype }));
+    this.bias = (opts.bias ?? true) ? Parameter(empty([outFeatures], { dtype })) : null;
+    this.resetParameters();
+  }
+
+  /** PyTorch's initialisation: kaiming_uniform_(a = √5) for the weight, U(−1/√fanIn, 1/√fanIn) for the bias. */
+  resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const [fanIn] = calculateFanInAndFanOut(this.weight);
+      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  override forward(input: Tensor): Tensor {
+    return linear(input, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
+  }
+}
+
+/** y = x1ᵀ·A·x2 + b: weight [outFeatures, in1Features, in2Features], bias [outFeatures] (torch.nn.Bilinear). */
+export class Bilinear extends Module {
+  readonly in1Features: number;
+  readonly in2Features: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(in1Features: number, in2Features: number, outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    checkFeatures('Bilinear', [
+      ['in1Features', in1Features],
+      ['in2Features', in2Features],
+      ['outFeatures', outFeatures],
+    ]);
+    this.in1Features = in1Features;
+    this.in2Features = in2Features;
+    this.outFeatures = outFeatures;
+    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    this.weight = Parameter(empty([outFeatures, in1Features, in2Features], { dtype }));
+    this.bias = (opts.bias ?? true) ? Parameter(empty([outFeatures], { dtype })) : null;
+    this.resetParameters();
+  }
+
+  /** PyTorch's initialisation: U(−1/√in1Features, 1/√in1Features) for the weight and the bias. */
+  resetParameters(): void {
+    const bound = 1 / Math.sqrt(this.weight.shape[1]);
+    uniform_(this.weight, -bound, bound);
+    if (this.bias) uniform_(this.bias, -bound, bound);
+  }
+
+  override forward(input1: Tensor, input2: Tensor): Tensor {
+    return bilinear(input1, input2, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return (
+      `in1_features=${this.in1Features}, in2_features=${this.in2Features}, ` +
+      `out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`
+    );
+  }
+}
+
+/** Returns its input unchanged (the same tensor); any constructor arguments are ignored, as in PyTorch. */
+export class Identity extends Module {
+  constructor(..._args: unknown[]) {
+    super();
+  }
+  override forward(input: Tensor): Tensor {
+    return input;
+  }
+}
+
+/** Merges dims startDim..endDim into one (default: all but the batch dim), as torch.nn.Flatten. */
+export class Flatten extends Module {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
+  override forward(input: Tensor): Tensor {
+    return flatten(input, this.startDim, this.endDim);
+  }
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
+}
+
+/** Splits dim into unflattenedSize (one entry may be -1), as torch.nn.Unflatten. */
+export class Unflatten extends Module {
+  readonly unflattenedSize: readonly number[];
+  constructor(
+    readonly dim: number,
+    unflattenedSize: readonly number[],
+  ) {
+    super();
+    if (!Array.isArray(unflattenedSize) || !unflattenedSize.every(Number.isInteger))
+      throw new ValueError(
+        `Unflatten: unflattenedSize must be an array of whole numbers (one may be -1), got ${String(unflattenedSize)}`,
+      );
+    this.unflattenedSize = unflattenedSize.slice();
+  }
+  override forward(input: Tensor): Tensor {
+    return unflatten(input, this.dim, this.unflattenedSize);
+  }
+  override extraRepr(): string {
+    const s = this.unflattenedSize;
+    return `dim=${this.dim}, unflattened_size=(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
+  }
+}

@@ -41,13 +41,11 @@ export class Module {
   _buffers = new Map<string, Tensor | null>();
   _nonPersistent = new Set<string>();
 
-  // biome-ignore lint/suspicious/noExplicitAny: forward signatures differ per module.
   forward(..._args: any[]): any {
     throw new AdjointError(`${this.constructor.name}: forward() is not implemented`);
   }
 
   /** Runs forward (PyTorch's module(x)). */
-  // biome-ignore lint/suspicious/noExplicitAny: forward signatures differ per module.
   call(...args: any[]): any {
     return this.forward(...args);
   }

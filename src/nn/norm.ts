@@ -1,2 +1,241 @@
-/** @file (being written) */
-export {};
+/**
+ * @file Normalisation layers with PyTorch 1.13's parameters, buffers, state-dict keys and defaults: BatchNorm1d,
+ * BatchNorm2d (batch statistics in training, running ones in eval; momentum null is a cumulative average over the
+ * batches seen), LayerNorm and GroupNorm. The computations are ops/norm.ts's batchNorm, layerNorm and groupNorm.
+ * Reprs print as PyTorch's do.
+ */
+import { noGrad } from '../autograd/mode.js';
+import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { ones, zeros } from '../ops/creation.js';
+import { add_ } from '../ops/inplace.js';
+import { batchNorm, groupNorm, layerNorm } from '../ops/norm.js';
+import { isTensor } from '../ops/scalar.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module, Parameter } from './module.js';
+
+export interface BatchNormOptions {
+  /** Added to the variance before the root. Default 1e-5. */
+  eps?: number;
+  /** The running statistics' update weight; null for a cumulative (equal-weight) average. Default 0.1. */
+  momentum?: number | null;
+  /** Learn a per-channel weight (init 1) and bias (init 0). Default true. */
+  affine?: boolean;
+  /** Keep running statistics for eval (buffers running_mean, running_var, num_batches_tracked). Default true. */
+  trackRunningStats?: boolean;
+  /** The parameters' and running statistics' dtype (torch's factory kwarg). Default float32. */
+  dtype?: DType;
+}
+
+/** A float as Python's repr prints it (0.5, 1.0, 1e-05), for reprs that match PyTorch's. */
+function pyFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return v.toFixed(1);
+  if (v !== 0 && Math.abs(v) < 1e-4) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  return String(v);
+}
+const pyBool = (b: boolean) => (b ? 'True' : 'False');
+
+function checkSize(layer: string, what: string, n: unknown): void {
+  if (!(typeof n === 'number' && Number.isInteger(n) && n > 0))
+    throw new ValueError(`${layer}: ${what} must be a whole number ≥ 1, got ${String(n)}`);
+}
+
+/** The shared body of BatchNorm1d and BatchNorm2d (torch's _BatchNorm); they differ in the input ranks accepted. */
+abstract class BatchNormBase extends Module {
+  readonly numFeatures: number;
+  eps: number;
+  momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  /** int32 here; PyTorch's is int64 (the values are the same). */
+  declare num_batches_tracked: Tensor | null;
+
+  /** The input ranks this layer takes, and how its message describes them. */
+  protected abstract readonly ranks: readonly number[];
+  protected abstract readonly layout: string;
+
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    const name = new.target.name;
+    checkSize(name, 'numFeatures', numFeatures);
+    const momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    if (momentum !== null && !(typeof momentum === 'number' && Number.isFinite(momentum)))
+      throw new ValueError(
+        `${name}: momentum must be a number or null (a cumulative average), got ${String(momentum)}`,
+      );
+    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    this.numFeatures = numFeatures;
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = momentum;
+    this.affine = opts.affine ?? true;
+    this.trackRunningStats = opts.trackRunningStats ?? true;
+    this.weight = this.affine ? Parameter(ones([numFeatures], { dtype })) : null;
+    this.bias = this.affine ? Parameter(zeros([numFeatures], { dtype })) : null;
+    const track = this.trackRunningStats;
+    this.registerBuffer('running_mean', track ? zeros([numFeatures], { dtype }) : null);
+    this.registerBuffer('running_var', track ? ones([numFeatures], { dtype }) : null);
+    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int32' }) : null);
+  }
+
+  /** Resets the running statistics to mean 0, variance 1 and no batches (torch's reset_running_stats). */
+  resetRunningStats(): void {
+    if (!this.trackRunningStats) return;
+    noGrad(() => {
+      (this.running_mean as Tensor).zero_();
+      (this.running_var as Tensor).fill_(1);
+      (this.num_batches_tracked as Tensor).zero_();
+    });
+  }
+
+  override forward(input: Tensor): Tensor {
+    const name = this.constructor.name;
+    if (!isTensor(input))
+      throw new ValueError(`${name}: the input must be a Tensor, got ${input === null ? 'null' : typeof input}`);
+    if (!this.ranks.includes(input.ndim))
+      throw new ShapeError(
+        `${name}: expected ${this.layout} input, got ${input.ndim}-D input of shape ${fmtShape(input.shape)}` +
+          (this.ranks.includes(input.ndim + 1) ? '; add the batch dim with x.unsqueeze(0)' : ''),
+      );
+    if (input.shape[1] !== this.numFeatures)
+      throw new ShapeError(
+        `${name}: the input ${fmtShape(input.shape)} has ${input.shape[1]} channels (dim 1), but the layer was ` +
+          `built for numFeatures = ${this.numFeatures}; build it with ${name}(${input.shape[1]}) or check which ` +
+          `dim holds the channels`,
+      );
+    const track = this.training && this.trackRunningStats;
+    const nbt = this.num_batches_tracked;
+    // momentum null: a cumulative average, each batch weighted 1/(batches so far, this one included).
+    const momentum = this.momentum ?? (track && nbt ? 1 / (Number(nbt.item()) + 1) : 0);
+    // Without running statistics, eval mode normalises with the batch's, as PyTorch does.
+    const useBatch = this.training || this.running_mean === null;
+    const y = batchNorm(
+      input,
+      !this.training || this.trackRunningStats ? this.running_mean : null,
+      !this.training || this.trackRunningStats ? this.running_var : null,
+      this.weight,
+      this.bias,
+      { training: useBatch, momentum, eps: this.eps },
+    );
+    // Counted after the checks in batchNorm have passed, so a rejected input changes nothing.
+    if (track && nbt) noGrad(() => add_(nbt, 1));
+    return y;
+  }
+
+  override extraRepr(): string {
+    const momentum = this.momentum === null ? 'None' : pyFloat(this.momentum);
+    return (
+      `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${momentum}, affine=${pyBool(this.affine)}, ` +
+      `track_running_stats=${pyBool(this.trackRunningStats)}`
+    );
+  }
+}
+
+/** Batch normalisation over the channels of [N, C] or [N, C, L] inputs (torch.nn.BatchNorm1d). */
+export class BatchNorm1d extends BatchNormBase {
+  protected readonly ranks = [2, 3];
+  protected readonly layout = '2-D [N, C] or 3-D [N, C, L]';
+}
+
+/** Batch normalisation over the channels of [N, C, H, W] inputs (torch.nn.BatchNorm2d). */
+export class BatchNorm2d extends BatchNormBase {
+  protected readonly ranks = [4];
+  protected readonly layout = '4-D [N, C, H, W]';
+}
+
+export interface LayerNormOptions {
+  /** Added to the variance before the root. Default 1e-5. */
+  eps?: number;
+  /** Learn an elementwise weight (init 1) and bias (init 0) of shape normalizedShape. Default true. */
+  elementwiseAffine?: boolean;
+  /** The parameters' dtype. Default float32. */
+  dtype?: DType;
+}
+
+/** Normalises over the last dims, normalizedShape (torch.nn.LayerNorm). */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  eps: number;
+  readonly elementwiseAffine: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+
+  constructor(normalizedShape: number | readonly number[], opts: LayerNormOptions = {}) {
+    super();
+    const ns = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    if (ns.length === 0 || !ns.every((n) => Number.isInteger(n) && n > 0))
+      throw new ValueError(
+        `LayerNorm: normalizedShape must be a size or a non-empty list of sizes ≥ 1 (the input's last dims), got ` +
+          `${JSON.stringify(normalizedShape)}`,
+      );
+    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    this.normalizedShape = ns;
+    this.eps = opts.eps ?? 1e-5;
+    this.elementwiseAffine = opts.elementwiseAffine ?? true;
+    this.weight = this.elementwiseAffine ? Parameter(ones(ns, { dtype })) : null;
+    this.bias = this.elementwiseAffine ? Parameter(zeros(ns, { dtype })) : null;
+  }
+
+  override forward(input: Tensor): Tensor {
+    return layerNorm(input, this.normalizedShape, this.weight, this.bias, { eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    const ns = this.normalizedShape;
+    return `(${ns.join(', ')}${ns.length === 1 ? ',' : ''}), eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.elementwiseAffine)}`;
+  }
+}
+
+export interface GroupNormOptions {
+  /** Added to the variance before the root. Default 1e-5. */
+  eps?: number;
+  /** Learn a per-channel weight (init 1) and bias (init 0). Default true. */
+  affine?: boolean;
+  /** The parameters' dtype. Default float32. */
+  dtype?: DType;
+}
+
+/** Normalises each group of numChannels / numGroups channels of each sample (torch.nn.GroupNorm). */
+export class GroupNorm extends Module {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  eps: number;
+  readonly affine: boolean;
+  weight: Tensor | null;
+  bias: Tensor | null;
+
+  constructor(numGroups: number, numChannels: number, opts: GroupNormOptions = {}) {
+    super();
+    checkSize('GroupNorm', 'numGroups', numGroups);
+    checkSize('GroupNorm', 'numChannels', numChannels);
+    if (numChannels % numGroups !== 0)
+      throw new ValueError(
+        `GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups}); pick a divisor of ` +
+          `${numChannels}`,
+      );
+    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
+    this.eps = opts.eps ?? 1e-5;
+    this.affine = opts.affine ?? true;
+    this.weight = this.affine ? Parameter(ones([numChannels], { dtype })) : null;
+    this.bias = this.affine ? Parameter(zeros([numChannels], { dtype })) : null;
+  }
+
+  override forward(input: Tensor): Tensor {
+    if (isTensor(input) && input.ndim >= 2 && input.shape[1] !== this.numChannels)
+      throw new ShapeError(
+        `GroupNorm: the input ${fmtShape(input.shape)} has ${input.shape[1]} channels (dim 1), but the layer was ` +
+          `built for numChannels = ${this.numChannels}; build it with GroupNorm(${this.numGroups}, ` +
+          `${input.shape[1]}) or check which dim holds the channels`,
+      );
+    return groupNorm(input, this.numGroups, this.weight, this.bias, { eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${pyBool(this.affine)}`;
+  }
+}

@@ -1,2 +1,334 @@
-/** @file (being written) */
-export {};
+/**
+ * @file Normalisation with PyTorch 1.13's semantics: batchNorm, layerNorm and groupNorm (torch.nn.functional's
+ * batch_norm, layer_norm, group_norm). Each is a composition — mean, the biased variance, rsqrt, an affine map — so
+ * gradients, second derivatives and JVPs come from the ops they are built of; PyTorch's fused kernels are a speed
+ * matter only. batchNorm in training also updates the running statistics in place, outside the graph. Every check —
+ * options, shapes, dtypes — runs in the public function before anything is computed or updated.
+ */
+import { noGrad } from '../autograd/mode.js';
+import { isFloating } from '../core/dtype.js';
+import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { numel, sameShape } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { add, mul, rsqrt, sub, toDtype } from './elementwise.js';
+import { copy_ } from './inplace.js';
+import { mean } from './reduce.js';
+import { testedOp } from './registry.js';
+import { isTensor } from './scalar.js';
+import { reshape } from './shape.js';
+
+export interface BatchNormOptions {
+  /** Normalise with the batch's statistics and update the running ones (true), or use the running ones (false, the default). */
+  training?: boolean;
+  /** The running statistics' update weight: running = (1 − momentum)·running + momentum·batch. Default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the root, for stability. Default 1e-5. */
+  eps?: number;
+}
+export interface NormOptions {
+  /** Added to the variance before the root, for stability. Default 1e-5. */
+  eps?: number;
+}
+
+// ----- shared checks -------------------------------------------------------------------------------------------
+
+const SNAKE: Record<string, string> = { normalized_shape: 'normalizedShape', num_groups: 'numGroups' };
+
+function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): void {
+  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
+    throw new ValueError(
+      `${op}: the last argument must be an options object like {${allowed.join(', ')}}, got ` +
+        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : String(opts)} (${at}); pass {} or leave it out`,
+    );
+  for (const k of Object.keys(opts))
+    if (!allowed.includes(k))
+      throw new ValueError(
+        `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
+          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
+      );
+  const eps = (opts as NormOptions).eps;
+  if (eps !== undefined && !(typeof eps === 'number' && eps >= 0))
+    throw new ValueError(`${op}: eps must be a number ≥ 0, got ${String(eps)} (${at}); the default is 1e-5`);
+}
+
+function checkInput(op: string, input: unknown, minDims: number, layout: string): asserts input is Tensor {
+  if (!isTensor(input))
+    throw new ValueError(
+      `${op}: input must be a Tensor, got ${input === null ? 'null' : typeof input}; make one with ad.tensor(...)`,
+    );
+  if (!isFloating(input.dtype))
+    throw new DTypeError(
+      `${op}: input must be floating point, got ${input.dtype} of shape ${fmtShape(input.shape)}; cast it with .float()`,
+    );
+  if (input.ndim < minDims)
+    throw new ShapeError(`${op}: input is ${fmtShape(input.shape)} but must be ${layout} (at least ${minDims} dims)`);
+}
+
+/** An optional per-channel (or per-normalized-element) tensor: null, or a float tensor of exactly `shape`. */
+function checkParam(op: string, what: string, t: unknown, shape: readonly number[], at: string, why: string): void {
+  if (t === null || t === undefined) return;
+  if (!isTensor(t))
+    throw new ValueError(
+      `${op}: ${what} must be a Tensor or null, got ${typeof t} (${at}); pass options last, after weight and bias`,
+    );
+  if (!sameShape(t.shape, shape))
+    throw new ShapeError(`${op}: ${what} is ${fmtShape(t.shape)} but must be ${fmtShape(shape)}, ${why} (${at})`);
+  if (!isFloating(t.dtype))
+    throw new DTypeError(`${op}: ${what} must be floating point, got ${t.dtype} (${at}); cast it with .float()`);
+}
+
+/** y·weight + bias, each seen with `view` (1s on the dims it does not cover) so it broadcasts against y. */
+function affine(y: Tensor, weight: Tensor | null, bias: Tensor | null, view: number[]): Tensor {
+  const w = weight ? mul(y, reshape(weight, view)) : y;
+  return bias ? add(w, reshape(bias, view)) : w;
+}
+
+/** (x − mean)/√(var + eps) over dims, with the biased variance, as every normalisation here uses. */
+function normalize(x: Tensor, dims: number[], eps: number): { y: Tensor; mu: Tensor; biasedVar: Tensor } {
+  const mu = mean(x, dims, true);
+  const d = sub(x, mu);
+  const biasedVar = mean(mul(d, d), dims, true);
+  return { y: mul(d, rsqrt(add(biasedVar, eps))), mu, biasedVar };
+}
+
+/** [C] seen as [C, 1, ...]: a per-channel tensor broadcast along dim 1 of an input of rank ndim. */
+const channelView = (c: number, ndim: number) => Array.from({ length: ndim - 1 }, (_, i) => (i === 0 ? c : 1));
+
+// ----- batchNorm -----------------------------------------------------------------------------------------------
+
+/**
+ * Normalises each channel (dim 1) of an [N, C, ...] input. In training, with the batch's mean and biased variance,
+ * and — when running statistics are given — updates them in place, without recording a graph, with the batch mean
+ * and the UNBIASED variance, as PyTorch does; otherwise (the default, as in F.batch_norm) with the running
+ * statistics. Then y·weight + bias per channel.
+ */
+export const batchNorm = testedOp({
+  name: 'batchNorm',
+  fn: (
+    input: Tensor,
+    runningMean: Tensor | null,
+    runningVar: Tensor | null,
+    weight: Tensor | null = null,
+    bias: Tensor | null = null,
+    opts: BatchNormOptions = {},
+  ): Tensor => {
+    const op = 'batchNorm';
+    checkInput(op, input, 2, '[N, C] or [N, C, ...] (channels in dim 1)');
+    const c = input.shape[1];
+    const at =
+      `input is ${fmtShape(input.shape)}` +
+      [
+        ['runningMean', runningMean],
+        ['runningVar', runningVar],
+        ['weight', weight],
+        ['bias', bias],
+      ]
+        .map(([k, t]) => (isTensor(t) ? `, ${k} is ${fmtShape(t.shape)}` : ''))
+        .join('');
+    checkOptions(op, opts, ['training', 'momentum', 'eps'], at);
+    const training = opts.training ?? false;
+    const momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    const eps = opts.eps ?? 1e-5;
+    if (typeof momentum !== 'number' || !Number.isFinite(momentum))
+      throw new ValueError(
+        `batchNorm: momentum must be a number, got ${String(momentum)} (${at}); for a cumulative average use the ` +
+          `BatchNorm module with {momentum: null}, which tracks the batch count`,
+      );
+    const why = `one per channel (dim 1 of the input has ${c})`;
+    checkParam(op, 'runningMean', runningMean, [c], at, why);
+    checkParam(op, 'runningVar', runningVar, [c], at, why);
+    checkParam(op, 'weight', weight, [c], at, why);
+    checkParam(op, 'bias', bias, [c], at, why);
+    if ((runningMean === null || runningMean === undefined) !== (runningVar === null || runningVar === undefined))
+      throw new ValueError(`batchNorm: pass both runningMean and runningVar, or neither (${at})`);
+    const hasRunning = isTensor(runningMean) && isTensor(runningVar);
+    const view = channelView(c, input.ndim);
+
+    if (!training) {
+      if (!hasRunning)
+        throw new ValueError(
+          `batchNorm: evaluation mode (training: false, the default) normalises with the running statistics, but ` +
+            `runningMean and runningVar are null (${at}); pass them, or {training: true} to use the batch's`,
+        );
+      const rm = reshape(toDtype(runningMean, input.dtype), view);
+      const rv = reshape(toDtype(runningVar, input.dtype), view);
+      return affine(mul(sub(input, rm), rsqrt(add(rv, eps))), weight, bias, view);
+    }
+
+    const n = numel(input.shape) / Math.max(c, 1);
+    if (n === 1)
+      throw new ValueError(
+        `batchNorm: expected more than 1 value per channel when training, got input of shape ` +
+          `${fmtShape(input.shape)} (${at}); a batch of one has no variance: use a larger batch, or evaluation mode`,
+      );
+    const dims = [0, ...Array.from({ length: input.ndim - 2 }, (_, i) => i + 2)];
+    const { y, mu, biasedVar } = normalize(input, dims, eps);
+    // PyTorch leaves the running statistics alone for an empty batch, which has no statistics to blend in.
+    if (hasRunning && n > 0)
+      noGrad(() => {
+        const bm = reshape(mu.detach(), [c]);
+        const bv = mul(reshape(biasedVar.detach(), [c]), n / (n - 1));
+        copy_(runningMean, add(mul(runningMean, 1 - momentum), mul(toDtype(bm, runningMean.dtype), momentum)));
+        copy_(runningVar, add(mul(runningVar, 1 - momentum), mul(toDtype(bv, runningVar.dtype), momentum)));
+      });
+    return affine(y, weight, bias, view);
+  },
+  samples: [
+    {
+      args: [[4, 3], { shape: [3], grad: false }, { shape: [3], low: 0.5, high: 2, grad: false }, [3], [3]],
+      call: (f, x, rm, rv, w, b) => f(x, rm.clone(), rv.clone(), w, b, { training: true }),
+      torch: 'lambda x, rm, rv, w, b: F.batch_norm(x, rm.clone(), rv.clone(), w, b, training=True)',
+      note: 'training',
+    },
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, null, null, null, null, { training: true, eps: 0.1 }),
+      torch: 'lambda x: F.batch_norm(x, None, None, training=True, eps=0.1)',
+      note: 'training, no running statistics, no affine',
+    },
+    {
+      args: [[2, 3, 2, 3], [3], [3]],
+      call: (f, x, w, b) => f(x, null, null, w, b, { training: true }),
+      torch: 'lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)',
+      note: '2-d',
+    },
+    {
+      args: [[4, 3], { shape: [3], grad: false }, { shape: [3], low: 0.5, high: 2, grad: false }, [3], [3]],
+      torch: 'F.batch_norm',
+      note: 'evaluation',
+    },
+    {
+      args: [[2, 3, 4], { shape: [3], grad: false }, { shape: [3], low: 0.5, high: 2, grad: false }],
+      call: (f, x, rm, rv) => f(x, rm, rv, null, null, { eps: 0.01 }),
+      torch: 'lambda x, rm, rv: F.batch_norm(x, rm, rv, eps=0.01)',
+      note: 'evaluation, no affine',
+    },
+    {
+      args: [[0, 3], { shape: [3], grad: false }, { shape: [3], low: 0.5, high: 2, grad: false }, [3], [3]],
+      call: (f, x, rm, rv, w, b) => f(x, rm.clone(), rv.clone(), w, b, { training: true }),
+      torch: 'lambda x, rm, rv, w, b: F.batch_norm(x, rm.clone(), rv.clone(), w, b, training=True)',
+      note: 'empty batch',
+    },
+  ],
+});
+
+// ----- layerNorm -----------------------------------------------------------------------------------------------
+
+/**
+ * Normalises over the last dims, normalizedShape (a number for the last dim alone), then y·weight + bias
+ * elementwise, with weight and bias of shape normalizedShape.
+ */
+export const layerNorm = testedOp({
+  name: 'layerNorm',
+  fn: (
+    input: Tensor,
+    normalizedShape: number | readonly number[],
+    weight: Tensor | null = null,
+    bias: Tensor | null = null,
+    opts: NormOptions = {},
+  ): Tensor => {
+    const op = 'layerNorm';
+    checkInput(op, input, 0, 'a tensor');
+    const ns = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+    if (!Array.isArray(ns) || ns.length === 0 || !ns.every((n) => Number.isInteger(n) && n >= 0))
+      throw new ValueError(
+        `layerNorm: normalizedShape must be a size or a non-empty list of sizes (the input's last dims), got ` +
+          `${JSON.stringify(normalizedShape)} (input is ${fmtShape(input.shape)})`,
+      );
+    const at = `input is ${fmtShape(input.shape)}, normalizedShape is ${fmtShape(ns)}`;
+    checkOptions(op, opts, ['eps'], at);
+    const k = ns.length;
+    if (input.ndim < k || !sameShape(input.shape.slice(input.ndim - k), ns))
+      throw new ShapeError(
+        `layerNorm: ${at}; the input's last ${k} dim${k > 1 ? 's' : ''} must equal normalizedShape, i.e. the input ` +
+          `must be [*, ${ns.join(', ')}]: pass normalizedShape = the trailing dims to normalise over` +
+          (input.ndim ? ` (e.g. ${fmtShape(input.shape.slice(-1))})` : ''),
+      );
+    checkParam(op, 'weight', weight, ns, at, 'the same shape as normalizedShape');
+    checkParam(op, 'bias', bias, ns, at, 'the same shape as normalizedShape');
+    const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
+    const { y } = normalize(input, dims, opts.eps ?? 1e-5);
+    return affine(y, weight, bias, [...ns]);
+  },
+  samples: [
+    {
+      args: [[3, 4], [4], [4]],
+      call: (f, x, w, b) => f(x, 4, w, b),
+      torch: 'lambda x, w, b: F.layer_norm(x, [4], w, b)',
+    },
+    {
+      args: [
+        [2, 3, 4],
+        [3, 4],
+        [3, 4],
+      ],
+      call: (f, x, w, b) => f(x, [3, 4], w, b, { eps: 0.01 }),
+      torch: 'lambda x, w, b: F.layer_norm(x, [3, 4], w, b, eps=0.01)',
+      note: 'two dims',
+    },
+    { args: [[2, 5]], call: (f, x) => f(x, [5]), torch: 'lambda x: F.layer_norm(x, [5])', note: 'no affine' },
+    { args: [[4], [4]], call: (f, x, w) => f(x, [4], w), torch: 'lambda x, w: F.layer_norm(x, [4], w)', note: '1-d' },
+    {
+      args: [[0, 3], [3], [3]],
+      call: (f, x, w, b) => f(x, [3], w, b),
+      torch: 'lambda x, w, b: F.layer_norm(x, [3], w, b)',
+    },
+  ],
+});
+
+// ----- groupNorm -----------------------------------------------------------------------------------------------
+
+/**
+ * Splits the channels (dim 1) of an [N, C, ...] input into numGroups groups and normalises each group of each
+ * sample, then y·weight + bias per channel.
+ */
+export const groupNorm = testedOp({
+  name: 'groupNorm',
+  fn: (
+    input: Tensor,
+    numGroups: number,
+    weight: Tensor | null = null,
+    bias: Tensor | null = null,
+    opts: NormOptions = {},
+  ): Tensor => {
+    const op = 'groupNorm';
+    checkInput(op, input, 2, '[N, C] or [N, C, ...] (channels in dim 1)');
+    const c = input.shape[1];
+    const at = `input is ${fmtShape(input.shape)}, numGroups is ${numGroups}`;
+    checkOptions(op, opts, ['eps'], at);
+    if (!Number.isInteger(numGroups) || numGroups <= 0)
+      throw new ValueError(`groupNorm: numGroups must be a whole number ≥ 1, got ${numGroups} (${at})`);
+    if (c % numGroups !== 0)
+      throw new ShapeError(
+        `groupNorm: ${at}; the number of channels (dim 1, ${c}) must be divisible by numGroups: pick a divisor of ` +
+          `${c}, or check which dim holds the channels`,
+      );
+    const why = `one per channel (dim 1 of the input has ${c})`;
+    checkParam(op, 'weight', weight, [c], at, why);
+    checkParam(op, 'bias', bias, [c], at, why);
+    const n = input.shape[0];
+    const perGroup = (c / numGroups) * numel(input.shape.slice(2));
+    const { y } = normalize(reshape(input, [n, numGroups, perGroup]), [2], opts.eps ?? 1e-5);
+    return affine(reshape(y, input.shape as number[]), weight, bias, channelView(c, input.ndim));
+  },
+  samples: [
+    {
+      args: [[2, 6, 3], [6], [6]],
+      call: (f, x, w, b) => f(x, 3, w, b),
+      torch: 'lambda x, w, b: F.group_norm(x, 3, w, b)',
+    },
+    {
+      args: [[2, 4, 2, 2], [4], [4]],
+      call: (f, x, w, b) => f(x, 2, w, b, { eps: 0.01 }),
+      torch: 'lambda x, w, b: F.group_norm(x, 2, w, b, eps=0.01)',
+      note: '2-d',
+    },
+    { args: [[3, 4]], call: (f, x) => f(x, 4), torch: 'lambda x: F.group_norm(x, 4)', note: 'no affine, [N, C]' },
+    { args: [[2, 3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: F.group_norm(x, 1)', note: 'one group' },
+    {
+      args: [[0, 4, 2], [4], [4]],
+      call: (f, x, w, b) => f(x, 2, w, b),
+      torch: 'lambda x, w, b: F.group_norm(x, 2, w, b)',
+    },
+  ],
+});

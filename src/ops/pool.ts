@@ -1,2 +1,701 @@
-/** @file (being written) */
-export {};
+/**
+ * @file Pooling and resampling with PyTorch 1.13's semantics: maxPool1d/2d (with indices), avgPool1d/2d,
+ * adaptiveAvgPool1d/2d and interpolate (nearest, nearest-exact, linear, bilinear). All are compositions, so their
+ * gradients, JVPs and second derivatives come from the ops they are made of:
+ * - max pooling finds each window's argmax (without recording: an index is not differentiable) by gathering the
+ *   windows of a −∞-padded copy, then gathers the values at those indices, so its gradient is gather's adjoint — a
+ *   scatterAdd to the argmax, the first one on ties, as PyTorch;
+ * - average pooling is a convolution with a ones kernel over the zero-padded input, divided by each window's count;
+ * - adaptive pooling and (bi)linear interpolation are separable linear maps, a constant matrix per spatial dim
+ *   applied with matmul; nearest interpolation is indexSelect.
+ * Every check (ranks, sizes, options) runs in the public function before anything is computed.
+ */
+
+import { noGrad } from '../autograd/mode.js';
+import { isFloating } from '../core/dtype.js';
+import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { conv2d, type SpatialSize } from './conv.js';
+import { arange, ones, tensor } from './creation.js';
+import { add, div, mul } from './elementwise.js';
+import { gather, indexSelect } from './indexing.js';
+import { pad } from './join.js';
+import { matmul } from './linalg.js';
+import { argmax } from './reduce.js';
+import { testedOp } from './registry.js';
+import { isTensor } from './scalar.js';
+import { flatten, reshape, squeeze, transpose, unsqueeze } from './shape.js';
+
+export interface MaxPoolOptions {
+  /** The step between windows; default the kernel size. */
+  stride?: SpatialSize | null;
+  /** −∞ padding on both sides of each spatial dim, at most half the kernel. Default 0. */
+  padding?: SpatialSize;
+  /** The spacing between a window's taps. Default 1. */
+  dilation?: SpatialSize;
+  /** Rounds the output size up, so a last partial window is kept (if it starts inside the input or left padding). */
+  ceilMode?: boolean;
+  /** Also return the argmax of each window: int32, flat over each input plane (h·W + w), as PyTorch. */
+  returnIndices?: boolean;
+}
+
+export interface AvgPoolOptions {
+  stride?: SpatialSize | null;
+  /** Zero padding on both sides of each spatial dim, at most half the kernel. Default 0. */
+  padding?: SpatialSize;
+  ceilMode?: boolean;
+  /** Count the zero padding in each window's divisor (default true), as PyTorch. */
+  countIncludePad?: boolean;
+}
+export interface AvgPool2dOptions extends AvgPoolOptions {
+  /** Divide every window's sum by this instead of its size. */
+  divisorOverride?: number | null;
+}
+
+/** PyTorch's snake_case keywords, so a Python habit gets pointed at the camelCase option. */
+const SNAKE: Record<string, string> = {
+  ceil_mode: 'ceilMode',
+  return_indices: 'returnIndices',
+  count_include_pad: 'countIncludePad',
+  divisor_override: 'divisorOverride',
+  scale_factor: 'scaleFactor',
+  align_corners: 'alignCorners',
+  recompute_scale_factor: 'recomputeScaleFactor',
+  kernel_size: 'the second argument',
+};
+
+function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): void {
+  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
+    throw new ValueError(
+      `${op}: the options must be an object like {${allowed.join(', ')}}, got ${JSON.stringify(opts)} (${at})`,
+    );
+  for (const k of Object.keys(opts))
+    if (!allowed.includes(k))
+      throw new ValueError(
+        `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
+          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
+      );
+}
+
+/** n whole numbers ≥ min from a number or an n-array. */
+function tuple(op: string, what: string, v: SpatialSize, n: number, min: number, at: string): number[] {
+  const list = typeof v === 'number' ? new Array<number>(n).fill(v) : Array.from(v);
+  if (list.length !== n || !list.every((e) => Number.isInteger(e) && e >= min))
+    throw new ValueError(
+      `${op}: ${what} must be a whole number ≥ ${min} or ${n} of them (one per spatial dim), got ` +
+        `${JSON.stringify(v)} (${at})`,
+    );
+  return list;
+}
+
+const dimNames = (nd: number) => (nd === 2 ? 'H, W' : 'L');
+
+/**
+ * The input as [N, C, H, W]: checks the rank ([N, C, …] or unbatched [C, …]), non-empty channel and spatial dims, and
+ * the dtype; a 1-D input gains a unit height.
+ */
+function lift(op: string, nd: number, x: unknown, at: string) {
+  if (!isTensor(x)) throw new ValueError(`${op}: the input must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  if (x.ndim !== nd + 1 && x.ndim !== nd + 2)
+    throw new ShapeError(
+      `${op}: ${at}; the input must be [N, C, ${dimNames(nd)}] (batched) or [C, ${dimNames(nd)}] (unbatched), but ` +
+        `it has ${x.ndim} dims` +
+        (x.ndim === nd ? ': unsqueeze(0) to add a channel dim' : '') +
+        (x.ndim > nd + 2 ? `: flatten the extra leading dims into the batch` : ''),
+    );
+  const batched = x.ndim === nd + 2;
+  if (x.shape.slice(batched ? 1 : 0).some((n) => n === 0))
+    throw new ShapeError(
+      `${op}: ${at}; only the batch dim may be empty: the channel and spatial dims need at least one element`,
+    );
+  if (!isFloating(x.dtype))
+    throw new DTypeError(
+      `${op}: the input is ${x.dtype} but pooling needs floating point (${at}); cast it with .float()`,
+    );
+  let x4 = batched ? x : unsqueeze(x, 0);
+  if (nd === 1) x4 = unsqueeze(x4, 2);
+  return { x4, batched };
+}
+function unlift(y: Tensor, batched: boolean, nd: number): Tensor {
+  const b = nd === 1 ? squeeze(y, 2) : y;
+  return batched ? b : squeeze(b, 0);
+}
+
+/** PyTorch's pooling_output_shape: a ceil-mode window must start inside the input or its left padding. */
+function poolOutSize(n: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
+  const span = n + 2 * p - d * (k - 1) - 1;
+  let out = Math.floor((span + (ceil ? s - 1 : 0)) / s) + 1;
+  if (ceil && (out - 1) * s >= n + p) out--;
+  return out;
+}
+
+interface Window {
+  kernel: number[];
+  stride: number[];
+  padding: number[];
+  dilation: number[];
+  out: number[];
+}
+
+/** Parses and checks a pooling window; the sizes are padded to 2-D ([1, …] for 1-D). */
+function poolWindow(
+  op: string,
+  nd: number,
+  size: readonly number[],
+  kernelSize: SpatialSize,
+  opts: { stride?: SpatialSize | null; padding?: SpatialSize; dilation?: SpatialSize; ceilMode?: boolean },
+  at: string,
+): Window {
+  const kernel = tuple(op, 'kernelSize', kernelSize, nd, 1, at);
+  const s = opts.stride;
+  const stride =
+    s === undefined || s === null || (Array.isArray(s) && s.length === 0) ? kernel : tuple(op, 'stride', s, nd, 1, at);
+  const padding = tuple(op, 'padding', opts.padding ?? 0, nd, 0, at);
+  const dilation = tuple(op, 'dilation', opts.dilation ?? 1, nd, 1, at);
+  padding.forEach((p, i) => {
+    if (p > Math.floor(kernel[i] / 2))
+      throw new ValueError(
+        `${op}: padding ${fmtShape(padding)} must be at most half the kernel size ${fmtShape(kernel)} in each dim ` +
+          `(${at}), so every window holds some input: reduce the padding or enlarge the kernel`,
+      );
+  });
+  const out = size.map((n, i) => poolOutSize(n, kernel[i], stride[i], padding[i], dilation[i], opts.ceilMode ?? false));
+  if (out.some((n) => n < 1))
+    throw new ShapeError(
+      `${op}: ${at}; the input's size ${fmtShape(size)} with padding ${fmtShape(padding)} is smaller than the ` +
+        `window (kernel ${fmtShape(kernel)}${dilation.some((d) => d > 1) ? `, dilation ${fmtShape(dilation)}` : ''}), ` +
+        `so the output would be ${fmtShape(out)}: use a smaller kernel or a larger input`,
+    );
+  const two = (v: number[], fill: number) => (nd === 1 ? [fill, v[0]] : v);
+  return {
+    kernel: two(kernel, 1),
+    stride: two(stride, 1),
+    padding: two(padding, 0),
+    dilation: two(dilation, 1),
+    out: two(out, 1),
+  };
+}
+
+/** The padded plane that the windows exactly cover. */
+function windowExtent(w: Window): { hp: number; wp: number } {
+  return {
+    hp: (w.out[0] - 1) * w.stride[0] + w.dilation[0] * (w.kernel[0] - 1) + 1,
+    wp: (w.out[1] - 1) * w.stride[1] + w.dilation[1] * (w.kernel[1] - 1) + 1,
+  };
+}
+
+/** Pads x4's planes with value (before: the padding; after: whatever the last window needs, or a crop). */
+function padToWindows(x4: Tensor, w: Window, value: number): Tensor {
+  const [H, W] = x4.shape.slice(2);
+  const { hp, wp } = windowExtent(w);
+  return pad(x4, [w.padding[1], wp - W - w.padding[1], w.padding[0], hp - H - w.padding[0]], { value });
+}
+
+// ----- max pooling ---------------------------------------------------------------------------------------------
+
+function maxPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions): [Tensor, Tensor] {
+  const at = `input is ${isTensor(x) ? fmtShape(x.shape) : String(x)}, kernelSize ${JSON.stringify(kernelSize)}`;
+  checkOptions(op, opts, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices'], at);
+  const { x4, batched } = lift(op, nd, x, at);
+  const win = poolWindow(op, nd, x4.shape.slice(4 - nd), kernelSize, opts, at);
+  const [N, C, H, W] = x4.shape;
+  const [OH, OW] = win.out;
+  const [kh, kw] = win.kernel;
+  const taps = kh * kw;
+  const L = OH * OW;
+  const { hp, wp } = windowExtent(win);
+  // For every window's taps: the position in the padded plane, and the input position (h·W + w) it stands for.
+  // A padding tap stands for the window's first input tap, which is what PyTorch reports when no input beats −∞.
+  const table = new Int32Array(L * taps);
+  const origin = new Int32Array(L * taps);
+  for (let i = 0; i < OH; i++)
+    for (let j = 0; j < OW; j++) {
+      const base = (i * OW + j) * taps;
+      let first = -1;
+      for (let a = 0; a < kh; a++)
+        for (let b = 0; b < kw; b++) {
+          const r = i * win.stride[0] + a * win.dilation[0];
+          const q = j * win.stride[1] + b * win.dilation[1];
+          const h = r - win.padding[0];
+          const w = q - win.padding[1];
+          table[base + a * kw + b] = r * wp + q;
+          const inside = h >= 0 && h < H && w >= 0 && w < W;
+          origin[base + a * kw + b] = inside ? h * W + w : -1;
+          if (inside && first < 0) first = h * W + w;
+        }
+      if (first < 0)
+        throw new ShapeError(
+          `${op}: ${at}; the window at output position ${fmtShape(nd === 1 ? [j] : [i, j])} covers only padding ` +
+            `(padding ${fmtShape(win.padding.slice(2 - nd))}, dilation ${fmtShape(win.dilation.slice(2 - nd))}), so ` +
+            `it has no maximum: reduce the padding or the dilation`,
+        );
+      for (let t = 0; t < taps; t++) if (origin[base + t] < 0) origin[base + t] = first;
+    }
+  const indices = noGrad(() => {
+    const xp = padToWindows(x4.detach(), win, -Infinity);
+    const windows = reshape(indexSelect(reshape(xp, [N, C, hp * wp]), 2, tensor(table)), [N, C, L, taps]);
+    // argmax takes the first of equal maxima, in the window's row-major order: PyTorch's tie rule.
+    const flat = add(argmax(windows, -1), arange(0, L * taps, taps, { dtype: 'int32' }));
+    return reshape(indexSelect(tensor(origin), 0, flatten(flat)), [N, C, L]);
+  });
+  const values = gather(reshape(x4, [N, C, H * W]), 2, indices);
+  return [unlift(reshape(values, [N, C, OH, OW]), batched, nd), unlift(reshape(indices, [N, C, OH, OW]), batched, nd)];
+}
+
+/**
+ * 2-D max pooling over [N, C, H, W] (or [C, H, W]); PyTorch's F.max_pool2d. With {returnIndices: true} it returns
+ * [values, indices], the indices int32 and flat over each input plane (h·W + w), as PyTorch's. The gradient goes to
+ * each window's argmax (the first on ties).
+ */
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: SpatialSize,
+  opts: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: SpatialSize,
+  opts?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool2d(x: Tensor, kernelSize: SpatialSize, opts?: MaxPoolOptions): Tensor | [Tensor, Tensor];
+export function maxPool2d(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor | [Tensor, Tensor] {
+  const r = maxPoolNd('maxPool2d', 2, x, kernelSize, opts);
+  return opts.returnIndices ? r : r[0];
+}
+
+/** maxPool2d's values and indices (PyTorch's F.max_pool2d_with_indices). */
+export function maxPool2dWithIndices(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): [Tensor, Tensor] {
+  return maxPoolNd('maxPool2d', 2, x, kernelSize, opts);
+}
+
+/** 1-D max pooling over [N, C, L] (or [C, L]); PyTorch's F.max_pool1d. */
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: SpatialSize,
+  opts: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: SpatialSize,
+  opts?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool1d(x: Tensor, kernelSize: SpatialSize, opts?: MaxPoolOptions): Tensor | [Tensor, Tensor];
+export function maxPool1d(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor | [Tensor, Tensor] {
+  const r = maxPoolNd('maxPool1d', 1, x, kernelSize, opts);
+  return opts.returnIndices ? r : r[0];
+}
+
+/** maxPool1d's values and indices (PyTorch's F.max_pool1d_with_indices). */
+export function maxPool1dWithIndices(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): [Tensor, Tensor] {
+  return maxPoolNd('maxPool1d', 1, x, kernelSize, opts);
+}
+
+/** Values times (indices + 1): one tensor that checks both against PyTorch, and the gradient through the values. */
+const withIndices = ([v, i]: [Tensor, Tensor]) => mul(v, add(i, 1));
+const torchWithIndices = (call: string) => `lambda x: (lambda v, i: v * (i + 1))(*${call})`;
+
+testedOp({
+  name: 'maxPool2d',
+  fn: (x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor =>
+    maxPool2d(x, kernelSize, { ...opts, returnIndices: false }),
+  samples: [
+    { args: [[1, 2, 4, 4]], call: (f, x) => f(x, 2), torch: 'lambda x: F.max_pool2d(x, 2)', noVariants: true },
+    {
+      args: [[1, 1, 5, 5]],
+      call: (f, x) => f(x, [3, 2], { stride: [2, 1], padding: 1, dilation: [1, 2], ceilMode: true }),
+      torch: 'lambda x: F.max_pool2d(x, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2), ceil_mode=True)',
+      note: 'stride, padding, dilation and ceilMode together',
+    },
+    {
+      args: [[2, 4, 4]],
+      call: (f, x) => f(x, 3, { stride: 2, padding: 1 }),
+      torch: 'lambda x: F.max_pool2d(x, 3, stride=2, padding=1)',
+      note: 'unbatched',
+      noVariants: true,
+    },
+    {
+      args: [[1, 2, 4, 4]],
+      call: (_f, x) => withIndices(maxPool2dWithIndices(x, 2, { padding: 1 })),
+      torch: torchWithIndices('F.max_pool2d(x, 2, padding=1, return_indices=True)'),
+      note: 'indices',
+      noVariants: true,
+    },
+  ],
+  singularSamples: [
+    {
+      args: [
+        {
+          shape: [1, 1, 3, 3],
+          values: [
+            [
+              [
+                [1, 1, 0],
+                [1, 1, 2],
+                [0, 2, 2],
+              ],
+            ],
+          ],
+        },
+      ],
+      call: (_f, x) => withIndices(maxPool2dWithIndices(x, 2, { stride: 1 })),
+      torch: torchWithIndices('F.max_pool2d(x, 2, stride=1, return_indices=True)'),
+      note: 'ties: the gradient goes to the first maximum',
+    },
+  ],
+});
+
+testedOp({
+  name: 'maxPool1d',
+  fn: (x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor =>
+    maxPool1d(x, kernelSize, { ...opts, returnIndices: false }),
+  samples: [
+    {
+      args: [[1, 2, 7]],
+      call: (f, x) => f(x, 3, { stride: 2, padding: 1 }),
+      torch: 'lambda x: F.max_pool1d(x, 3, stride=2, padding=1)',
+    },
+    {
+      args: [[2, 6]],
+      call: (_f, x) => withIndices(maxPool1dWithIndices(x, 2, { dilation: 2, ceilMode: true })),
+      torch: torchWithIndices('F.max_pool1d(x, 2, dilation=2, ceil_mode=True, return_indices=True)'),
+      note: 'unbatched, indices, a last window past the end',
+      noVariants: true,
+    },
+  ],
+});
+
+// ----- average pooling -----------------------------------------------------------------------------------------
+
+function avgPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, opts: AvgPool2dOptions): Tensor {
+  const at = `input is ${isTensor(x) ? fmtShape(x.shape) : String(x)}, kernelSize ${JSON.stringify(kernelSize)}`;
+  checkOptions(
+    op,
+    opts,
+    ['stride', 'padding', 'ceilMode', 'countIncludePad', ...(nd === 2 ? ['divisorOverride'] : [])],
+    at,
+  );
+  const { x4, batched } = lift(op, nd, x, at);
+  const win = poolWindow(op, nd, x4.shape.slice(4 - nd), kernelSize, opts, at);
+  const divisorOverride = opts.divisorOverride ?? null;
+  if (divisorOverride !== null && (!Number.isInteger(divisorOverride) || divisorOverride === 0))
+    throw new ValueError(`${op}: divisorOverride must be a nonzero whole number, got ${divisorOverride} (${at})`);
+  const [N, C, H, W] = x4.shape;
+  const [OH, OW] = win.out;
+  const [kh, kw] = win.kernel;
+  // PyTorch's divisor: the window clipped to the padded input (countIncludePad) or to the input itself.
+  const divisor = new Float64Array(OH * OW);
+  const counted = (start: number, k: number, n: number, p: number) => {
+    const end = Math.min(start + k, n + p);
+    const size = end - start;
+    return (opts.countIncludePad ?? true) ? size : Math.min(end, n) - Math.max(start, 0);
+  };
+  for (let i = 0; i < OH; i++)
+    for (let j = 0; j < OW; j++)
+      divisor[i * OW + j] =
+        divisorOverride ??
+        counted(i * win.stride[0] - win.padding[0], kh, H, win.padding[0]) *
+          counted(j * win.stride[1] - win.padding[1], kw, W, win.padding[1]);
+  // Each plane is an image of one channel, so the window sums are one conv with a ones kernel.
+  const planes = padToWindows(reshape(x4, [N * C, 1, H, W]), win, 0);
+  const sums = conv2d(planes, ones([1, 1, kh, kw], { dtype: x4.dtype }), null, { stride: win.stride });
+  const y = div(reshape(sums, [N, C, OH, OW]), tensor(divisor, { dtype: x4.dtype, shape: [OH, OW] }));
+  return unlift(y, batched, nd);
+}
+
+/**
+ * 2-D average pooling over [N, C, H, W] (or [C, H, W]); PyTorch's F.avg_pool2d, with its divisor: the window's size
+ * clipped to the padded input (countIncludePad, the default) or to the input, or divisorOverride.
+ */
+export const avgPool2d = testedOp({
+  name: 'avgPool2d',
+  fn: (x: Tensor, kernelSize: SpatialSize, opts: AvgPool2dOptions = {}): Tensor =>
+    avgPoolNd('avgPool2d', 2, x, kernelSize, opts),
+  samples: [
+    { args: [[1, 2, 4, 4]], call: (f, x) => f(x, 2), torch: 'lambda x: F.avg_pool2d(x, 2)', noVariants: true },
+    {
+      args: [[1, 1, 5, 5]],
+      call: (f, x) => f(x, [3, 2], { stride: [2, 1], padding: 1, ceilMode: true, countIncludePad: false }),
+      torch: 'lambda x: F.avg_pool2d(x, (3, 2), stride=(2, 1), padding=1, ceil_mode=True, count_include_pad=False)',
+      note: 'ceilMode without the padding in the divisor',
+    },
+    {
+      args: [[1, 1, 5, 5]],
+      call: (f, x) => f(x, 2, { padding: 1, ceilMode: true }),
+      torch: 'lambda x: F.avg_pool2d(x, 2, padding=1, ceil_mode=True)',
+      note: 'ceilMode with the padding in the divisor',
+      noVariants: true,
+    },
+    {
+      args: [[2, 4, 4]],
+      call: (f, x) => f(x, 3, { stride: 2, padding: 1, divisorOverride: 5 }),
+      torch: 'lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, divisor_override=5)',
+      note: 'unbatched, divisorOverride',
+      noVariants: true,
+    },
+  ],
+});
+
+/** 1-D average pooling over [N, C, L] (or [C, L]); PyTorch's F.avg_pool1d. */
+export const avgPool1d = testedOp({
+  name: 'avgPool1d',
+  fn: (x: Tensor, kernelSize: SpatialSize, opts: AvgPoolOptions = {}): Tensor =>
+    avgPoolNd('avgPool1d', 1, x, kernelSize, opts),
+  samples: [
+    {
+      args: [[1, 2, 7]],
+      call: (f, x) => f(x, 3, { stride: 2, padding: 1 }),
+      torch: 'lambda x: F.avg_pool1d(x, 3, stride=2, padding=1)',
+    },
+    {
+      args: [[2, 6]],
+      call: (f, x) => f(x, 4, { stride: 3, padding: 2, ceilMode: true, countIncludePad: false }),
+      torch: 'lambda x: F.avg_pool1d(x, 4, stride=3, padding=2, ceil_mode=True, count_include_pad=False)',
+      note: 'unbatched',
+      noVariants: true,
+    },
+  ],
+});
+
+// ----- adaptive average pooling --------------------------------------------------------------------------------
+
+/**
+ * The averaging matrix [out, n] of adaptive pooling along one dim: row i averages [⌊i·n/out⌋, ⌈(i+1)·n/out⌉), as
+ * PyTorch's windows.
+ */
+function adaptiveMatrix(n: number, out: number): Float64Array {
+  const m = new Float64Array(out * n);
+  for (let i = 0; i < out; i++) {
+    const start = Math.floor((i * n) / out);
+    const end = Math.ceil(((i + 1) * n) / out);
+    for (let j = start; j < end; j++) m[i * n + j] = 1 / (end - start);
+  }
+  return m;
+}
+
+/**
+ * Applies a constant matrix m [out, n] along spatial dim `dim` (2 = H, 3 = W) of x4: the linear maps of adaptive
+ * pooling and interpolation are separable, so each dim is one matmul (and its adjoint, one matmul with mᵀ).
+ */
+function alongDim(x4: Tensor, dim: number, m: Float64Array, out: number): Tensor {
+  const n = x4.shape[dim];
+  const mat = tensor(m, { dtype: x4.dtype, shape: [out, n] });
+  return dim === 3 ? matmul(x4, transpose(mat, 0, 1)) : matmul(mat, x4);
+}
+
+function adaptiveAvgPoolNd(
+  op: string,
+  nd: number,
+  x: Tensor,
+  outputSize: SpatialSize | readonly (number | null)[],
+): Tensor {
+  const at = `input is ${isTensor(x) ? fmtShape(x.shape) : String(x)}, outputSize ${JSON.stringify(outputSize)}`;
+  const { x4, batched } = lift(op, nd, x, at);
+  const size = x4.shape.slice(4 - nd);
+  const given = typeof outputSize === 'number' ? new Array<number>(nd).fill(outputSize) : Array.from(outputSize);
+  if (given.length !== nd || !given.every((v) => v === null || (Number.isInteger(v) && v >= 1)))
+    throw new ValueError(
+      `${op}: outputSize must be a whole number ≥ 1 or ${nd} of them (null keeps that dim's size), got ` +
+        `${JSON.stringify(outputSize)} (${at})`,
+    );
+  const out = given.map((v, i) => v ?? size[i]);
+  let y = x4;
+  out.forEach((o, i) => {
+    const dim = 4 - nd + i;
+    if (o !== size[i]) y = alongDim(y, dim, adaptiveMatrix(size[i], o), o);
+  });
+  return unlift(y === x4 ? mul(x4, 1) : y, batched, nd);
+}
+
+/** Average pooling to a given output size (windows ⌊i·n/out⌋ … ⌈(i+1)·n/out⌉); PyTorch's F.adaptive_avg_pool2d. */
+export const adaptiveAvgPool2d = testedOp({
+  name: 'adaptiveAvgPool2d',
+  fn: (x: Tensor, outputSize: SpatialSize | readonly (number | null)[]): Tensor =>
+    adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, x, outputSize),
+  samples: [
+    { args: [[1, 1, 5, 7]], call: (f, x) => f(x, [3, 4]), torch: 'lambda x: F.adaptive_avg_pool2d(x, (3, 4))' },
+    {
+      args: [[2, 4, 4]],
+      call: (f, x) => f(x, 2),
+      torch: 'lambda x: F.adaptive_avg_pool2d(x, 2)',
+      note: 'unbatched',
+      noVariants: true,
+    },
+    {
+      args: [[1, 2, 5, 3]],
+      call: (f, x) => f(x, [2, null]),
+      torch: 'lambda x: F.adaptive_avg_pool2d(x, (2, None))',
+      note: 'null keeps a dim',
+      noVariants: true,
+    },
+  ],
+});
+
+/** 1-D adaptive average pooling; PyTorch's F.adaptive_avg_pool1d. */
+export const adaptiveAvgPool1d = testedOp({
+  name: 'adaptiveAvgPool1d',
+  fn: (x: Tensor, outputSize: SpatialSize): Tensor => adaptiveAvgPoolNd('adaptiveAvgPool1d', 1, x, outputSize),
+  samples: [{ args: [[1, 2, 7]], call: (f, x) => f(x, 3), torch: 'lambda x: F.adaptive_avg_pool1d(x, 3)' }],
+});
+
+// ----- interpolate ---------------------------------------------------------------------------------------------
+
+export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear';
+
+export interface InterpolateOptions {
+  /** The output's spatial size (one number for every dim, or one per dim). Give this or scaleFactor. */
+  size?: SpatialSize | null;
+  /** Multiplies each spatial size (the output is ⌊in · scale⌋). Give this or size. */
+  scaleFactor?: number | readonly number[] | null;
+  /** Default 'nearest'. 'linear' takes [N, C, L], 'bilinear' [N, C, H, W]. */
+  mode?: InterpolateMode;
+  /** (Bi)linear only: map the corner pixels' centres onto each other instead of the corners. Default false. */
+  alignCorners?: boolean | null;
+  /** Compute the sampling scale from the sizes rather than use scaleFactor as given. Default false. */
+  recomputeScaleFactor?: boolean | null;
+}
+
+const MODES: readonly string[] = ['nearest', 'nearest-exact', 'linear', 'bilinear'];
+
+/** Source rows of nearest interpolation, with PyTorch's float32 scale arithmetic (it decides ties at boundaries). */
+function nearestIndex(n: number, out: number, scale: number | undefined, exact: boolean): Int32Array {
+  const idx = new Int32Array(out);
+  const f = Math.fround;
+  const s = f(scale !== undefined && scale > 0 ? 1 / scale : n / out);
+  for (let o = 0; o < out; o++) {
+    if (!exact && out === n) idx[o] = o;
+    else if (!exact && out === 2 * n) idx[o] = o >> 1;
+    else idx[o] = Math.min(Math.floor(f(exact ? (o + 0.5) * s : f(o * s))), n - 1);
+  }
+  return idx;
+}
+
+/** The interpolation matrix [out, n] of linear resampling along one dim (PyTorch's source index and weights). */
+function linearMatrix(n: number, out: number, scale: number | undefined, alignCorners: boolean): Float64Array {
+  const m = new Float64Array(out * n);
+  const s = alignCorners ? (out > 1 ? (n - 1) / (out - 1) : 0) : scale !== undefined && scale > 0 ? 1 / scale : n / out;
+  for (let o = 0; o < out; o++) {
+    const src = alignCorners ? s * o : Math.max(s * (o + 0.5) - 0.5, 0);
+    const i0 = Math.floor(src);
+    const i1 = i0 < n - 1 ? i0 + 1 : i0;
+    const l1 = src - i0;
+    m[o * n + i0] += 1 - l1;
+    m[o * n + i1] += l1;
+  }
+  return m;
+}
+
+/**
+ * Resamples the spatial dims of [N, C, L] or [N, C, H, W] to `size` or by `scaleFactor`; PyTorch's F.interpolate
+ * (modes nearest, nearest-exact, linear, bilinear; alignCorners for the linear ones).
+ */
+export const interpolate = testedOp({
+  name: 'interpolate',
+  fn: (input: Tensor, opts: InterpolateOptions = {}): Tensor => {
+    const at = `input is ${isTensor(input) ? fmtShape(input.shape) : String(input)}`;
+    checkOptions('interpolate', opts, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor'], at);
+    if (!isTensor(input))
+      throw new ValueError(`interpolate: the input must be a Tensor, got ${input === null ? 'null' : typeof input}`);
+    const mode = opts.mode ?? 'nearest';
+    if (!MODES.includes(mode))
+      throw new ValueError(`interpolate: unknown mode '${mode}' (${at}); the modes are ${MODES.join(', ')}`);
+    const nd = input.ndim - 2;
+    if (nd !== 1 && nd !== 2)
+      throw new ShapeError(
+        `interpolate: ${at}; the input must be [N, C, L] or [N, C, H, W] (a batch and a channel dim before the ` +
+          `spatial ones)` +
+          (input.ndim < 3 ? ': unsqueeze(0) to add a batch dim' : ''),
+      );
+    if (mode === 'linear' && nd !== 1)
+      throw new ShapeError(`interpolate: ${at}; mode 'linear' resamples [N, C, L]: use 'bilinear' for [N, C, H, W]`);
+    if (mode === 'bilinear' && nd !== 2)
+      throw new ShapeError(`interpolate: ${at}; mode 'bilinear' resamples [N, C, H, W]: use 'linear' for [N, C, L]`);
+    const linear = mode === 'linear' || mode === 'bilinear';
+    if (!linear && opts.alignCorners !== undefined && opts.alignCorners !== null)
+      throw new ValueError(
+        `interpolate: alignCorners is for the interpolating modes (linear, bilinear), not '${mode}'; drop it`,
+      );
+    if (!isFloating(input.dtype))
+      throw new DTypeError(`interpolate: the input is ${input.dtype} (${at}); cast it with .float()`);
+    const hasSize = opts.size !== undefined && opts.size !== null;
+    const hasScale = opts.scaleFactor !== undefined && opts.scaleFactor !== null;
+    if (hasSize === hasScale)
+      throw new ValueError(
+        `interpolate: give exactly one of size and scaleFactor (${at}), got ${hasSize ? 'both' : 'neither'}`,
+      );
+    const spatial = input.shape.slice(2);
+    let out: number[];
+    let scales: (number | undefined)[] = spatial.map(() => undefined);
+    if (hasSize) out = tuple('interpolate', 'size', opts.size as SpatialSize, nd, 1, at);
+    else {
+      const sf = opts.scaleFactor as number | readonly number[];
+      const list = typeof sf === 'number' ? new Array<number>(nd).fill(sf) : Array.from(sf);
+      if (list.length !== nd || !list.every((v) => Number.isFinite(v) && v > 0))
+        throw new ValueError(
+          `interpolate: scaleFactor must be a positive number or ${nd} of them, got ${JSON.stringify(sf)} (${at})`,
+        );
+      out = spatial.map((n, i) => Math.floor(n * list[i]));
+      if (out.some((o) => o < 1))
+        throw new ShapeError(
+          `interpolate: ${at}; scaleFactor ${JSON.stringify(sf)} gives an output of ${fmtShape(out)}: use a larger factor`,
+        );
+      if (!opts.recomputeScaleFactor) scales = list;
+    }
+    let y = input;
+    // The last dim first, as PyTorch's separable kernels combine the weights.
+    for (let i = nd - 1; i >= 0; i--) {
+      const dim = 2 + i;
+      if (linear) {
+        const m = linearMatrix(spatial[i], out[i], scales[i], opts.alignCorners ?? false);
+        y = nd === 1 ? squeeze(alongDim(unsqueeze(y, 2), 3, m, out[i]), 2) : alongDim(y, dim, m, out[i]);
+      } else y = indexSelect(y, dim, tensor(nearestIndex(spatial[i], out[i], scales[i], mode === 'nearest-exact')));
+    }
+    return y;
+  },
+  samples: [
+    {
+      args: [[1, 1, 3, 4]],
+      call: (f, x) => f(x, { scaleFactor: 2 }),
+      torch: 'lambda x: F.interpolate(x, scale_factor=2)',
+    },
+    {
+      args: [[1, 2, 3, 4]],
+      call: (f, x) => f(x, { size: [5, 7] }),
+      torch: 'lambda x: F.interpolate(x, size=(5, 7))',
+      noVariants: true,
+    },
+    {
+      args: [[1, 1, 4, 5]],
+      call: (f, x) => f(x, { size: [3, 7], mode: 'nearest-exact' }),
+      torch: "lambda x: F.interpolate(x, size=(3, 7), mode='nearest-exact')",
+      noVariants: true,
+    },
+    {
+      args: [[1, 2, 3, 4]],
+      call: (f, x) => f(x, { size: [5, 6], mode: 'bilinear', alignCorners: true }),
+      torch: "lambda x: F.interpolate(x, size=(5, 6), mode='bilinear', align_corners=True)",
+      noVariants: true,
+    },
+    {
+      args: [[1, 2, 3, 4]],
+      call: (f, x) => f(x, { scaleFactor: [1.5, 2], mode: 'bilinear' }),
+      torch: "lambda x: F.interpolate(x, scale_factor=(1.5, 2), mode='bilinear')",
+      noVariants: true,
+    },
+    {
+      args: [[1, 1, 5, 6]],
+      call: (f, x) => f(x, { size: [3, 4], mode: 'bilinear' }),
+      torch: "lambda x: F.interpolate(x, size=(3, 4), mode='bilinear')",
+      note: 'downsampling',
+      noVariants: true,
+    },
+    {
+      args: [[2, 3, 4]],
+      call: (f, x) => f(x, { scaleFactor: 2.5, mode: 'linear' }),
+      torch: "lambda x: F.interpolate(x, scale_factor=2.5, mode='linear')",
+      noVariants: true,
+    },
+  ],
+});
+
+/** PyTorch's deprecated F.upsample: interpolate under its old name. */
+export const upsample = (input: Tensor, opts: InterpolateOptions = {}): Tensor => interpolate(input, opts);

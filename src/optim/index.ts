@@ -1,2 +1,22 @@
-/** @file (being written) torch.optim: optimizers, learning-rate schedulers, gradient clipping */
-export {};
+/**
+ * @file torch.optim as `ad.optim`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate schedulers (also
+ * under `ad.optim.lrScheduler`, torch's place) and gradient clipping.
+ */
+export { Adagrad, type AdagradOptions } from './adagrad.js';
+export { Adam, type AdamOptions, AdamW } from './adam.js';
+export { clipGradNorm_, clipGradValue_ } from './clip.js';
+export {
+  checkNonNegative,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamGroupInit,
+  type ParamState,
+  type Params,
+  type StateValue,
+  withGrad,
+} from './optimizer.js';
+export { RMSprop, type RMSpropOptions } from './rmsprop.js';
+export * from './scheduler.js';
+export * as lrScheduler from './scheduler.js';
+export { SGD, type SGDOptions } from './sgd.js';

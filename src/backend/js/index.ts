@@ -4,7 +4,7 @@
  * (contiguous operands, a row-accumulated matmul) that keep the demo and the overhead benchmark honest.
  */
 import { DTYPES, type DType, type TypedArray } from '../../core/dtype.js';
-import type { Backend, BinaryFn, Kernels, ReduceOp, UnaryFn, View } from '../backend.js';
+import type { Backend, BinaryFn, Conv2dParams, Kernels, ReduceOp, UnaryFn, View } from '../backend.js';
 
 type Arr = TypedArray;
 
@@ -70,6 +70,304 @@ function size(shape: readonly number[]): number {
 function storeCast(dtype: DType): ((v: number) => number) | null {
   return dtype === 'bool' ? (v) => (v !== 0 ? 1 : 0) : null;
 }
+
+/**
+ * For each kernel offset a along one spatial dim, the output positions i whose input position i·s − p + a·d falls
+ * inside [0, size): [lo[a], hi[a]). Everything outside reads the zero padding, so the loops never visit it.
+ */
+function validRange(outSize: number, size: number, s: number, p: number, d: number, k: number) {
+  const lo = new Int32Array(k);
+  const hi = new Int32Array(k);
+  for (let a = 0; a < k; a++) {
+    lo[a] = Math.max(0, Math.ceil((p - a * d) / s));
+    hi[a] = Math.max(lo[a], Math.min(outSize, Math.floor((size - 1 + p - a * d) / s) + 1));
+  }
+  return { lo, hi };
+}
+
+/**
+ * One group's input planes x[n, c0 … c0 + Cg) copied into a zero-padded float64 block [Cg, Hp, Wp] whose origin is
+ * input position (−pH, −pW) (a negative padding crops): the convolution loops then read every tap without bounds
+ * checks, at contiguous addresses, in one array type.
+ */
+function padPlanes(
+  xp: Float64Array,
+  x: View,
+  n: number,
+  c0: number,
+  Cg: number,
+  Hp: number,
+  Wp: number,
+  pH: number,
+  pW: number,
+) {
+  const xa = x.buf as Arr;
+  const [, , H, W] = x.shape;
+  const [sn, sc, sh, sw] = x.strides;
+  xp.fill(0);
+  const h0 = Math.max(0, -pH);
+  const h1 = Math.min(H, Hp - pH);
+  const w0 = Math.max(0, -pW);
+  const w1 = Math.min(W, Wp - pW);
+  for (let c = 0; c < Cg; c++)
+    for (let h = h0; h < h1; h++) {
+      let q = x.offset + n * sn + (c0 + c) * sc + h * sh + w0 * sw;
+      let r = (c * Hp + h + pH) * Wp + w0 + pW;
+      for (let w = w0; w < w1; w++, q += sw) xp[r++] = xa[q];
+    }
+}
+
+/**
+ * The direct convolution every conv kernel runs on: out[n, o, i, j] = bias[o] + Σ_{c, a, b} wk[o, c, a, b] ·
+ * x[n, g·Cg + c, i·sH − pH + a·dH, j·sW − pW + b·dW], zero outside x; wk is packed [O, Cg, KH, KW]. Each output row
+ * is computed four positions at a time with the taps in the inner loop, so the sums stay in registers and every
+ * weight is read once per four outputs (a plain one-output loop spends most of its time on loads and stores).
+ */
+function directConv(
+  out: View,
+  x: View,
+  wk: Float64Array,
+  bias: View | null,
+  O: number,
+  Cg: number,
+  KH: number,
+  KW: number,
+  p: Conv2dParams,
+) {
+  const [N] = x.shape;
+  const [, , OH, OW] = out.shape;
+  const [sH, sW] = p.stride;
+  const [pH, pW] = p.padding;
+  const [dH, dW] = p.dilation;
+  const oa = out.buf as Arr;
+  const Og = O / p.groups;
+  if (N === 0 || OH === 0 || OW === 0) return;
+  const Hp = (OH - 1) * sH + (KH - 1) * dH + 1;
+  const Wp = (OW - 1) * sW + (KW - 1) * dW + 1;
+  const T = Cg * KH * KW;
+  const tapOff = new Int32Array(T);
+  for (let c = 0, t = 0; c < Cg; c++)
+    for (let a = 0; a < KH; a++) for (let b = 0; b < KW; b++) tapOff[t++] = (c * Hp + a * dH) * Wp + b * dW;
+  const xp = new Float64Array(Cg * Hp * Wp);
+  const rows = new Float64Array(2 * OW);
+  const biasOf = (o: number) => (bias ? (bias.buf as Arr)[bias.offset + o * bias.strides[0]] : 0);
+  for (let n = 0; n < N; n++)
+    for (let g = 0; g < p.groups; g++) {
+      padPlanes(xp, x, n, g * Cg, Cg, Hp, Wp, pH, pW);
+      // Two output channels at a time (the second repeats the first when the group has an odd one left).
+      for (let o = g * Og; o < (g + 1) * Og; o += 2) {
+        const pair = o + 1 < (g + 1) * Og;
+        const w0 = o * T;
+        const w1 = pair ? w0 + T : w0;
+        const b0 = biasOf(o);
+        const b1 = pair ? biasOf(o + 1) : b0;
+        for (let i = 0; i < OH; i++) {
+          const rowOff = i * sH * Wp;
+          let j = 0;
+          for (; j + 3 < OW; j += 4) {
+            const q = rowOff + j * sW;
+            let s0 = b0;
+            let s1 = b0;
+            let s2 = b0;
+            let s3 = b0;
+            let u0 = b1;
+            let u1 = b1;
+            let u2 = b1;
+            let u3 = b1;
+            for (let t = 0; t < T; t++) {
+              const wv = wk[w0 + t];
+              const wu = wk[w1 + t];
+              const r = q + tapOff[t];
+              const x0 = xp[r];
+              const x1 = xp[r + sW];
+              const x2 = xp[r + 2 * sW];
+              const x3 = xp[r + 3 * sW];
+              s0 += wv * x0;
+              s1 += wv * x1;
+              s2 += wv * x2;
+              s3 += wv * x3;
+              u0 += wu * x0;
+              u1 += wu * x1;
+              u2 += wu * x2;
+              u3 += wu * x3;
+            }
+            rows[j] = s0;
+            rows[j + 1] = s1;
+            rows[j + 2] = s2;
+            rows[j + 3] = s3;
+            rows[OW + j] = u0;
+            rows[OW + j + 1] = u1;
+            rows[OW + j + 2] = u2;
+            rows[OW + j + 3] = u3;
+          }
+          for (; j < OW; j++) {
+            const q = rowOff + j * sW;
+            let s = b0;
+            let u = b1;
+            for (let t = 0; t < T; t++) {
+              const xv = xp[q + tapOff[t]];
+              s += wk[w0 + t] * xv;
+              u += wk[w1 + t] * xv;
+            }
+            rows[j] = s;
+            rows[OW + j] = u;
+          }
+          const dst = out.offset + ((n * O + o) * OH + i) * OW;
+          oa.set(rows.subarray(0, OW), dst);
+          if (pair) oa.set(rows.subarray(OW), dst + OH * OW);
+        }
+      }
+    }
+}
+
+/** w [O, Cg, KH, KW] as a contiguous float64 array; flipped, it holds w[o, c, KH−1−a, KW−1−b]. */
+function packWeight(w: View, flipped = false): Float64Array {
+  const [O, Cg, KH, KW] = w.shape;
+  const [so, sc, sh, sw] = w.strides;
+  const wa = w.buf as Arr;
+  const out = new Float64Array(O * Cg * KH * KW);
+  let k = 0;
+  for (let o = 0; o < O; o++)
+    for (let c = 0; c < Cg; c++)
+      for (let a = 0; a < KH; a++)
+        for (let b = 0; b < KW; b++) {
+          const [aa, bb] = flipped ? [KH - 1 - a, KW - 1 - b] : [a, b];
+          out[k++] = wa[w.offset + o * so + c * sc + aa * sh + bb * sw];
+        }
+  return out;
+}
+
+/**
+ * The three convolution kernels. Inputs may have any strides; out is contiguous; every sum runs in float64 and is
+ * stored once (one rounding for float32).
+ */
+const convKernels: Pick<Kernels, 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGrad'> = {
+  conv2d(out, x, w, bias, p) {
+    const [O, Cg, KH, KW] = w.shape;
+    directConv(out, x, packWeight(w), bias, O, Cg, KH, KW, p);
+  },
+
+  conv2dTranspose(out, y, w, bias, p) {
+    const [O, Cg, KH, KW] = w.shape;
+    const [N, C, H, W] = out.shape;
+    const [, , OH, OW] = y.shape;
+    const [sH, sW] = p.stride;
+    const [pH, pW] = p.padding;
+    const [dH, dW] = p.dilation;
+    const G = p.groups;
+    const Og = O / G;
+    if (sH === 1 && sW === 1) {
+      // With stride 1 the adjoint is itself a convolution: of y with the flipped kernel, in and out channels swapped
+      // within each group, padded by d·(k − 1) − p (a negative padding crops).
+      const flipped = packWeight(w, true);
+      const wk = new Float64Array(C * Og * KH * KW);
+      const taps = KH * KW;
+      for (let ci = 0; ci < C; ci++) {
+        const g = Math.floor(ci / Cg);
+        for (let oo = 0; oo < Og; oo++) {
+          const src = ((g * Og + oo) * Cg + (ci - g * Cg)) * taps;
+          wk.set(flipped.subarray(src, src + taps), (ci * Og + oo) * taps);
+        }
+      }
+      const q = {
+        stride: p.stride,
+        padding: [dH * (KH - 1) - pH, dW * (KW - 1) - pW] as const,
+        dilation: p.dilation,
+        groups: G,
+      };
+      directConv(out, y, wk, bias, C, Og, KH, KW, q);
+      return;
+    }
+    // Strided: scatter each y[i, j] to the positions conv2d read it from.
+    const rows = validRange(OH, H, sH, pH, dH, KH);
+    const cols = validRange(OW, W, sW, pW, dW, KW);
+    const [yn, yc, yh, yw] = y.strides;
+    const ya = y.buf as Arr;
+    const wk = packWeight(w);
+    const acc = new Float64Array(H * W);
+    for (let n = 0; n < N; n++)
+      for (let ci = 0; ci < C; ci++) {
+        acc.fill(bias ? (bias.buf as Arr)[bias.offset + ci * bias.strides[0]] : 0);
+        const g = Math.floor(ci / Cg);
+        const c = ci - g * Cg;
+        for (let o = g * Og; o < (g + 1) * Og; o++) {
+          const yPlane = y.offset + n * yn + o * yc;
+          for (let a = 0; a < KH; a++)
+            for (let b = 0; b < KW; b++) {
+              const wv = wk[((o * Cg + c) * KH + a) * KW + b];
+              const jlo = cols.lo[b];
+              const jhi = cols.hi[b];
+              for (let i = rows.lo[a]; i < rows.hi[a]; i++) {
+                let r = (i * sH - pH + a * dH) * W + jlo * sW - pW + b * dW;
+                let q = yPlane + i * yh + jlo * yw;
+                for (let j = jlo; j < jhi; j++, r += sW, q += yw) acc[r] += wv * ya[q];
+              }
+            }
+        }
+        (out.buf as Arr).set(acc, out.offset + (n * C + ci) * H * W);
+      }
+  },
+
+  conv2dWeightGrad(out, x, y, p) {
+    const [O, Cg, KH, KW] = out.shape;
+    const [N] = x.shape;
+    const [, , OH, OW] = y.shape;
+    const [sH, sW] = p.stride;
+    const [pH, pW] = p.padding;
+    const [dH, dW] = p.dilation;
+    const G = p.groups;
+    const Og = O / G;
+    const acc = new Float64Array(O * Cg * KH * KW);
+    if (N > 0 && OH > 0 && OW > 0) {
+      const Hp = (OH - 1) * sH + (KH - 1) * dH + 1;
+      const Wp = (OW - 1) * sW + (KW - 1) * dW + 1;
+      const xp = new Float64Array(Cg * Hp * Wp);
+      const plane = OH * OW;
+      const yp = new Float64Array(O * plane);
+      const [yn, yc, yh, yw] = y.strides;
+      const ya = y.buf as Arr;
+      for (let n = 0; n < N; n++) {
+        for (let o = 0, k = 0; o < O; o++)
+          for (let i = 0; i < OH; i++)
+            for (let j = 0; j < OW; j++) yp[k++] = ya[y.offset + n * yn + o * yc + i * yh + j * yw];
+        for (let g = 0; g < G; g++) {
+          padPlanes(xp, x, n, g * Cg, Cg, Hp, Wp, pH, pW);
+          // Four output channels at a time share each input load; their sums stay in registers.
+          for (let c = 0; c < Cg; c++)
+            for (let a = 0; a < KH; a++)
+              for (let b = 0; b < KW; b++) {
+                const tap = (c * Hp + a * dH) * Wp + b * dW;
+                let o = g * Og;
+                for (; o < (g + 1) * Og; o += 4) {
+                  const m = Math.min(4, (g + 1) * Og - o);
+                  const y0 = o * plane;
+                  const y1 = (o + (m > 1 ? 1 : 0)) * plane;
+                  const y2 = (o + (m > 2 ? 2 : 0)) * plane;
+                  const y3 = (o + (m > 3 ? 3 : 0)) * plane;
+                  let s0 = 0;
+                  let s1 = 0;
+                  let s2 = 0;
+                  let s3 = 0;
+                  for (let i = 0, e = 0; i < OH; i++) {
+                    let r = tap + i * sH * Wp;
+                    for (let j = 0; j < OW; j++, e++, r += sW) {
+                      const xv = xp[r];
+                      s0 += yp[y0 + e] * xv;
+                      s1 += yp[y1 + e] * xv;
+                      s2 += yp[y2 + e] * xv;
+                      s3 += yp[y3 + e] * xv;
+                    }
+                  }
+                  const sums = [s0, s1, s2, s3];
+                  for (let k = 0; k < m; k++) acc[(((o + k) * Cg + c) * KH + a) * KW + b] += sums[k];
+                }
+              }
+        }
+      }
+    }
+    (out.buf as Arr).set(acc, out.offset);
+  },
+};
 
 const kernels: Kernels = {
   fill(out, value) {
@@ -314,6 +612,8 @@ const kernels: Kernels = {
       }
     }
   },
+
+  ...convKernels,
 };
 
 function hasNonFinite(v: View): boolean {

@@ -1,0 +1,65 @@
+/**
+ * @file Gradient clipping, torch.nn.utils.clip_grad_norm_ and clip_grad_value_ (1.13): rescale or clamp the .grad
+ * of parameters in place, between backward and step.
+ */
+import { noGrad } from '../autograd/mode.js';
+import { promoteTypes } from '../core/dtype.js';
+import { ValueError } from '../core/errors.js';
+import { abs, amax, clamp, norm, stack, tensor, toDtype } from '../ops/index.js';
+import { Tensor } from '../tensor/tensor.js';
+
+function gradsOf(name: string, params: Tensor | Iterable<Tensor>): Tensor[] {
+  const list = params instanceof Tensor ? [params] : [...params];
+  list.forEach((p, i) => {
+    if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is ${typeof p}, not a tensor`);
+  });
+  return list.filter((p) => p.grad !== null).map((p) => p.grad!.detach());
+}
+
+/**
+ * Scales the gradients of params (in place) so that their total normType-norm — the norm of all of them
+ * concatenated into one vector — is at most maxNorm: each is multiplied by min(1, maxNorm / (total + 1e-6)).
+ * Returns the total norm before clipping, as a 0-d tensor. errorIfNonfinite throws when it is nan or ±inf instead
+ * of scaling every gradient by nan.
+ */
+export function clipGradNorm_(
+  params: Tensor | Iterable<Tensor>,
+  maxNorm: number,
+  opts: { normType?: number | 'inf'; errorIfNonfinite?: boolean } = {},
+): Tensor {
+  const normType = opts.normType === 'inf' ? Infinity : (opts.normType ?? 2);
+  if (typeof normType !== 'number' || Number.isNaN(normType))
+    throw new ValueError(`clipGradNorm_: normType must be a number or Infinity, got ${String(opts.normType)}`);
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm))
+    throw new ValueError(`clipGradNorm_: maxNorm must be a number, got ${String(maxNorm)}`);
+  const grads = gradsOf('clipGradNorm_', params);
+  if (grads.length === 0) return tensor(0);
+  return noGrad(() => {
+    const dtype = grads.map((g) => g.dtype).reduce(promoteTypes);
+    const cast = (t: Tensor) => (t.dtype === dtype ? t : toDtype(t, dtype));
+    let total: Tensor;
+    if (normType === Infinity) {
+      const norms = grads.map((g) => cast(amax(abs(g))));
+      total = norms.length === 1 ? norms[0] : amax(stack(norms));
+    } else total = norm(stack(grads.map((g) => cast(norm(g, normType)))), normType);
+    if (opts.errorIfNonfinite && !Number.isFinite(total.item()))
+      throw new ValueError(
+        `clipGradNorm_: the total norm of order ${normType} of the gradients is ${total.item()}, so they cannot be ` +
+          'clipped; find where the non-finite gradient comes from (ad.detectAnomaly), or pass ' +
+          '{errorIfNonfinite: false} to scale them by it anyway',
+      );
+    const coef = clamp(total.add(1e-6).reciprocal().mul(maxNorm), null, 1);
+    for (const g of grads) g.mul_(coef);
+    return total;
+  });
+}
+
+/** Clamps every gradient of params to [−clipValue, clipValue], in place. */
+export function clipGradValue_(params: Tensor | Iterable<Tensor>, clipValue: number): void {
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue))
+    throw new ValueError(`clipGradValue_: clipValue must be a number, got ${String(clipValue)}`);
+  const grads = gradsOf('clipGradValue_', params);
+  noGrad(() => {
+    for (const g of grads) g.clamp_(-clipValue, clipValue);
+  });
+}
