@@ -183,24 +183,36 @@ const SNAKE: Record<string, string> = {
   output_padding: 'outputPadding',
   padding_mode: "the Conv module's paddingMode, or pad(x, …, {mode}) before a 'valid' conv",
 };
+const CONV_HINT = 'the bias is the third argument (null for none) and the options the fourth';
 
-function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): void {
+/**
+ * Checks an options object of a spatial op (conv, pool, interpolate): an object, with known keys only; a
+ * snake_case key gets its camelCase name. Shared with src/ops/pool.ts.
+ */
+export function checkOptions(
+  op: string,
+  opts: unknown,
+  allowed: readonly string[],
+  at: string,
+  snake: Record<string, string> = SNAKE,
+  hint = CONV_HINT,
+): void {
   if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
     throw new ValueError(
       `${op}: the options must be an object like {${allowed.join(', ')}}, got ` +
-        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : JSON.stringify(opts)} (${at}); ` +
-        `the bias is the third argument (null for none) and the options the fourth`,
+        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : JSON.stringify(opts)} (${at})` +
+        (hint ? `; ${hint}` : ''),
     );
   for (const k of Object.keys(opts))
     if (!allowed.includes(k))
       throw new ValueError(
         `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
-          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
+          (snake[k] ? `: use ${snake[k]}` : ''),
       );
 }
 
 /** n whole numbers ≥ min from a number or an n-array; the error names the op, the option and the shapes. */
-function tuple(op: string, what: string, v: SpatialSize, n: number, min: number, at: string): number[] {
+export function tuple(op: string, what: string, v: SpatialSize, n: number, min: number, at: string): number[] {
   const list = typeof v === 'number' ? new Array<number>(n).fill(v) : Array.from(v);
   if (list.length !== n || !list.every((e) => Number.isInteger(e) && e >= min))
     throw new ValueError(

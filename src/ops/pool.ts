@@ -15,7 +15,7 @@ import { noGrad } from '../autograd/mode.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { conv2d, type SpatialSize } from './conv.js';
+import { checkOptions as checkSpatialOptions, conv2d, type SpatialSize, tuple } from './conv.js';
 import { arange, ones, tensor } from './creation.js';
 import { add, div, mul } from './elementwise.js';
 import { gather, indexSelect } from './indexing.js';
@@ -65,27 +65,7 @@ const SNAKE: Record<string, string> = {
 };
 
 function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): void {
-  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
-    throw new ValueError(
-      `${op}: the options must be an object like {${allowed.join(', ')}}, got ${JSON.stringify(opts)} (${at})`,
-    );
-  for (const k of Object.keys(opts))
-    if (!allowed.includes(k))
-      throw new ValueError(
-        `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
-          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
-      );
-}
-
-/** n whole numbers ≥ min from a number or an n-array. */
-function tuple(op: string, what: string, v: SpatialSize, n: number, min: number, at: string): number[] {
-  const list = typeof v === 'number' ? new Array<number>(n).fill(v) : Array.from(v);
-  if (list.length !== n || !list.every((e) => Number.isInteger(e) && e >= min))
-    throw new ValueError(
-      `${op}: ${what} must be a whole number ≥ ${min} or ${n} of them (one per spatial dim), got ` +
-        `${JSON.stringify(v)} (${at})`,
-    );
-  return list;
+  checkSpatialOptions(op, opts, allowed, at, SNAKE, '');
 }
 
 const dimNames = (nd: number) => (nd === 2 ? 'H, W' : 'L');
