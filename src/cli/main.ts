@@ -15,6 +15,7 @@ import {
   runExplain,
 } from './explain.js';
 import { colorEnabled, makeStyle } from './term.js';
+import { TRAIN_HELP, terminalIO, trainCommand } from './train.js';
 
 const HELP = `adjoint — TypeScript deep learning where every op is a forward map plus its adjoint
 
@@ -23,11 +24,13 @@ Usage
                             differences, the adjoint identity, and forward vs backward timing
   adjoint explain [options] an MLP's backward pass as adjoint equations with shapes
                             (dW1 = Xᵀ · dH1 …), in the order backward runs them; --dot for Graphviz
+  adjoint train [options]   train an MLP, CNN, RNN or transformer on digits or Fashion-MNIST with a
+                            progress bar, per-epoch accuracy, SVG curves and resumable checkpoints
   adjoint help [command]    this help, or a command's (also: adjoint [command] --help)
   adjoint --version         the package version
 
 From a checkout: npm start (the demo with its defaults), npm start -- --layers 784,512,10.
-Run 'adjoint demo --help' or 'adjoint explain --help' for a command's options.
+Run 'adjoint demo --help', 'adjoint explain --help' or 'adjoint train --help' for a command's options.
 `;
 
 const EXPLAIN_HELP = `adjoint explain — an MLP's backward pass, written as adjoint equations with shapes
@@ -141,8 +144,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (command === 'help') {
       if (rest[0] === 'demo') out(DEMO_HELP);
       else if (rest[0] === 'explain') out(EXPLAIN_HELP);
+      else if (rest[0] === 'train') out(TRAIN_HELP);
       else if (rest[0] === undefined) out(HELP);
-      else throw new UsageError(`help: unknown command '${rest[0]}'; the commands are demo, explain and help`);
+      else throw new UsageError(`help: unknown command '${rest[0]}'; the commands are demo, explain, train and help`);
       return 0;
     }
     if (command === 'demo') {
@@ -183,11 +187,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       };
       return runExplain(opts, out, makeStyle(colorEnabled()));
     }
-    throw new UsageError(`unknown command '${command}'; the commands are demo, explain and help`);
+    if (command === 'train') return trainCommand(rest, terminalIO(makeStyle(colorEnabled())));
+    throw new UsageError(`unknown command '${command}'; the commands are demo, explain, train and help`);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(
-        `adjoint: ${e.message}\nRun 'adjoint ${command === 'demo' || command === 'explain' ? `${command} ` : ''}--help' for usage.\n`,
+        `adjoint: ${e.message}\nRun 'adjoint ${command === 'demo' || command === 'explain' || command === 'train' ? `${command} ` : ''}--help' for usage.\n`,
       );
       return 2;
     }
