@@ -5,37 +5,14 @@
  * matmul, to see that a wrong gradient is caught and reported.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEMO_DEFAULTS, runDemo } from '../src/cli/demo.js';
 import { makeStyle } from '../src/cli/term.js';
 import * as ad from '../src/index.js';
+import { cli } from './helpers.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `adjoint ...args` from the source tree, without colour (NO_COLOR), as `npm start` runs it. */
-function cli(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const _root = fileURLToPath(new URL('..', import.meta.url));
 
 function assertHas(text: string, ...fragments: string[]) {
   for (const f of fragments) assert.ok(text.includes(f), `output lacks ${JSON.stringify(f)}:\n${text}`);

@@ -5,12 +5,12 @@
  * MLP in backward order; toDot's DOT text; and the `adjoint explain` command.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ad from '../src/index.js';
+import { cli } from './helpers.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const _root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs fn in anomaly mode and returns the AnomalyError it throws. */
 function anomalyOf(fn: () => void): ad.AnomalyError {
@@ -430,28 +430,6 @@ describe('toDot', () => {
     assert.equal(edges.length, 11);
   });
 });
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('adjoint explain', () => {
   test('--layers 8,4,2 prints the MLP backward pass as adjoint equations', async () => {

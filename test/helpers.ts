@@ -2,6 +2,8 @@
  * @file Shared test helpers: sample inputs from ArgSpecs, closeness assertions, and error-message assertions.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as ad from '../src/index.js';
 import type { Arg, ArgSpec } from '../src/ops/registry.js';
 
@@ -64,4 +66,27 @@ export function assertThrowsMsg(fn: () => unknown, cls: new (...a: any[]) => Err
   for (const f of fragments)
     assert.ok((err as Error).message.includes(f), `message "${(err as Error).message}" lacks "${f}"`);
   return err as Error;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `adjoint ...args` from the source tree as `npm start` does, without colour, and collects its output. */
+export function cli(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+      timeout: 60_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -5,7 +5,6 @@
  * a message naming the problem) or missing data (exit status 1 with how to install it).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,32 +15,11 @@ import { makeStyle } from '../src/cli/term.js';
 import { curvesSvg, type History, niceTicks, type TrainIO, trainCommand } from '../src/cli/train.js';
 import * as ad from '../src/index.js';
 import { buildModel, MODEL_NAMES } from '../src/models/index.js';
+import { cli } from './helpers.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const _root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'adjoint-train-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Runs `adjoint train ...args` in this process; returns the exit status, the lines and the bar's redraws. */
 function run(args: string[], tty = false): { code: number; out: string; status: string[] } {
