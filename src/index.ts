@@ -9,6 +9,7 @@ export { forwardAD, makeDual, unpackDual } from './autograd/forward.js';
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd/mode.js';
 export type { Backend, Kernels, View } from './backend/backend.js';
 export { backendNames, getBackend, registerBackend, setBackend } from './backend/index.js';
+export { getNumThreads, setNumThreads } from './backend/threads.js';
 export * from './check/checkop.js';
 export * from './check/gradcheck.js';
 export type { DType } from './core/dtype.js';
