@@ -8,7 +8,14 @@ export * as F from './api/functional.js';
 export { forwardAD, makeDual, unpackDual } from './autograd/forward.js';
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd/mode.js';
 export type { Backend, Kernels, View } from './backend/backend.js';
-export { backendNames, getBackend, registerBackend, setBackend } from './backend/index.js';
+export {
+  backendNames,
+  describeBackend,
+  fastestBackend,
+  getBackend,
+  registerBackend,
+  setBackend,
+} from './backend/index.js';
 export { getNumThreads, setNumThreads } from './backend/threads.js';
 export * from './check/checkop.js';
 export * from './check/gradcheck.js';

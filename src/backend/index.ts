@@ -1,14 +1,19 @@
 /**
- * @file Backend selection: the registry, `setBackend`/`getBackend`, and the kernel dispatcher that falls back,
+ * @file Backend selection: the registry (js always; wasm where WebAssembly SIMD exists; blas where OpenBLAS loads),
+ * `setBackend`/`getBackend` with 'auto' for the fastest one here, and the kernel dispatcher that falls back,
  * kernel by kernel, to the js reference backend (warning once per missing kernel).
  */
 import { ValueError } from '../core/errors.js';
 import type { Backend, Kernels } from './backend.js';
+import { blasUnavailable, makeBlasBackend, makeWasmBackend } from './cpu-backends.js';
 import { jsBackend } from './js/index.js';
+import { getNumThreads } from './threads.js';
+import { wasmInfo } from './wasm/index.js';
 
 export type { Backend, Kernels, View } from './backend.js';
 
 const registry = new Map<string, Backend>([['js', jsBackend]]);
+for (const b of [makeWasmBackend(), makeBlasBackend()]) if (b) registry.set(b.name, b);
 let active: Backend = jsBackend;
 let dispatch: Kernels = jsBackend.kernels as Kernels;
 const warned = new Set<string>();
@@ -30,10 +35,42 @@ export function activeBackend(): Backend {
   return active;
 }
 
-/** Picks the backend every tensor created from now on lives on. */
+let autoNoted = false;
+
+/**
+ * The fastest backend registered here: blas, else wasm (saying once, in Node, how to get blas), else js.
+ */
+export function fastestBackend(): string {
+  if (registry.has('blas')) return 'blas';
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (isNode && !autoNoted) {
+    autoNoted = true;
+    console.warn(
+      `adjoint: OpenBLAS not found (${blasUnavailable() ?? 'not loaded'}); using the wasm backend. For faster matmul and ` +
+        'convolution install it (Debian/Ubuntu: apt-get install libopenblas0-pthread; macOS: brew install openblas) ' +
+        'or set ADJOINT_OPENBLAS to the library file',
+    );
+  }
+  return registry.has('wasm') ? 'wasm' : 'js';
+}
+
+/** One line saying what a backend runs on this machine: its GEMM, SIMD features and threads. */
+export function describeBackend(name: string = active.name): string {
+  if (name === 'js') return 'js (reference kernels, 1 thread)';
+  if (name === 'wasm') {
+    const w = wasmInfo();
+    return `wasm (WebAssembly SIMD${w?.relaxedSimd ? ' + relaxed-SIMD FMA' : ''}, ${w?.shared ? getNumThreads() : 1} thread(s))`;
+  }
+  if (name === 'blas') return `blas (OpenBLAS through koffi, ${getNumThreads()} thread(s))`;
+  return name;
+}
+
+/** Picks the backend every tensor created from now on lives on; 'auto' picks `fastestBackend()`. */
 export function setBackend(name: string): void {
+  if (name === 'auto') name = fastestBackend();
   const b = registry.get(name);
-  if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${backendNames().join(', ')}`);
+  if (!b)
+    throw new ValueError(`setBackend: unknown backend '${name}'; available: ${backendNames().join(', ')} (or 'auto')`);
   active = b;
   dispatch = withFallback(b);
 }

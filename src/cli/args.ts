@@ -4,6 +4,8 @@
  * what was expected.
  */
 
+import { backendNames, setBackend } from '../index.js';
+
 /** Bad usage: the message is printed with a pointer to --help and the process exits with status 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -108,3 +110,17 @@ export function sizesOption(minLength: number): ValueOption<number[]> {
 }
 
 export const flag: FlagOption = {};
+
+/** `--backend NAME`: js | wasm | blas | auto (the fastest here, the default; ADJOINT_BACKEND sets it too). */
+export const backendOption: ValueOption<string> = {
+  parse: (raw, flag) => {
+    const names = ['auto', ...backendNames()];
+    if (!names.includes(raw)) throw new UsageError(`${flag} must be one of ${names.join(', ')}, got '${raw}'`);
+    return raw;
+  },
+};
+
+/** Selects the backend a command runs on: the option, else ADJOINT_BACKEND, else the fastest available. */
+export function chooseBackend(option: string | undefined): void {
+  setBackend(option ?? process.env.ADJOINT_BACKEND ?? 'auto');
+}

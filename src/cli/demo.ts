@@ -344,7 +344,7 @@ function header(c: Ctx, requested: ReturnType<typeof costs>, atRequested: boolea
       `  product's shapes are unambiguous. The identities hold at any size${o.timing ? '; the timing section checks one there' : ''}.`,
     );
   }
-  note(c, `  seed ${o.seed} · ${ad.getBackend()} backend · node ${process.version}`);
+  note(c, `  seed ${o.seed} · ${ad.describeBackend()} backend · node ${process.version}`);
 }
 
 function forwardSection(c: Ctx): void {

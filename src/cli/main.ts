@@ -5,7 +5,16 @@
  * passed, 1 when one failed, 2 for bad usage.
  */
 import { readFileSync } from 'node:fs';
-import { choiceOption, flag, intOption, parseArgs, sizesOption, UsageError } from './args.js';
+import {
+  backendOption,
+  choiceOption,
+  chooseBackend,
+  flag,
+  intOption,
+  parseArgs,
+  sizesOption,
+  UsageError,
+} from './args.js';
 import { type Activation, DEMO_DEFAULTS, type DemoOptions, type FloatDType, runDemo } from './demo.js';
 import {
   EXPLAIN_DEFAULTS,
@@ -92,6 +101,7 @@ Options
   --runs R              timed passes, median reported                   default: ~2 s worth, at least 3
   --no-timing           the checks only
   --verbose             also print the tensors of the checked problem
+  --backend NAME        js | wasm | blas | auto (the fastest here)      default auto (or ADJOINT_BACKEND)
   -h, --help            this help
 
 Sizes
@@ -120,6 +130,7 @@ const DEMO_OPTIONS = {
   runs: intOption(1),
   'no-timing': flag,
   verbose: flag,
+  backend: backendOption,
 };
 
 function version(): string {
@@ -168,6 +179,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         timing: !a['no-timing'],
         verbose: a.verbose ?? false,
       };
+      chooseBackend(a.backend);
       const ok = await runDemo(opts, out, makeStyle(colorEnabled()));
       return ok ? 0 : 1;
     }

@@ -10,6 +10,7 @@
  */
 import { crossEntropy } from '../api/functional.js';
 import { noGrad } from '../autograd/mode.js';
+import { describeBackend } from '../backend/index.js';
 import { AdjointError } from '../core/errors.js';
 import { manualSeed } from '../core/rng.js';
 import { DataLoader } from '../data/dataloader.js';
@@ -35,7 +36,17 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { ExponentialLR } from '../optim/scheduler.js';
 import { SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { choiceOption, flag, intOption, parseArgs, sizesOption, UsageError, type ValueOption } from './args.js';
+import {
+  backendOption,
+  choiceOption,
+  chooseBackend,
+  flag,
+  intOption,
+  parseArgs,
+  sizesOption,
+  UsageError,
+  type ValueOption,
+} from './args.js';
 import { count, type Style } from './term.js';
 
 export const DATASET_NAMES = ['digits', 'fashion-mnist'] as const;
@@ -179,6 +190,7 @@ export const TRAIN_OPTIONS = {
   curves: pathOption,
   'no-curves': flag,
   'data-dir': pathOption,
+  backend: backendOption,
 };
 
 const fmtRecipe = (m: ModelName, d: DatasetName) => {
@@ -219,6 +231,7 @@ Options
                         default MODEL-DATASET-curves.svg
   --no-curves           no SVG
   --data-dir DIR        the Fashion-MNIST files                          default ${FASHION_MNIST_ROOT}
+  --backend NAME        js | wasm | blas | auto (the fastest here)       default auto (or ADJOINT_BACKEND)
   -h, --help            this help
 
 Defaults (Adam)
@@ -533,6 +546,7 @@ export function runTrain(cfg: TrainConfig, paths: TrainPaths, io: TrainIO): Trai
     ['model', `${describeModel(cfg.model, data.shape, { hidden: cfg.hidden, cell: cfg.cell })}`],
     ['', `${count(parameterCount(model))} parameters`],
     ['training', `${epochs(cfg.epochs)} × ${stepsPerEpoch} steps of ${cfg.batchSize} · ${optDesc} · seed ${cfg.seed}`],
+    ['backend', describeBackend()],
   ];
   if (paths.checkpoint) rows.push(['checkpoint', `${paths.checkpoint}, saved at each epoch end`]);
   if (paths.resume) rows.push(['resumed', `after epoch ${done} (step ${count(step)})`]);
@@ -677,6 +691,7 @@ export function trainCommand(argv: readonly string[], io: TrainIO): number {
     throw new UsageError('train: --resume needs --checkpoint PATH, the checkpoint to continue from');
   if (a.curves && a['no-curves']) throw new UsageError('train: give --curves PATH or --no-curves, not both');
   const given = explicitConfig(a);
+  chooseBackend(a.backend);
   try {
     let cfg: TrainConfig;
     if (a.resume) {

@@ -200,9 +200,14 @@ export class Code {
 
   /** A memory access: `f32.load` etc. with a constant byte offset; alignment is a hint, kept natural. */
   mem(name: 'i32.load' | 'f32.load' | 'f64.load' | 'i32.store' | 'f32.store' | 'f64.store', offset = 0): this {
-    const code = { 'i32.load': 0x28, 'f32.load': 0x2a, 'f64.load': 0x2b, 'i32.store': 0x36, 'f32.store': 0x38, 'f64.store': 0x39 }[
-      name
-    ];
+    const code = {
+      'i32.load': 0x28,
+      'f32.load': 0x2a,
+      'f64.load': 0x2b,
+      'i32.store': 0x36,
+      'f32.store': 0x38,
+      'f64.store': 0x39,
+    }[name];
     this.bytes.push(code);
     uleb(this.bytes, name.startsWith('f64') ? 3 : 2);
     uleb(this.bytes, offset);
@@ -322,7 +327,11 @@ export class ModuleBuilder {
   }
 
   /** Declares the function's index first and its body later (for mutual references). */
-  declare(name: string | null, params: ValType[], results: ValType[]): { index: number; define: (body: (c: Code) => void) => void } {
+  declare(
+    name: string | null,
+    params: ValType[],
+    results: ValType[],
+  ): { index: number; define: (body: (c: Code) => void) => void } {
     const code = new Code(params);
     const index = this.fns.length;
     this.fns.push({ name, params, results, code });

@@ -60,32 +60,57 @@ export function addGemm(mod: ModuleBuilder, f: GemmFlavor): string {
     const p = c.local('i32');
     const zero = (code: Code) => (type === 'f32' ? code.f32(0).simd('f32x4.splat') : code.f64(0).simd('f64x2.splat'));
     for (const row of acc) for (const a of row) zero(c).set(a);
-    c.for(p, (c) => c.i32(0), kc, 1, (c) => {
-      for (let j = 0; j < nv; j++) c.get(bp).vmem('load', j * 16).set(bv[j]);
-      for (let i = 0; i < mr; i++) {
-        c.get(ap).vmem(splat, i * size).set(av);
-        for (let j = 0; j < nv; j++) {
-          if (f.fma) c.get(av).get(bv[j]).get(acc[i][j]).simd(`${V}.relaxed_madd`);
-          else c.get(acc[i][j]).get(av).get(bv[j]).simd(`${V}.mul`).simd(`${V}.add`);
-          c.set(acc[i][j]);
+    c.for(
+      p,
+      (c) => c.i32(0),
+      kc,
+      1,
+      (c) => {
+        for (let j = 0; j < nv; j++)
+          c.get(bp)
+            .vmem('load', j * 16)
+            .set(bv[j]);
+        for (let i = 0; i < mr; i++) {
+          c.get(ap)
+            .vmem(splat, i * size)
+            .set(av);
+          for (let j = 0; j < nv; j++) {
+            if (f.fma) c.get(av).get(bv[j]).get(acc[i][j]).simd(`${V}.relaxed_madd`);
+            else c.get(acc[i][j]).get(av).get(bv[j]).simd(`${V}.mul`).simd(`${V}.add`);
+            c.set(acc[i][j]);
+          }
         }
-      }
-      c.get(ap).i32(mr * size).op('i32.add').set(ap);
-      c.get(bp).i32(nr * size).op('i32.add').set(bp);
-    });
+        c.get(ap)
+          .i32(mr * size)
+          .op('i32.add')
+          .set(ap);
+        c.get(bp)
+          .i32(nr * size)
+          .op('i32.add')
+          .set(bp);
+      },
+    );
     const row = c.local('i32');
     c.get(cp).set(row);
     c.get(beta).if(
       (c) => {
         for (let i = 0; i < mr; i++) {
           for (let j = 0; j < nv; j++)
-            c.get(row).get(row).vmem('load', j * 16).get(acc[i][j]).simd(`${V}.add`).vmem('store', j * 16);
+            c.get(row)
+              .get(row)
+              .vmem('load', j * 16)
+              .get(acc[i][j])
+              .simd(`${V}.add`)
+              .vmem('store', j * 16);
           c.get(row).get(ldc).op('i32.add').set(row);
         }
       },
       (c) => {
         for (let i = 0; i < mr; i++) {
-          for (let j = 0; j < nv; j++) c.get(row).get(acc[i][j]).vmem('store', j * 16);
+          for (let j = 0; j < nv; j++)
+            c.get(row)
+              .get(acc[i][j])
+              .vmem('store', j * 16);
           c.get(row).get(ldc).op('i32.add').set(row);
         }
       },
@@ -97,143 +122,285 @@ export function addGemm(mod: ModuleBuilder, f: GemmFlavor): string {
     const [ap, bp, cp, ldc, mc, nc, kc, beta, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => c.param(i));
     const [jr, ir, i, j, mEdge, nEdge, apI, bpJ, cIJ, src, dst] = Array.from({ length: 11 }, () => c.local('i32'));
     const val = c.local(type);
-    c.for(jr, (c) => c.i32(0), nc, nr, (c) => {
-      c.get(bp).get(jr).get(kc).op('i32.mul').i32(size).op('i32.mul').op('i32.add').set(bpJ);
-      c.get(nc).get(jr).op('i32.sub').set(nEdge);
-      c.for(ir, (c) => c.i32(0), mc, mr, (c) => {
-        c.get(ap).get(ir).get(kc).op('i32.mul').i32(size).op('i32.mul').op('i32.add').set(apI);
-        c.get(cp).get(ir).get(ldc).op('i32.mul').op('i32.add').get(jr).i32(size).op('i32.mul').op('i32.add').set(cIJ);
-        c.get(mc).get(ir).op('i32.sub').set(mEdge);
-        c.get(mEdge)
-          .i32(mr)
-          .op('i32.ge_s')
-          .get(nEdge)
-          .i32(nr)
-          .op('i32.ge_s')
-          .op('i32.and')
-          .if(
-            (c) => c.get(apI).get(bpJ).get(cIJ).get(ldc).get(kc).get(beta).call(kern),
-            (c) => {
-              // A partial tile: compute it whole into the scratch tile, then merge the valid part.
-              c.get(apI).get(bpJ).get(tile).i32(nr * size).get(kc).i32(0).call(kern);
-              c.get(mEdge).i32(mr).op('i32.gt_s').if((c) => c.i32(mr).set(mEdge));
-              c.get(nEdge).i32(nr).op('i32.gt_s').if((c) => c.i32(nr).set(nEdge));
-              c.for(i, (c) => c.i32(0), mEdge, 1, (c) => {
-                c.for(j, (c) => c.i32(0), nEdge, 1, (c) => {
-                  c.get(tile).get(i).i32(nr).op('i32.mul').get(j).op('i32.add').i32(size).op('i32.mul').op('i32.add').set(src);
-                  c.get(cIJ).get(i).get(ldc).op('i32.mul').op('i32.add').get(j).i32(size).op('i32.mul').op('i32.add').set(dst);
-                  // Block types here are empty, so the accumulation goes through a local, not the stack.
-                  c.get(src).mem(load).set(val);
-                  c.get(beta).if((c) => c.get(dst).mem(load).get(val).op(`${type}.add`).set(val));
-                  c.get(dst).get(val).mem(store);
-                });
-              });
-              c.get(nc).get(jr).op('i32.sub').set(nEdge);
-            },
-          );
-      });
-    });
+    c.for(
+      jr,
+      (c) => c.i32(0),
+      nc,
+      nr,
+      (c) => {
+        c.get(bp).get(jr).get(kc).op('i32.mul').i32(size).op('i32.mul').op('i32.add').set(bpJ);
+        c.get(nc).get(jr).op('i32.sub').set(nEdge);
+        c.for(
+          ir,
+          (c) => c.i32(0),
+          mc,
+          mr,
+          (c) => {
+            c.get(ap).get(ir).get(kc).op('i32.mul').i32(size).op('i32.mul').op('i32.add').set(apI);
+            c.get(cp)
+              .get(ir)
+              .get(ldc)
+              .op('i32.mul')
+              .op('i32.add')
+              .get(jr)
+              .i32(size)
+              .op('i32.mul')
+              .op('i32.add')
+              .set(cIJ);
+            c.get(mc).get(ir).op('i32.sub').set(mEdge);
+            c.get(mEdge)
+              .i32(mr)
+              .op('i32.ge_s')
+              .get(nEdge)
+              .i32(nr)
+              .op('i32.ge_s')
+              .op('i32.and')
+              .if(
+                (c) => c.get(apI).get(bpJ).get(cIJ).get(ldc).get(kc).get(beta).call(kern),
+                (c) => {
+                  // A partial tile: compute it whole into the scratch tile, then merge the valid part.
+                  c.get(apI)
+                    .get(bpJ)
+                    .get(tile)
+                    .i32(nr * size)
+                    .get(kc)
+                    .i32(0)
+                    .call(kern);
+                  c.get(mEdge)
+                    .i32(mr)
+                    .op('i32.gt_s')
+                    .if((c) => c.i32(mr).set(mEdge));
+                  c.get(nEdge)
+                    .i32(nr)
+                    .op('i32.gt_s')
+                    .if((c) => c.i32(nr).set(nEdge));
+                  c.for(
+                    i,
+                    (c) => c.i32(0),
+                    mEdge,
+                    1,
+                    (c) => {
+                      c.for(
+                        j,
+                        (c) => c.i32(0),
+                        nEdge,
+                        1,
+                        (c) => {
+                          c.get(tile)
+                            .get(i)
+                            .i32(nr)
+                            .op('i32.mul')
+                            .get(j)
+                            .op('i32.add')
+                            .i32(size)
+                            .op('i32.mul')
+                            .op('i32.add')
+                            .set(src);
+                          c.get(cIJ)
+                            .get(i)
+                            .get(ldc)
+                            .op('i32.mul')
+                            .op('i32.add')
+                            .get(j)
+                            .i32(size)
+                            .op('i32.mul')
+                            .op('i32.add')
+                            .set(dst);
+                          // Block types here are empty, so the accumulation goes through a local, not the stack.
+                          c.get(src).mem(load).set(val);
+                          c.get(beta).if((c) => c.get(dst).mem(load).get(val).op(`${type}.add`).set(val));
+                          c.get(dst).get(val).mem(store);
+                        },
+                      );
+                    },
+                  );
+                  c.get(nc).get(jr).op('i32.sub').set(nEdge);
+                },
+              );
+          },
+        );
+      },
+    );
   });
 
   // packA(src, rs, cs, dst, mc, kc): MR-row panels, k-major inside a panel, rows past mc zero.
   const packA = mod.fn(null, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
     const [srcP, rs, cs, dst, mc, kc] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i));
     const [ir, p, rowBase, q, rows, i] = Array.from({ length: 6 }, () => c.local('i32'));
-    c.for(ir, (c) => c.i32(0), mc, mr, (c) => {
-      c.get(srcP).get(ir).get(rs).op('i32.mul').op('i32.add').set(rowBase);
-      c.get(mc).get(ir).op('i32.sub').set(rows);
-      c.get(rows)
-        .i32(mr)
-        .op('i32.ge_s')
-        .if(
-          (c) =>
-            c.for(p, (c) => c.i32(0), kc, 1, (c) => {
-              c.get(rowBase).get(p).get(cs).op('i32.mul').op('i32.add').set(q);
-              for (let r = 0; r < mr; r++) {
-                c.get(dst).get(q).mem(load).mem(store, r * size);
-                if (r < mr - 1) c.get(q).get(rs).op('i32.add').set(q);
-              }
-              c.get(dst).i32(mr * size).op('i32.add').set(dst);
-            }),
-          (c) =>
-            c.for(p, (c) => c.i32(0), kc, 1, (c) => {
-              c.get(rowBase).get(p).get(cs).op('i32.mul').op('i32.add').set(q);
-              c.for(i, (c) => c.i32(0), rows, 1, (c) => {
-                c.get(dst).get(i).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
-                c.get(q).get(rs).op('i32.add').set(q);
-              });
-              // Zero the rows past the edge (stores of 0.0 at r·size for r ≥ rows).
-              for (let r = 0; r < mr; r++)
-                c.get(rows)
-                  .i32(r)
-                  .op('i32.le_s')
-                  .if((c) => {
-                    c.get(dst);
-                    if (type === 'f32') c.f32(0);
-                    else c.f64(0);
-                    c.mem(store, r * size);
-                  });
-              c.get(dst).i32(mr * size).op('i32.add').set(dst);
-            }),
-        );
-    });
+    c.for(
+      ir,
+      (c) => c.i32(0),
+      mc,
+      mr,
+      (c) => {
+        c.get(srcP).get(ir).get(rs).op('i32.mul').op('i32.add').set(rowBase);
+        c.get(mc).get(ir).op('i32.sub').set(rows);
+        c.get(rows)
+          .i32(mr)
+          .op('i32.ge_s')
+          .if(
+            (c) =>
+              c.for(
+                p,
+                (c) => c.i32(0),
+                kc,
+                1,
+                (c) => {
+                  c.get(rowBase).get(p).get(cs).op('i32.mul').op('i32.add').set(q);
+                  for (let r = 0; r < mr; r++) {
+                    c.get(dst)
+                      .get(q)
+                      .mem(load)
+                      .mem(store, r * size);
+                    if (r < mr - 1) c.get(q).get(rs).op('i32.add').set(q);
+                  }
+                  c.get(dst)
+                    .i32(mr * size)
+                    .op('i32.add')
+                    .set(dst);
+                },
+              ),
+            (c) =>
+              c.for(
+                p,
+                (c) => c.i32(0),
+                kc,
+                1,
+                (c) => {
+                  c.get(rowBase).get(p).get(cs).op('i32.mul').op('i32.add').set(q);
+                  c.for(
+                    i,
+                    (c) => c.i32(0),
+                    rows,
+                    1,
+                    (c) => {
+                      c.get(dst).get(i).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
+                      c.get(q).get(rs).op('i32.add').set(q);
+                    },
+                  );
+                  // Zero the rows past the edge (stores of 0.0 at r·size for r ≥ rows).
+                  for (let r = 0; r < mr; r++)
+                    c.get(rows)
+                      .i32(r)
+                      .op('i32.le_s')
+                      .if((c) => {
+                        c.get(dst);
+                        if (type === 'f32') c.f32(0);
+                        else c.f64(0);
+                        c.mem(store, r * size);
+                      });
+                  c.get(dst)
+                    .i32(mr * size)
+                    .op('i32.add')
+                    .set(dst);
+                },
+              ),
+          );
+      },
+    );
   });
 
   // packB(src, rs, cs, dst, kc, nc): NR-column panels, k-major inside a panel, columns past nc zero.
   const packB = mod.fn(null, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
     const [srcP, rs, cs, dst, kc, nc] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i));
     const [jr, p, colBase, q, cols, j] = Array.from({ length: 6 }, () => c.local('i32'));
-    c.for(jr, (c) => c.i32(0), nc, nr, (c) => {
-      c.get(srcP).get(jr).get(cs).op('i32.mul').op('i32.add').set(colBase);
-      c.get(nc).get(jr).op('i32.sub').set(cols);
-      c.get(cols)
-        .i32(nr)
-        .op('i32.ge_s')
-        .if(
-          (c) =>
-            // A full panel; rows of B contiguous (cs = element size) copy as vectors.
-            c
-              .get(cs)
-              .i32(size)
-              .op('i32.eq')
-              .if(
-                (c) =>
-                  c.for(p, (c) => c.i32(0), kc, 1, (c) => {
-                    c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
-                    for (let v = 0; v < nv; v++) c.get(dst).get(q).vmem('load', v * 16).vmem('store', v * 16);
-                    c.get(dst).i32(nr * size).op('i32.add').set(dst);
-                  }),
-                (c) =>
-                  c.for(p, (c) => c.i32(0), kc, 1, (c) => {
-                    c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
-                    for (let r = 0; r < nr; r++) {
-                      c.get(dst).get(q).mem(load).mem(store, r * size);
-                      if (r < nr - 1) c.get(q).get(cs).op('i32.add').set(q);
-                    }
-                    c.get(dst).i32(nr * size).op('i32.add').set(dst);
-                  }),
+    c.for(
+      jr,
+      (c) => c.i32(0),
+      nc,
+      nr,
+      (c) => {
+        c.get(srcP).get(jr).get(cs).op('i32.mul').op('i32.add').set(colBase);
+        c.get(nc).get(jr).op('i32.sub').set(cols);
+        c.get(cols)
+          .i32(nr)
+          .op('i32.ge_s')
+          .if(
+            (c) =>
+              // A full panel; rows of B contiguous (cs = element size) copy as vectors.
+              c
+                .get(cs)
+                .i32(size)
+                .op('i32.eq')
+                .if(
+                  (c) =>
+                    c.for(
+                      p,
+                      (c) => c.i32(0),
+                      kc,
+                      1,
+                      (c) => {
+                        c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
+                        for (let v = 0; v < nv; v++)
+                          c.get(dst)
+                            .get(q)
+                            .vmem('load', v * 16)
+                            .vmem('store', v * 16);
+                        c.get(dst)
+                          .i32(nr * size)
+                          .op('i32.add')
+                          .set(dst);
+                      },
+                    ),
+                  (c) =>
+                    c.for(
+                      p,
+                      (c) => c.i32(0),
+                      kc,
+                      1,
+                      (c) => {
+                        c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
+                        for (let r = 0; r < nr; r++) {
+                          c.get(dst)
+                            .get(q)
+                            .mem(load)
+                            .mem(store, r * size);
+                          if (r < nr - 1) c.get(q).get(cs).op('i32.add').set(q);
+                        }
+                        c.get(dst)
+                          .i32(nr * size)
+                          .op('i32.add')
+                          .set(dst);
+                      },
+                    ),
+                ),
+            (c) =>
+              c.for(
+                p,
+                (c) => c.i32(0),
+                kc,
+                1,
+                (c) => {
+                  c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
+                  c.for(
+                    j,
+                    (c) => c.i32(0),
+                    cols,
+                    1,
+                    (c) => {
+                      c.get(dst).get(j).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
+                      c.get(q).get(cs).op('i32.add').set(q);
+                    },
+                  );
+                  for (let r = 0; r < nr; r++)
+                    c.get(cols)
+                      .i32(r)
+                      .op('i32.le_s')
+                      .if((c) => {
+                        c.get(dst);
+                        if (type === 'f32') c.f32(0);
+                        else c.f64(0);
+                        c.mem(store, r * size);
+                      });
+                  c.get(dst)
+                    .i32(nr * size)
+                    .op('i32.add')
+                    .set(dst);
+                },
               ),
-          (c) =>
-            c.for(p, (c) => c.i32(0), kc, 1, (c) => {
-              c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
-              c.for(j, (c) => c.i32(0), cols, 1, (c) => {
-                c.get(dst).get(j).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
-                c.get(q).get(cs).op('i32.add').set(q);
-              });
-              for (let r = 0; r < nr; r++)
-                c.get(cols)
-                  .i32(r)
-                  .op('i32.le_s')
-                  .if((c) => {
-                    c.get(dst);
-                    if (type === 'f32') c.f32(0);
-                    else c.f64(0);
-                    c.mem(store, r * size);
-                  });
-              c.get(dst).i32(nr * size).op('i32.add').set(dst);
-            }),
-        );
-    });
+          );
+      },
+    );
   });
 
   // gemm(a, b, c, m, n, k, rsA, csA, rsB, csB, ldc, beta, packA, packB, tile): the BLIS loop nest for one product.
@@ -247,34 +414,57 @@ export function addGemm(mod: ModuleBuilder, f: GemmFlavor): string {
       );
       const [jc, pc, ic, ncL, kcL, mcL, betaL, t] = Array.from({ length: 8 }, () => c.local('i32'));
       const min = (c: Code, x: Local, cap: number, out: Local) => {
-        c.get(x).i32(cap).op('i32.gt_s').if(
-          (c) => c.i32(cap).set(out),
-          (c) => c.get(x).set(out),
-        );
-      };
-      c.for(jc, (c) => c.i32(0), n, f.nc, (c) => {
-        c.get(n).get(jc).op('i32.sub').set(t);
-        min(c, t, f.nc, ncL);
-        c.for(pc, (c) => c.i32(0), k, f.kc, (c) => {
-          c.get(k).get(pc).op('i32.sub').set(t);
-          min(c, t, f.kc, kcL);
-          c.get(pc).op('i32.eqz').if(
-            (c) => c.get(beta).set(betaL),
-            (c) => c.i32(1).set(betaL),
+        c.get(x)
+          .i32(cap)
+          .op('i32.gt_s')
+          .if(
+            (c) => c.i32(cap).set(out),
+            (c) => c.get(x).set(out),
           );
-          c.get(b).get(pc).get(rsB).op('i32.mul').op('i32.add').get(jc).get(csB).op('i32.mul').op('i32.add');
-          c.get(rsB).get(csB).get(pb).get(kcL).get(ncL).call(packB);
-          c.for(ic, (c) => c.i32(0), m, f.mc, (c) => {
-            c.get(m).get(ic).op('i32.sub').set(t);
-            min(c, t, f.mc, mcL);
-            c.get(a).get(ic).get(rsA).op('i32.mul').op('i32.add').get(pc).get(csA).op('i32.mul').op('i32.add');
-            c.get(rsA).get(csA).get(pa).get(mcL).get(kcL).call(packA);
-            c.get(pa).get(pb);
-            c.get(cp).get(ic).get(ldc).op('i32.mul').op('i32.add').get(jc).i32(size).op('i32.mul').op('i32.add');
-            c.get(ldc).get(mcL).get(ncL).get(kcL).get(betaL).get(tile).call(macro);
-          });
-        });
-      });
+      };
+      c.for(
+        jc,
+        (c) => c.i32(0),
+        n,
+        f.nc,
+        (c) => {
+          c.get(n).get(jc).op('i32.sub').set(t);
+          min(c, t, f.nc, ncL);
+          c.for(
+            pc,
+            (c) => c.i32(0),
+            k,
+            f.kc,
+            (c) => {
+              c.get(k).get(pc).op('i32.sub').set(t);
+              min(c, t, f.kc, kcL);
+              c.get(pc)
+                .op('i32.eqz')
+                .if(
+                  (c) => c.get(beta).set(betaL),
+                  (c) => c.i32(1).set(betaL),
+                );
+              c.get(b).get(pc).get(rsB).op('i32.mul').op('i32.add').get(jc).get(csB).op('i32.mul').op('i32.add');
+              c.get(rsB).get(csB).get(pb).get(kcL).get(ncL).call(packB);
+              c.for(
+                ic,
+                (c) => c.i32(0),
+                m,
+                f.mc,
+                (c) => {
+                  c.get(m).get(ic).op('i32.sub').set(t);
+                  min(c, t, f.mc, mcL);
+                  c.get(a).get(ic).get(rsA).op('i32.mul').op('i32.add').get(pc).get(csA).op('i32.mul').op('i32.add');
+                  c.get(rsA).get(csA).get(pa).get(mcL).get(kcL).call(packA);
+                  c.get(pa).get(pb);
+                  c.get(cp).get(ic).get(ldc).op('i32.mul').op('i32.add').get(jc).i32(size).op('i32.mul').op('i32.add');
+                  c.get(ldc).get(mcL).get(ncL).get(kcL).get(betaL).get(tile).call(macro);
+                },
+              );
+            },
+          );
+        },
+      );
     },
   );
 
@@ -289,12 +479,18 @@ export function addGemm(mod: ModuleBuilder, f: GemmFlavor): string {
         c.param(i),
       );
       const [e, q] = [c.local('i32'), c.local('i32')];
-      c.for(e, (c) => c.i32(0), count, 1, (c) => {
-        c.get(table).get(e).i32(12).op('i32.mul').op('i32.add').set(q);
-        c.get(q).mem('i32.load', 0).get(q).mem('i32.load', 4).get(q).mem('i32.load', 8);
-        c.get(m).get(n).get(k).get(rsA).get(csA).get(rsB).get(csB).get(ldc).get(beta).get(pa).get(pb).get(tile);
-        c.call(gemm);
-      });
+      c.for(
+        e,
+        (c) => c.i32(0),
+        count,
+        1,
+        (c) => {
+          c.get(table).get(e).i32(12).op('i32.mul').op('i32.add').set(q);
+          c.get(q).mem('i32.load', 0).get(q).mem('i32.load', 4).get(q).mem('i32.load', 8);
+          c.get(m).get(n).get(k).get(rsA).get(csA).get(rsB).get(csB).get(ldc).get(beta).get(pa).get(pb).get(tile);
+          c.call(gemm);
+        },
+      );
     },
   );
   return name;

@@ -1,0 +1,363 @@
+/**
+ * @file The GEMM contract (../gemm.ts) run by the system OpenBLAS through the koffi FFI: the fastest CPU GEMM a
+ * Node process can reach without a native build step. Everything native is fetched lazily (koffi through a
+ * createRequire from process.getBuiltinModule, the library by path at first use), so a browser bundle can import
+ * this module; there `loadOpenBlas()` returns null and the wasm GEMM runs instead.
+ */
+import { DTypeError, ValueError } from '../../core/errors.js';
+import type { Gemm, GemmArgs } from '../gemm.js';
+
+export interface OpenBlas {
+  gemm: Gemm;
+  /** openblas_set_num_threads: the threads one GEMM call may use. */
+  setThreads(n: number): void;
+  /** openblas_get_num_threads(). */
+  getThreads(): number;
+  /** The library file that was loaded. */
+  path: string;
+  /** openblas_get_config(): version, target kernel, threading model. */
+  config: string;
+}
+
+/** The slice of koffi used here, declared locally so type-checking does not need the optional package. */
+interface KoffiLib {
+  func(prototype: string): (...args: unknown[]) => unknown;
+}
+interface Koffi {
+  load(path: string): KoffiLib;
+}
+
+// CBLAS enum values (cblas.h); OpenBLAS's Debian/Homebrew builds use 32-bit ints for dims and these.
+const ROW_MAJOR = 101;
+const COL_MAJOR = 102;
+const NO_TRANS = 111;
+const TRANS = 112;
+const INT_MAX = 2147483647;
+
+let cached: OpenBlas | null | undefined;
+let lastError: string | null = null;
+
+/** Why the last `loadOpenBlas()` returned null (null when it loaded or was not tried). */
+export function loadError(): string | null {
+  return lastError;
+}
+
+/** Loads OpenBLAS once (cached); null when koffi or the library is unavailable (reason in loadError()). */
+export function loadOpenBlas(): OpenBlas | null {
+  if (cached !== undefined) return cached;
+  cached = tryLoad();
+  return cached;
+}
+
+function candidates(platform: string, env: string | undefined): string[] {
+  const out: string[] = [];
+  if (env) out.push(env);
+  if (platform === 'darwin') {
+    out.push(
+      '/opt/homebrew/opt/openblas/lib/libopenblas.dylib',
+      '/usr/local/opt/openblas/lib/libopenblas.dylib',
+      'libopenblas.dylib',
+    );
+  } else if (platform === 'win32') {
+    out.push('libopenblas.dll', 'openblas.dll');
+  } else {
+    for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu']) {
+      // Debian's alternatives: the pthread build first, since an OpenMP runtime inside Node competes with libuv.
+      for (const variant of ['openblas-pthread', 'openblas-openmp', 'openblas-serial'])
+        out.push(`${dir}/${variant}/libopenblas.so.0`);
+      out.push(`${dir}/libopenblas.so.0`, `${dir}/libopenblas.so`);
+    }
+    // Bare names let the dynamic loader search its own paths (Fedora's /usr/lib64, LD_LIBRARY_PATH).
+    out.push('libopenblas.so.0', 'libopenblas.so');
+  }
+  return out;
+}
+
+function tryLoad(): OpenBlas | null {
+  const proc = (
+    globalThis as {
+      process?: { getBuiltinModule?: (id: string) => unknown; platform?: string; env?: Record<string, string> };
+    }
+  ).process;
+  const getBuiltin = proc?.getBuiltinModule;
+  if (typeof getBuiltin !== 'function') {
+    lastError = proc
+      ? 'OpenBLAS needs Node.js 20.16 or newer (process.getBuiltinModule); upgrade Node'
+      : 'OpenBLAS is only reachable from Node.js (not in a browser); the wasm backend runs instead';
+    return null;
+  }
+  let koffi: Koffi;
+  try {
+    const mod = getBuiltin.call(proc, 'node:module') as {
+      createRequire(from: string): (id: string) => unknown;
+    };
+    const loaded = mod.createRequire(import.meta.url)('koffi') as Koffi & { default?: Koffi };
+    koffi = typeof loaded.load === 'function' ? loaded : loaded.default!;
+  } catch (e) {
+    lastError = `koffi (the FFI used to reach OpenBLAS) did not load: ${(e as Error).message}; install it with \`npm install koffi\``;
+    return null;
+  }
+  const tried: string[] = [];
+  for (const path of candidates(proc!.platform ?? 'linux', proc!.env?.ADJOINT_OPENBLAS)) {
+    let lib: KoffiLib;
+    try {
+      lib = koffi.load(path);
+    } catch (e) {
+      tried.push(`${path}: ${firstLine((e as Error).message)}`);
+      continue;
+    }
+    try {
+      return bind(lib, path);
+    } catch (e) {
+      // A libblas that is not OpenBLAS (missing openblas_* symbols) lands here; keep looking.
+      tried.push(`${path}: ${firstLine((e as Error).message)}`);
+    }
+  }
+  lastError =
+    'OpenBLAS not found (tried ' +
+    tried.join('; ') +
+    '); install it (Debian/Ubuntu: `apt-get install libopenblas0-pthread`, macOS: `brew install openblas`) ' +
+    'or point ADJOINT_OPENBLAS at libopenblas';
+  return null;
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i < 0 ? s : s.slice(0, i);
+}
+
+type GemmFn = (
+  order: number,
+  transA: number,
+  transB: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: unknown,
+  lda: number,
+  b: unknown,
+  ldb: number,
+  beta: number,
+  c: unknown,
+  ldc: number,
+) => void;
+
+function bind(lib: KoffiLib, path: string): OpenBlas {
+  const sgemm = lib.func(
+    'void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, ' +
+      'int lda, const float *b, int ldb, float beta, float *c, int ldc)',
+  ) as GemmFn;
+  const dgemm = lib.func(
+    'void cblas_dgemm(int order, int transA, int transB, int m, int n, int k, double alpha, const double *a, ' +
+      'int lda, const double *b, int ldb, double beta, double *c, int ldc)',
+  ) as GemmFn;
+  const setNum = lib.func('void openblas_set_num_threads(int n)') as (n: number) => void;
+  const getNum = lib.func('int openblas_get_num_threads()') as () => number;
+  const getConfig = lib.func('const char *openblas_get_config()') as () => string;
+  const config = String(getConfig());
+  lastError = null;
+  return {
+    gemm: (g) => runGemm(g, g.dtype === 'float32' ? sgemm : dgemm),
+    setThreads(n: number) {
+      if (!Number.isInteger(n) || n < 1)
+        throw new ValueError(`OpenBLAS setThreads: expected a positive integer, got ${n}; pass 1 for one thread`);
+      setNum(n);
+    },
+    getThreads: () => getNum(),
+    path,
+    config,
+  };
+}
+
+/**
+ * How a rows×cols operand with strides (rs, cs) reads as a row-major BLAS matrix: NoTrans (ld = rs) when its rows
+ * are contiguous, Trans (ld = cs) when its columns are; null when neither holds and it must be packed. A stride
+ * along a dim of extent 1 is never used, so it is free, and BLAS's rule ld ≥ max(1, extent) is what decides.
+ */
+function classify(rows: number, cols: number, rs: number, cs: number): number {
+  if ((cols === 1 || cs === 1) && (rows === 1 || (rs >= cols && rs <= INT_MAX))) return rows === 1 ? cols : rs;
+  if ((rows === 1 || rs === 1) && (cols === 1 || (cs >= rows && cs <= INT_MAX))) return -(cols === 1 ? rows : cs);
+  return 0;
+}
+// classify encodes NoTrans as ld > 0, Trans as -ld, "pack it" as 0 (extents here are ≥ 1, so ld ≥ 1), to keep
+// the per-call path free of allocations.
+
+// Reused pack buffers (A, B, C) per dtype: tiny GEMMs in a training loop should not allocate per call. Buffers
+// past SCRATCH_MAX elements are not kept, so one huge strided product does not pin its memory for good.
+const SCRATCH_MAX = 1 << 22;
+const scratch32: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
+const scratch64: Float64Array[] = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+
+function scratch(f32: boolean, slot: number, size: number): Float32Array | Float64Array {
+  const pool = f32 ? scratch32 : scratch64;
+  if (pool[slot].length >= size) return pool[slot];
+  const buf = f32 ? new Float32Array(size) : new Float64Array(size);
+  if (size <= SCRATCH_MAX) (pool as (Float32Array | Float64Array)[])[slot] = buf;
+  return buf;
+}
+
+/** rows×cols strided elements of src into dst, row-major and contiguous. */
+function pack(
+  src: ArrayLike<number>,
+  off: number,
+  rows: number,
+  cols: number,
+  rs: number,
+  cs: number,
+  dst: Float32Array | Float64Array,
+) {
+  let d = 0;
+  for (let i = 0; i < rows; i++) {
+    let s = off + i * rs;
+    for (let j = 0; j < cols; j++, s += cs) dst[d++] = src[s];
+  }
+}
+
+function unpack(src: Float32Array | Float64Array, dst: Float32Array | Float64Array, g: GemmArgs, off: number) {
+  let d = 0;
+  for (let i = 0; i < g.m; i++) {
+    let s = off + i * g.cRowStride;
+    for (let j = 0; j < g.n; j++, s += g.cColStride) dst[s] = src[d++];
+  }
+}
+
+/** The array from element `off` on, as a pointer koffi hands to C without copying (subarray keeps byteOffset). */
+function at(x: Float32Array | Float64Array, off: number): Float32Array | Float64Array {
+  return off === 0 ? x : x.subarray(off);
+}
+
+/** The common difference of offs (a batch laid out at a fixed step), or NaN when it is not one. */
+function step(offs: ArrayLike<number>, batch: number): number {
+  const d = offs[1] - offs[0];
+  for (let b = 2; b < batch; b++) if (offs[b] - offs[b - 1] !== d) return Number.NaN;
+  return d;
+}
+
+/**
+ * One BLAS call instead of `batch` when one operand is shared and the others are stacked at a fixed step: a linear
+ * layer on [B, m, k] input is one (B·m)×k GEMM. Strides of extent-1 dims become the batch step. Returns g itself
+ * when the batch does not fold.
+ */
+function fold(g: GemmArgs): GemmArgs {
+  if (g.batch < 2) return g;
+  if (step(g.bOffsets, g.batch) === 0) {
+    const da = step(g.aOffsets, g.batch);
+    const dc = step(g.cOffsets, g.batch);
+    if (g.m === 1 ? da >= 1 && dc >= 1 : da === g.m * g.aRowStride && dc === g.m * g.cRowStride)
+      return {
+        ...g,
+        batch: 1,
+        m: g.batch * g.m,
+        aRowStride: g.m === 1 ? da : g.aRowStride,
+        cRowStride: g.m === 1 ? dc : g.cRowStride,
+        aOffsets: [g.aOffsets[0]],
+        bOffsets: [g.bOffsets[0]],
+        cOffsets: [g.cOffsets[0]],
+      };
+  }
+  if (step(g.aOffsets, g.batch) === 0) {
+    const db = step(g.bOffsets, g.batch);
+    const dc = step(g.cOffsets, g.batch);
+    if (g.n === 1 ? db >= 1 && dc >= 1 : db === g.n * g.bColStride && dc === g.n * g.cColStride)
+      return {
+        ...g,
+        batch: 1,
+        n: g.batch * g.n,
+        bColStride: g.n === 1 ? db : g.bColStride,
+        cColStride: g.n === 1 ? dc : g.cColStride,
+        aOffsets: [g.aOffsets[0]],
+        bOffsets: [g.bOffsets[0]],
+        cOffsets: [g.cOffsets[0]],
+      };
+  }
+  return g;
+}
+
+function runGemm(g: GemmArgs, fn: GemmFn): void {
+  const f32 = g.dtype === 'float32';
+  const Want = f32 ? Float32Array : Float64Array;
+  if (!(g.a instanceof Want) || !(g.b instanceof Want) || !(g.c instanceof Want))
+    throw new DTypeError(
+      `OpenBLAS gemm: dtype ${g.dtype} needs ${Want.name} operands, got a: ${g.a.constructor.name}, ` +
+        `b: ${g.b.constructor.name}, c: ${g.c.constructor.name}; convert them or pass the matching dtype`,
+    );
+  const { batch, m, n, k } = g;
+  if (batch === 0 || m === 0 || n === 0) return;
+  if (k === 0) {
+    // An empty sum: C = 0, or C unchanged. Some BLAS builds return early on k = 0 without applying beta.
+    if (!g.accumulate)
+      for (let bi = 0; bi < batch; bi++)
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) g.c[g.cOffsets[bi] + i * g.cRowStride + j * g.cColStride] = 0;
+    return;
+  }
+  g = fold(g);
+  if (g.m > INT_MAX || g.n > INT_MAX || k > INT_MAX)
+    throw new ValueError(
+      `OpenBLAS gemm: ${g.m}×${k} · ${k}×${g.n} exceeds BLAS's 32-bit dims; split the product into smaller batches`,
+    );
+  const a = g.a as Float32Array | Float64Array;
+  const b = g.b as Float32Array | Float64Array;
+  const c = g.c as Float32Array | Float64Array;
+  const M = g.m;
+  const N = g.n;
+
+  // C fixes the order: row-major when its rows are contiguous, column-major when its columns are, else packed.
+  let order = ROW_MAJOR;
+  let ldc = classify(M, N, g.cRowStride, g.cColStride);
+  let packC = false;
+  if (ldc <= 0) {
+    ldc = classify(N, M, g.cColStride, g.cRowStride);
+    if (ldc > 0) order = COL_MAJOR;
+    else {
+      packC = true;
+      ldc = N;
+    }
+  }
+  // In column-major an operand is read as its transpose in row-major terms, so classify sees the swapped view.
+  const col = order === COL_MAJOR;
+  let lda = col ? classify(k, M, g.aColStride, g.aRowStride) : classify(M, k, g.aRowStride, g.aColStride);
+  let ldb = col ? classify(N, k, g.bColStride, g.bRowStride) : classify(k, N, g.bRowStride, g.bColStride);
+  const packA = lda === 0;
+  const packB = ldb === 0;
+  // A packed operand is row-major contiguous: NoTrans with ld = cols in row-major, Trans with ld = cols in
+  // column-major.
+  if (packA) lda = col ? -k : k;
+  if (packB) ldb = col ? -N : N;
+  const ta = lda > 0 ? NO_TRANS : TRANS;
+  const tb = ldb > 0 ? NO_TRANS : TRANS;
+  lda = Math.abs(lda);
+  ldb = Math.abs(ldb);
+  const beta = g.accumulate ? 1 : 0;
+  const bufA = packA ? scratch(f32, 0, M * k) : a;
+  const bufB = packB ? scratch(f32, 1, k * N) : b;
+  const bufC = packC ? scratch(f32, 2, M * N) : c;
+  let lastA = -1;
+  let lastB = -1;
+  for (let bi = 0; bi < g.batch; bi++) {
+    let pa: Float32Array | Float64Array;
+    let pb: Float32Array | Float64Array;
+    let pc: Float32Array | Float64Array;
+    const ao = g.aOffsets[bi];
+    const bo = g.bOffsets[bi];
+    const co = g.cOffsets[bi];
+    if (packA) {
+      // A broadcast over the batch (equal offsets) is packed once.
+      if (ao !== lastA) pack(a, ao, M, k, g.aRowStride, g.aColStride, bufA);
+      lastA = ao;
+      pa = bufA;
+    } else pa = at(a, ao);
+    if (packB) {
+      if (bo !== lastB) pack(b, bo, k, N, g.bRowStride, g.bColStride, bufB);
+      lastB = bo;
+      pb = bufB;
+    } else pb = at(b, bo);
+    if (packC) {
+      if (g.accumulate) pack(c, co, M, N, g.cRowStride, g.cColStride, bufC);
+      pc = bufC;
+    } else pc = at(c, co);
+    fn(order, ta, tb, M, N, k, 1, pa, lda, pb, ldb, beta, pc, ldc);
+    if (packC) unpack(bufC, c, g, co);
+  }
+}

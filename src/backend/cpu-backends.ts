@@ -1,0 +1,37 @@
+/**
+ * @file The fast CPU backends, put together from shared parts: `wasm` (generated WebAssembly SIMD GEMM on a worker
+ * pool) and `blas` (the system OpenBLAS through koffi, Node only). Both keep tensors in GC-owned TypedArrays like
+ * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
+ * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts); gather, scatterAdd and argReduce
+ * are the reference kernels on purpose (index-bound, no arithmetic to speed up).
+ */
+import type { Backend } from './backend.js';
+import { loadError, loadOpenBlas } from './blas/openblas.js';
+import { fastKernels } from './fast-kernels.js';
+import type { Gemm } from './gemm.js';
+import { gemmKernels } from './gemm-driver.js';
+import { jsBackend } from './js/index.js';
+import { onNumThreads } from './threads.js';
+import { wasmAvailable, wasmGemm } from './wasm/index.js';
+
+function cpuBackend(name: string, gemm: Gemm): Backend {
+  return { ...jsBackend, name, kernels: { ...jsBackend.kernels, ...fastKernels, ...gemmKernels(gemm) } };
+}
+
+/** The wasm backend, or null where the engine lacks WebAssembly SIMD. Its module is compiled at first use. */
+export function makeWasmBackend(): Backend | null {
+  if (!wasmAvailable()) return null;
+  return cpuBackend('wasm', (g) => (wasmGemm() as NonNullable<ReturnType<typeof wasmGemm>>).gemm(g));
+}
+
+/** The blas backend, or null where OpenBLAS (or koffi, or Node) is missing; `blasUnavailable()` says why. */
+export function makeBlasBackend(): Backend | null {
+  const blas = loadOpenBlas();
+  if (!blas) return null;
+  onNumThreads((n) => blas.setThreads(n));
+  return cpuBackend('blas', blas.gemm);
+}
+
+export function blasUnavailable(): string | null {
+  return loadError();
+}

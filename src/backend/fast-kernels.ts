@@ -1,0 +1,719 @@
+/**
+ * @file Fast CPU elementwise and reduction kernels, shared by the backends whose tensors live in ordinary
+ * TypedArrays (wasm, blas). The reference kernels walk every input through an offset table and call the op's scalar
+ * function through one shared call site, which V8 cannot inline once several ops have passed through it; here each
+ * hot op name gets its own monomorphic loop over contiguous runs. Only the common layouts are handled (contiguous,
+ * a broadcast scalar, a row or column broadcast, the per-channel NCHW pattern); everything else, and every dtype
+ * case the loops would round differently, goes to the js reference kernel.
+ *
+ * Results equal the reference's exactly: the loops read the same TypedArrays, compute each element in float64 with
+ * the same expression and store it once, so float32 results are bit-identical; reductions keep the reference's
+ * element order for the same reason (a reordered float64 sum could round to a different float32).
+ */
+import { DTYPES, type TypedArray } from '../core/dtype.js';
+import type { BinaryFn, Kernels, ReduceOp, UnaryFn, View } from './backend.js';
+import { jsBackend } from './js/index.js';
+
+type Arr = TypedArray;
+const ref = jsBackend.kernels as Kernels;
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
+}
+
+function isContiguous(v: View): boolean {
+  const { shape, strides } = v;
+  let n = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i];
+    if (d !== 1 && strides[i] !== n) return false;
+    n *= d;
+  }
+  return true;
+}
+
+/**
+ * The broadcast pattern of an elementwise input seen at the output's shape: element i reads
+ * offset + ⌊i / inner⌋ mod mid, i.e. from the innermost dim out, stride-0 dims (their product is `inner`), then
+ * contiguous dims (`mid`), then stride-0 dims again. Contiguous is inner = 1, mid = n; a broadcast scalar is
+ * mid = 1; a bias row [1, m] under [n, m] is inner = 1, mid = m; a column [n, 1] is inner = m, mid = n; a channel
+ * vector [1, C, 1, 1] under NCHW is inner = H·W, mid = C. Returns mid, or −1 for any other layout; inner is left in
+ * `patInner` (a module variable, so the check allocates nothing).
+ */
+let patInner = 1;
+function pattern(v: View): number {
+  const { shape, strides } = v;
+  let i = shape.length - 1;
+  let inner = 1;
+  for (; i >= 0; i--) {
+    if (shape[i] === 1) continue;
+    if (strides[i] !== 0) break;
+    inner *= shape[i];
+  }
+  let mid = 1;
+  for (; i >= 0; i--) {
+    if (shape[i] === 1) continue;
+    if (strides[i] !== mid) break;
+    mid *= shape[i];
+  }
+  for (; i >= 0; i--) if (shape[i] !== 1 && strides[i] !== 0) return -1;
+  patInner = inner;
+  return mid;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Binary ops
+
+const ADD = 1;
+const SUB = 2;
+const MUL = 3;
+const DIV = 4;
+const MAX = 5;
+const MIN = 6;
+const POW = 7;
+const EQ = 8;
+const NE = 9;
+const LT = 10;
+const LE = 11;
+const GT = 12;
+const GE = 13;
+/** Any other op: its own fn, called from a contiguous loop (still far cheaper than the offset tables). */
+const GEN = 0;
+
+/**
+ * Op names (src/ops/elementwise.ts) whose scalar function the loops below restate. maximum and minimum there
+ * return NaN when either side is NaN, which is exactly Math.max / Math.min (−0 < +0 included).
+ */
+const BINARY: Record<string, number> = {
+  add: ADD,
+  sub: SUB,
+  mul: MUL,
+  div: DIV,
+  maximum: MAX,
+  minimum: MIN,
+  pow: POW,
+  eq: EQ,
+  ne: NE,
+  lt: LT,
+  le: LE,
+  gt: GT,
+  ge: GE,
+};
+/** Comparisons give exactly 0 or 1, so a bool output needs no normalising store. */
+const isComparison = (op: number) => op >= EQ;
+/** a ∘ b = b ∘' a: what a scalar-on-the-left run becomes with its operands swapped, or GEN when not a swap. */
+const SWAPPED: Record<number, number> = { [ADD]: ADD, [MUL]: MUL, [MAX]: MAX, [MIN]: MIN, [EQ]: EQ, [NE]: NE };
+SWAPPED[LT] = GT;
+SWAPPED[GT] = LT;
+SWAPPED[LE] = GE;
+SWAPPED[GE] = LE;
+
+/** o[ob + i] = a[ab + i] ∘ b[bb + i] for i < n. */
+function vv(op: number, fn: BinaryFn, o: Arr, ob: number, a: Arr, ab: number, b: Arr, bb: number, n: number): void {
+  switch (op) {
+    case ADD:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] + b[bb + i];
+      return;
+    case SUB:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] - b[bb + i];
+      return;
+    case MUL:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] * b[bb + i];
+      return;
+    case DIV:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] / b[bb + i];
+      return;
+    case MAX:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.max(a[ab + i], b[bb + i]);
+      return;
+    case MIN:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.min(a[ab + i], b[bb + i]);
+      return;
+    case POW:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] ** b[bb + i];
+      return;
+    case EQ:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] === b[bb + i] ? 1 : 0;
+      return;
+    case NE:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] !== b[bb + i] ? 1 : 0;
+      return;
+    case LT:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] < b[bb + i] ? 1 : 0;
+      return;
+    case LE:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] <= b[bb + i] ? 1 : 0;
+      return;
+    case GT:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] > b[bb + i] ? 1 : 0;
+      return;
+    case GE:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] >= b[bb + i] ? 1 : 0;
+      return;
+    default:
+      for (let i = 0; i < n; i++) o[ob + i] = fn(a[ab + i], b[bb + i]);
+  }
+}
+
+/** o[ob + i] = a[ab + i] ∘ c for i < n. */
+function vs(op: number, fn: BinaryFn, o: Arr, ob: number, a: Arr, ab: number, c: number, n: number): void {
+  switch (op) {
+    case ADD:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] + c;
+      return;
+    case SUB:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] - c;
+      return;
+    case MUL:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] * c;
+      return;
+    case DIV:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] / c;
+      return;
+    case MAX:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.max(a[ab + i], c);
+      return;
+    case MIN:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.min(a[ab + i], c);
+      return;
+    case POW:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] ** c;
+      return;
+    case EQ:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] === c ? 1 : 0;
+      return;
+    case NE:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] !== c ? 1 : 0;
+      return;
+    case LT:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] < c ? 1 : 0;
+      return;
+    case LE:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] <= c ? 1 : 0;
+      return;
+    case GT:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] > c ? 1 : 0;
+      return;
+    case GE:
+      for (let i = 0; i < n; i++) o[ob + i] = a[ab + i] >= c ? 1 : 0;
+      return;
+    default:
+      for (let i = 0; i < n; i++) o[ob + i] = fn(a[ab + i], c);
+  }
+}
+
+/** o[ob + i] = c ∘ b[bb + i] for i < n: symmetric ops run as vs, the rest here. */
+function sv(op: number, fn: BinaryFn, o: Arr, ob: number, c: number, b: Arr, bb: number, n: number): void {
+  const swapped = SWAPPED[op];
+  if (swapped !== undefined) {
+    vs(swapped, fn, o, ob, b, bb, c, n);
+    return;
+  }
+  switch (op) {
+    case SUB:
+      for (let i = 0; i < n; i++) o[ob + i] = c - b[bb + i];
+      return;
+    case DIV:
+      for (let i = 0; i < n; i++) o[ob + i] = c / b[bb + i];
+      return;
+    case POW:
+      for (let i = 0; i < n; i++) o[ob + i] = c ** b[bb + i];
+      return;
+    default:
+      for (let i = 0; i < n; i++) o[ob + i] = fn(c, b[bb + i]);
+  }
+}
+
+/** A contiguous tensor against a broadcast one (mid, inner from `pattern`); `left` says the tensor is a. */
+function against(
+  op: number,
+  fn: BinaryFn,
+  o: Arr,
+  ob: number,
+  t: Arr,
+  tb: number,
+  s: Arr,
+  sb: number,
+  mid: number,
+  inner: number,
+  n: number,
+  left: boolean,
+): void {
+  if (inner === 1) {
+    // A row repeated: runs of length mid, each against the whole row.
+    for (let p = 0; p < n; p += mid)
+      if (left) vv(op, fn, o, ob + p, t, tb + p, s, sb, mid);
+      else vv(op, fn, o, ob + p, s, sb, t, tb + p, mid);
+    return;
+  }
+  // Runs of length inner, each against one element of the broadcast operand.
+  for (let p = 0; p < n; )
+    for (let j = 0; j < mid; j++, p += inner)
+      if (left) vs(op, fn, o, ob + p, t, tb + p, s[sb + j], inner);
+      else sv(op, fn, o, ob + p, s[sb + j], t, tb + p, inner);
+}
+
+function binary(name: string, fn: BinaryFn, out: View, x: View, y: View): void {
+  const n = size(out.shape);
+  if (n === 0) return;
+  const op = BINARY[name] ?? GEN;
+  // A bool output normalises every store to 0/1 in the reference; only comparisons already give that.
+  if (out.dtype === 'bool' && !isComparison(op)) {
+    ref.binary(name, fn, out, x, y);
+    return;
+  }
+  const ma = pattern(x);
+  const ia = patInner;
+  const mb = pattern(y);
+  const ib = patInner;
+  if (ma < 0 || mb < 0) {
+    ref.binary(name, fn, out, x, y);
+    return;
+  }
+  const o = out.buf as Arr;
+  const a = x.buf as Arr;
+  const b = y.buf as Arr;
+  const ob = out.offset;
+  if (ma === n) {
+    if (mb === n) vv(op, fn, o, ob, a, x.offset, b, y.offset, n);
+    else against(op, fn, o, ob, a, x.offset, b, y.offset, mb, ib, n, true);
+  } else if (mb === n) against(op, fn, o, ob, b, y.offset, a, x.offset, ma, ia, n, false);
+  else if (ma === 1 && mb === 1) o.fill(fn(a[x.offset], b[y.offset]), ob, ob + n);
+  else ref.binary(name, fn, out, x, y);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unary ops
+
+const NEG = 1;
+const EXP = 2;
+const LOG = 3;
+const SQRT = 4;
+const ABS = 5;
+const TANH = 6;
+const SIGMOID = 7;
+const RELU = 8;
+const RSQRT = 9;
+const RECIP = 10;
+const LOG1P = 11;
+const EXPM1 = 12;
+const SIN = 13;
+const COS = 14;
+const FLOOR = 15;
+const CEIL = 16;
+const TRUNC = 17;
+const SIGN = 18;
+const LEAKY = 19;
+const CLAMP = 20;
+
+/** Names whose scalar functions (src/ops/elementwise.ts) the loops restate; the rest call their fn. */
+const UNARY: Record<string, number> = {
+  neg: NEG,
+  exp: EXP,
+  log: LOG,
+  sqrt: SQRT,
+  abs: ABS,
+  tanh: TANH,
+  sigmoid: SIGMOID,
+  relu: RELU,
+  rsqrt: RSQRT,
+  reciprocal: RECIP,
+  log1p: LOG1P,
+  expm1: EXPM1,
+  sin: SIN,
+  cos: COS,
+  floor: FLOOR,
+  ceil: CEIL,
+  trunc: TRUNC,
+  sign: SIGN,
+  leakyRelu: LEAKY,
+  clamp: CLAMP,
+};
+
+/** o[ob + i] = f(a[ab + i]) for i < n. */
+function un(op: number, fn: UnaryFn, p: readonly number[], o: Arr, ob: number, a: Arr, ab: number, n: number): void {
+  switch (op) {
+    case NEG:
+      for (let i = 0; i < n; i++) o[ob + i] = -a[ab + i];
+      return;
+    case EXP:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.exp(a[ab + i]);
+      return;
+    case LOG:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.log(a[ab + i]);
+      return;
+    case SQRT:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.sqrt(a[ab + i]);
+      return;
+    case ABS:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.abs(a[ab + i]);
+      return;
+    case TANH:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.tanh(a[ab + i]);
+      return;
+    case SIGMOID:
+      for (let i = 0; i < n; i++) {
+        const x = a[ab + i];
+        o[ob + i] = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+      }
+      return;
+    case RELU:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.max(a[ab + i], 0);
+      return;
+    case RSQRT:
+      for (let i = 0; i < n; i++) o[ob + i] = 1 / Math.sqrt(a[ab + i]);
+      return;
+    case RECIP:
+      for (let i = 0; i < n; i++) o[ob + i] = 1 / a[ab + i];
+      return;
+    case LOG1P:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.log1p(a[ab + i]);
+      return;
+    case EXPM1:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.expm1(a[ab + i]);
+      return;
+    case SIN:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.sin(a[ab + i]);
+      return;
+    case COS:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.cos(a[ab + i]);
+      return;
+    case FLOOR:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.floor(a[ab + i]);
+      return;
+    case CEIL:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.ceil(a[ab + i]);
+      return;
+    case TRUNC:
+      for (let i = 0; i < n; i++) o[ob + i] = Math.trunc(a[ab + i]);
+      return;
+    case SIGN:
+      for (let i = 0; i < n; i++) {
+        const x = a[ab + i];
+        o[ob + i] = x > 0 ? 1 : x < 0 ? -1 : 0;
+      }
+      return;
+    case LEAKY: {
+      const slope = p[0];
+      for (let i = 0; i < n; i++) {
+        const x = a[ab + i];
+        o[ob + i] = x > 0 ? x : x * slope;
+      }
+      return;
+    }
+    case CLAMP: {
+      const lo = p[0];
+      const hi = p[1];
+      for (let i = 0; i < n; i++) {
+        const x = a[ab + i];
+        o[ob + i] = x !== x ? x : Math.min(Math.max(x, lo), hi);
+      }
+      return;
+    }
+    default:
+      for (let i = 0; i < n; i++) o[ob + i] = fn(a[ab + i], p);
+  }
+}
+
+function unary(name: string, fn: UnaryFn, out: View, x: View, params: readonly number[]): void {
+  const n = size(out.shape);
+  if (n === 0) return;
+  if (out.dtype === 'bool') {
+    ref.unary(name, fn, out, x, params);
+    return;
+  }
+  const o = out.buf as Arr;
+  const a = x.buf as Arr;
+  const mid = pattern(x);
+  if (mid === n) un(UNARY[name] ?? 0, fn, params, o, out.offset, a, x.offset, n);
+  else if (mid === 1) o.fill(fn(a[x.offset], params), out.offset, out.offset + n);
+  else ref.unary(name, fn, out, x, params);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// where, copy, fill
+
+function where(out: View, cond: View, x: View, y: View): void {
+  const n = size(out.shape);
+  if (n === 0) return;
+  // Each operand contiguous or a broadcast scalar: a step of 1 or 0 per element.
+  const mc = pattern(cond);
+  const ma = pattern(x);
+  const mb = pattern(y);
+  // The reference stores without a cast here, even into bool.
+  if ((mc !== n && mc !== 1) || (ma !== n && ma !== 1) || (mb !== n && mb !== 1)) {
+    ref.where(out, cond, x, y);
+    return;
+  }
+  const o = out.buf as Arr;
+  const c = cond.buf as Arr;
+  const a = x.buf as Arr;
+  const b = y.buf as Arr;
+  const ob = out.offset;
+  const cb = cond.offset;
+  if (ma === n && mb === n && mc === n) {
+    const ab = x.offset;
+    const bb = y.offset;
+    for (let i = 0; i < n; i++) o[ob + i] = c[cb + i] !== 0 ? a[ab + i] : b[bb + i];
+    return;
+  }
+  if (ma === n && mb === 1 && mc === n) {
+    // where(mask, x, 0): the masking pattern of relu-like backward passes.
+    const ab = x.offset;
+    const s = b[y.offset];
+    for (let i = 0; i < n; i++) o[ob + i] = c[cb + i] !== 0 ? a[ab + i] : s;
+    return;
+  }
+  const sc = mc === n ? 1 : 0;
+  const sa = ma === n ? 1 : 0;
+  const sb = mb === n ? 1 : 0;
+  for (let i = 0, pc = cb, pa = x.offset, pb = y.offset; i < n; i++, pc += sc, pa += sa, pb += sb)
+    o[ob + i] = c[pc] !== 0 ? a[pa] : b[pb];
+}
+
+/**
+ * A plain store equals the reference's cast for every output dtype but bool: int32 stores go through ToInt32,
+ * which truncates as the reference's Math.trunc does and maps NaN and ±Infinity to 0 as it does too.
+ */
+function copy(out: View, x: View): void {
+  const n = size(out.shape);
+  if (n === 0) return;
+  if ((out.dtype === 'bool' && x.dtype !== 'bool') || !isContiguous(out)) {
+    ref.copy(out, x);
+    return;
+  }
+  const o = out.buf as Arr;
+  const a = x.buf as Arr;
+  const ob = out.offset;
+  if (isContiguous(x)) {
+    // TypedArray.set copies as if through a temporary when the two overlap; the reference's forward loop does not,
+    // so overlapping (but not identical) ranges of one buffer go to it.
+    if (o.buffer === a.buffer) {
+      const lo = Math.max(o.byteOffset + ob * o.BYTES_PER_ELEMENT, a.byteOffset + x.offset * a.BYTES_PER_ELEMENT);
+      const hi = Math.min(
+        o.byteOffset + (ob + n) * o.BYTES_PER_ELEMENT,
+        a.byteOffset + (x.offset + n) * a.BYTES_PER_ELEMENT,
+      );
+      if (lo < hi) {
+        ref.copy(out, x);
+        return;
+      }
+    }
+    o.set(a.subarray(x.offset, x.offset + n), ob);
+    return;
+  }
+  if (o.buffer === a.buffer) {
+    ref.copy(out, x);
+    return;
+  }
+  const { shape, strides } = x;
+  const nd = shape.length;
+  if (nd === 2) {
+    // A transposed (or otherwise strided) matrix made contiguous.
+    const [r, cols] = shape;
+    const [s0, s1] = strides;
+    for (let i = 0, k = ob; i < r; i++) for (let j = 0, q = x.offset + i * s0; j < cols; j++, q += s1) o[k++] = a[q];
+    return;
+  }
+  if (nd === 3) {
+    const [d0, d1, d2] = shape;
+    const [s0, s1, s2] = strides;
+    let k = ob;
+    for (let i = 0; i < d0; i++)
+      for (let j = 0; j < d1; j++) for (let l = 0, q = x.offset + i * s0 + j * s1; l < d2; l++, q += s2) o[k++] = a[q];
+    return;
+  }
+  ref.copy(out, x);
+}
+
+function fill(out: View, value: number): void {
+  if (!isContiguous(out)) {
+    ref.fill(out, value);
+    return;
+  }
+  (out.buf as Arr).fill(DTYPES[out.dtype].cast(value), out.offset, out.offset + size(out.shape));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reductions
+
+/**
+ * x contiguous, reduced into acc (row-major over the kept dims). x's dims are merged into alternating groups of
+ * kept and reduced dims (size-1 dims dropped), and every accumulator receives its elements in x's element order,
+ * exactly as the reference adds them.
+ */
+function reduceInto(op: ReduceOp, acc: Float64Array, a: Arr, base: number, sizes: number[], kept: boolean[]): void {
+  const g = sizes.length;
+  const inner = sizes[g - 1];
+  const innerKept = kept[g - 1];
+  // The outer groups as an odometer: digit d counts up to sizes[d]; a kept group moves the accumulator by its
+  // stride (the product of the kept sizes inside it).
+  const accStride: number[] = new Array(g).fill(0);
+  for (let d = g - 1, s = 1; d >= 0; d--)
+    if (kept[d]) {
+      accStride[d] = s;
+      s *= sizes[d];
+    }
+  let runs = 1;
+  for (let d = 0; d < g - 1; d++) runs *= sizes[d];
+  const digit: number[] = new Array(g).fill(0);
+  let k = 0;
+  let p = base;
+  for (let r = 0; r < runs; r++) {
+    if (innerKept) {
+      switch (op) {
+        case 'sum':
+          for (let j = 0; j < inner; j++) acc[k + j] += a[p + j];
+          break;
+        case 'prod':
+          for (let j = 0; j < inner; j++) acc[k + j] *= a[p + j];
+          break;
+        case 'amax':
+          for (let j = 0; j < inner; j++) {
+            const v = a[p + j];
+            if (v > acc[k + j] || v !== v) acc[k + j] = v;
+          }
+          break;
+        default:
+          for (let j = 0; j < inner; j++) {
+            const v = a[p + j];
+            if (v < acc[k + j] || v !== v) acc[k + j] = v;
+          }
+      }
+    } else {
+      let s = acc[k];
+      switch (op) {
+        case 'sum':
+          for (let j = 0; j < inner; j++) s += a[p + j];
+          break;
+        case 'prod':
+          for (let j = 0; j < inner; j++) s *= a[p + j];
+          break;
+        case 'amax':
+          for (let j = 0; j < inner; j++) {
+            const v = a[p + j];
+            if (v > s || v !== v) s = v;
+          }
+          break;
+        default:
+          for (let j = 0; j < inner; j++) {
+            const v = a[p + j];
+            if (v < s || v !== v) s = v;
+          }
+      }
+      acc[k] = s;
+    }
+    p += inner;
+    for (let d = g - 2; d >= 0; d--) {
+      k += accStride[d];
+      if (++digit[d] < sizes[d]) break;
+      k -= accStride[d] * sizes[d];
+      digit[d] = 0;
+    }
+  }
+}
+
+function reduce(op: ReduceOp, out: View, x: View): void {
+  if (!isContiguous(x) || !isContiguous(out)) {
+    ref.reduce(op, out, x);
+    return;
+  }
+  const nOut = size(out.shape);
+  const acc = new Float64Array(nOut);
+  if (op !== 'sum') acc.fill(op === 'prod' ? 1 : op === 'amax' ? -Infinity : Infinity);
+  if (size(x.shape) > 0) {
+    const sizes: number[] = [];
+    const kept: boolean[] = [];
+    for (let d = 0; d < x.shape.length; d++) {
+      const s = x.shape[d];
+      if (s === 1) continue;
+      const k = out.shape[d] !== 1;
+      if (sizes.length > 0 && kept[kept.length - 1] === k) sizes[sizes.length - 1] *= s;
+      else {
+        sizes.push(s);
+        kept.push(k);
+      }
+    }
+    if (sizes.length === 0) {
+      sizes.push(1);
+      kept.push(true);
+    }
+    reduceInto(op, acc, x.buf as Arr, x.offset, sizes, kept);
+  }
+  (out.buf as Arr).set(acc, out.offset);
+}
+
+/**
+ * Lines along dim of a contiguous x: `lines` of them, line l starting at ⌊l / inner⌋·len·inner + l mod inner, with
+ * step inner (1 along the last dim).
+ */
+function lineGeometry(x: View, dim: number): [number, number, number] {
+  let inner = 1;
+  for (let d = dim + 1; d < x.shape.length; d++) inner *= x.shape[d];
+  const len = x.shape[dim];
+  return [size(x.shape) / (len || 1), len, inner];
+}
+
+let expBuf = new Float64Array(256);
+
+function softmax(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number): void {
+  if (!isContiguous(x) || !isContiguous(out) || size(x.shape) === 0) {
+    ref.softmax(op, out, x, dim);
+    return;
+  }
+  const o = out.buf as Arr;
+  const a = x.buf as Arr;
+  const [lines, len, inner] = lineGeometry(x, dim);
+  if (expBuf.length < len) expBuf = new Float64Array(len);
+  const e = expBuf;
+  for (let l = 0; l < lines; l++) {
+    const start = Math.floor(l / inner) * len * inner + (l % inner);
+    const xb = x.offset + start;
+    const ob = out.offset + start;
+    let mx = -Infinity;
+    for (let j = 0, q = xb; j < len; j++, q += inner) {
+      const v = a[q];
+      if (v > mx || v !== v) mx = v;
+    }
+    if (mx === -Infinity) mx = 0; // as the reference: an all −inf line gives exp(−inf) = 0 everywhere
+    let sum = 0;
+    if (op === 'softmax') {
+      // Each exp is computed once and kept: the same values the reference computes twice.
+      for (let j = 0, q = xb; j < len; j++, q += inner) sum += e[j] = Math.exp(a[q] - mx);
+      for (let j = 0, q = ob; j < len; j++, q += inner) o[q] = e[j] / sum;
+    } else {
+      for (let j = 0, q = xb; j < len; j++, q += inner) sum += Math.exp(a[q] - mx);
+      const lse = Math.log(sum);
+      for (let j = 0, q = xb, r = ob; j < len; j++, q += inner, r += inner) o[r] = a[q] - mx - lse;
+    }
+  }
+}
+
+function argReduce(op: 'argmax' | 'argmin', out: View, x: View, dim: number): void {
+  if (!isContiguous(x) || !isContiguous(out) || !(x.shape[dim] > 0)) {
+    ref.argReduce(op, out, x, dim);
+    return;
+  }
+  const o = out.buf as Arr;
+  const a = x.buf as Arr;
+  const [lines, len, inner] = lineGeometry(x, dim);
+  const max = op === 'argmax';
+  for (let l = 0; l < lines; l++) {
+    const s0 = x.offset + Math.floor(l / inner) * len * inner + (l % inner);
+    let best = a[s0];
+    let bi = 0;
+    // As the reference: the first extreme wins, and a NaN is the extreme and ends the scan.
+    for (let j = 1, q = s0 + inner; j < len && best === best; j++, q += inner) {
+      const v = a[q];
+      if (v !== v || (max ? v > best : v < best)) {
+        best = v;
+        bi = j;
+      }
+    }
+    o[out.offset + l] = bi;
+  }
+}
+
+export const fastKernels: Partial<Kernels> = { unary, binary, where, copy, fill, reduce, softmax, argReduce };

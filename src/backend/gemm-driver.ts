@@ -1,0 +1,360 @@
+/**
+ * @file matmul and the convolution family written once on top of a GEMM (gemm.ts): a backend that supplies a fast
+ * `Gemm` gets all four kernels. matmul maps its strided batch straight onto the GEMM's strided batch; the three
+ * convolution kernels lower to im2col / col2im around one large GEMM per group (the batch folded into the columns,
+ * or into the reduction for the weight gradient), so every convolution is as fast as the GEMM under it. Anything a
+ * GEMM cannot express (integer dtypes, mixed dtypes, a non-contiguous out) goes to the reference kernels.
+ */
+import type { TypedArray } from '../core/dtype.js';
+import type { Conv2dParams, Kernels, View } from './backend.js';
+import type { Gemm } from './gemm.js';
+import { jsBackend } from './js/index.js';
+
+type FloatArray = Float32Array | Float64Array;
+type GemmKernels = Pick<Kernels, 'matmul' | 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGrad'>;
+
+const ref = jsBackend.kernels as Kernels;
+
+/** Bound on an im2col buffer, in elements: the batch is processed in chunks that fit it. */
+const COLS_BUDGET = 1 << 23;
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function isFloat(v: View): boolean {
+  return v.dtype === 'float32' || v.dtype === 'float64';
+}
+
+function isContiguous(v: View): boolean {
+  let s = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1 && v.strides[i] !== s) return false;
+    s *= v.shape[i];
+  }
+  return true;
+}
+
+/** Element offsets of every batch position (row-major over `shape`) for a view with these batch strides. */
+function batchOffsets(shape: readonly number[], strides: readonly number[], offset: number): Int32Array {
+  const n = size(shape);
+  const out = new Int32Array(n);
+  const idx = new Array<number>(shape.length).fill(0);
+  let o = offset;
+  for (let k = 0; k < n; k++) {
+    out[k] = o;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx[d]++;
+      o += strides[d];
+      if (idx[d] < shape[d]) break;
+      o -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function newArray(dtype: 'float32' | 'float64', n: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
+/** A contiguous copy of a float view (or the buffer itself when it already is one, from offset 0). */
+function contiguous(v: View, dtype: 'float32' | 'float64'): { data: FloatArray; offset: number } {
+  if (isContiguous(v) && v.dtype === dtype) return { data: v.buf as FloatArray, offset: v.offset };
+  const out = newArray(dtype, size(v.shape));
+  ref.copy({ buf: out, dtype, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 }, v);
+  return { data: out, offset: 0 };
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const s: number[] = [];
+  let n = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = n;
+    n *= shape[i];
+  }
+  return s;
+}
+
+/** The geometry of one convolution, from the views: x [N, C, H, W], w [O, C/G, KH, KW], y [N, O, OH, OW]. */
+function geometry(x: readonly number[], w: readonly number[], y: readonly number[], p: Conv2dParams) {
+  const [N, C, H, W] = x;
+  const [O, Cg, KH, KW] = w;
+  const [, , OH, OW] = y;
+  const G = p.groups;
+  return { N, C, H, W, O, Cg, KH, KW, OH, OW, G, Og: O / G, K: Cg * KH * KW, P: OH * OW };
+}
+type Geometry = ReturnType<typeof geometry>;
+
+/**
+ * cols[(c·KH + a)·KW + b][col0 + i·OW + j] = x[n, c0 + c, i·sH − pH + a·dH, j·sW − pW + b·dW] (0 outside x), for
+ * one image and one group: the columns a convolution's GEMM reads. `ld` is the row length of cols.
+ */
+function im2col(
+  cols: FloatArray,
+  ld: number,
+  col0: number,
+  x: View,
+  n: number,
+  c0: number,
+  g: Geometry,
+  p: Conv2dParams,
+) {
+  const xa = x.buf as TypedArray;
+  const [sn, sc, sh, sw] = x.strides;
+  const [sH, sW] = p.stride;
+  const [pH, pW] = p.padding;
+  const [dH, dW] = p.dilation;
+  const { Cg, KH, KW, OH, OW, H, W } = g;
+  let row = 0;
+  for (let c = 0; c < Cg; c++) {
+    const xc = x.offset + n * sn + (c0 + c) * sc;
+    for (let a = 0; a < KH; a++)
+      for (let b = 0; b < KW; b++, row++) {
+        let o = row * ld + col0;
+        for (let i = 0; i < OH; i++) {
+          const ih = i * sH - pH + a * dH;
+          if (ih < 0 || ih >= H) {
+            cols.fill(0, o, o + OW);
+            o += OW;
+            continue;
+          }
+          const xr = xc + ih * sh;
+          const iw0 = -pW + b * dW;
+          // Output columns j whose input column j·sW + iw0 lies inside [0, W).
+          const jLo = iw0 >= 0 ? 0 : Math.min(OW, Math.ceil(-iw0 / sW));
+          const jHi = Math.max(jLo, Math.min(OW, Math.ceil((W - iw0) / sW)));
+          if (jLo > 0) cols.fill(0, o, o + jLo);
+          if (sW === 1 && sw === 1) {
+            const s0 = xr + iw0;
+            for (let j = jLo; j < jHi; j++) cols[o + j] = xa[s0 + j];
+          } else for (let j = jLo; j < jHi; j++) cols[o + j] = xa[xr + (j * sW + iw0) * sw];
+          if (jHi < OW) cols.fill(0, o + jHi, o + OW);
+          o += OW;
+        }
+      }
+  }
+}
+
+/** The adjoint of im2col: out[n, c0 + c, ih, iw] += cols[...] for every position im2col read (out contiguous). */
+function col2im(
+  out: FloatArray,
+  outOff: number,
+  cols: FloatArray,
+  ld: number,
+  col0: number,
+  n: number,
+  c0: number,
+  g: Geometry,
+  p: Conv2dParams,
+) {
+  const [sH, sW] = p.stride;
+  const [pH, pW] = p.padding;
+  const [dH, dW] = p.dilation;
+  const { C, Cg, KH, KW, OH, OW, H, W } = g;
+  let row = 0;
+  for (let c = 0; c < Cg; c++) {
+    const oc = outOff + (n * C + c0 + c) * H * W;
+    for (let a = 0; a < KH; a++)
+      for (let b = 0; b < KW; b++, row++) {
+        let o = row * ld + col0;
+        for (let i = 0; i < OH; i++, o += OW) {
+          const ih = i * sH - pH + a * dH;
+          if (ih < 0 || ih >= H) continue;
+          const orow = oc + ih * W;
+          const iw0 = -pW + b * dW;
+          const jLo = iw0 >= 0 ? 0 : Math.min(OW, Math.ceil(-iw0 / sW));
+          const jHi = Math.max(jLo, Math.min(OW, Math.ceil((W - iw0) / sW)));
+          for (let j = jLo; j < jHi; j++) out[orow + j * sW + iw0] += cols[o + j];
+        }
+      }
+  }
+}
+
+/** Images per chunk so that the [K, chunk·P] column buffer stays within budget (at least one image). */
+function chunkOf(g: Geometry): number {
+  return Math.max(1, Math.min(g.N, Math.floor(COLS_BUDGET / Math.max(1, g.K * g.P))));
+}
+
+/** The four GEMM-shaped kernels over `gemm`. */
+export function gemmKernels(gemm: Gemm): GemmKernels {
+  /** One C = A·B (or +=) over plain row-major operands at element offsets. */
+  const mm = (
+    dtype: 'float32' | 'float64',
+    m: number,
+    n: number,
+    k: number,
+    a: FloatArray,
+    ao: number,
+    aRow: number,
+    aCol: number,
+    b: FloatArray,
+    bo: number,
+    bRow: number,
+    bCol: number,
+    c: FloatArray,
+    co: number,
+    accumulate: boolean,
+  ) =>
+    gemm({
+      dtype,
+      batch: 1,
+      m,
+      n,
+      k,
+      a,
+      aOffsets: [ao],
+      aRowStride: aRow,
+      aColStride: aCol,
+      b,
+      bOffsets: [bo],
+      bRowStride: bRow,
+      bColStride: bCol,
+      c,
+      cOffsets: [co],
+      cRowStride: n,
+      cColStride: 1,
+      accumulate,
+    });
+
+  return {
+    matmul(out, a, b) {
+      if (!isFloat(out) || a.dtype !== out.dtype || b.dtype !== out.dtype || !isContiguous(out))
+        return ref.matmul(out, a, b);
+      const nd = out.shape.length;
+      const m = out.shape[nd - 2];
+      const n = out.shape[nd - 1];
+      const k = a.shape[nd - 1];
+      const batchShape = out.shape.slice(0, nd - 2);
+      const nb = size(batchShape);
+      const cOffsets = new Int32Array(nb);
+      for (let i = 0; i < nb; i++) cOffsets[i] = out.offset + i * m * n;
+      gemm({
+        dtype: out.dtype as 'float32' | 'float64',
+        batch: nb,
+        m,
+        n,
+        k,
+        a: a.buf as TypedArray,
+        aOffsets: nb === 1 ? [a.offset] : batchOffsets(batchShape, a.strides.slice(0, nd - 2), a.offset),
+        aRowStride: a.strides[nd - 2],
+        aColStride: a.strides[nd - 1],
+        b: b.buf as TypedArray,
+        bOffsets: nb === 1 ? [b.offset] : batchOffsets(batchShape, b.strides.slice(0, nd - 2), b.offset),
+        bRowStride: b.strides[nd - 2],
+        bColStride: b.strides[nd - 1],
+        c: out.buf as TypedArray,
+        cOffsets,
+        cRowStride: n,
+        cColStride: 1,
+        accumulate: false,
+      });
+    },
+
+    // y[n, g·Og + o, pix] = bias + Σ_K W_g[o, K] · cols_n[K, pix]: per group one GEMM W_g · [cols of the chunk].
+    conv2d(out, x, w, bias, p) {
+      if (!isFloat(out) || x.dtype !== out.dtype || w.dtype !== out.dtype || !isContiguous(out))
+        return ref.conv2d(out, x, w, bias, p);
+      const dtype = out.dtype as 'float32' | 'float64';
+      const g = geometry(x.shape, w.shape, out.shape, p);
+      const o = out.buf as FloatArray;
+      const { data: wd, offset: wo } = contiguous(w, dtype);
+      const chunk = chunkOf(g);
+      const cols = newArray(dtype, g.K * chunk * g.P);
+      const res = newArray(dtype, g.Og * chunk * g.P);
+      const bv = bias && contiguous(bias, dtype);
+      for (let n0 = 0; n0 < g.N; n0 += chunk) {
+        const nc = Math.min(chunk, g.N - n0);
+        const ld = nc * g.P;
+        for (let gi = 0; gi < g.G; gi++) {
+          for (let i = 0; i < nc; i++) im2col(cols, ld, i * g.P, x, n0 + i, gi * g.Cg, g, p);
+          mm(dtype, g.Og, ld, g.K, wd, wo + gi * g.Og * g.K, g.K, 1, cols, 0, ld, 1, res, 0, false);
+          // res is [Og, nc·P]; out wants [nc, O, P].
+          for (let oc = 0; oc < g.Og; oc++) {
+            const ch = gi * g.Og + oc;
+            const bb = bv ? bv.data[bv.offset + ch] : 0;
+            for (let i = 0; i < nc; i++) {
+              const dst = out.offset + ((n0 + i) * g.O + ch) * g.P;
+              const src = oc * ld + i * g.P;
+              if (bb === 0) o.set(res.subarray(src, src + g.P), dst);
+              else for (let q = 0; q < g.P; q++) o[dst + q] = res[src + q] + bb;
+            }
+          }
+        }
+      }
+    },
+
+    // dx = col2im(W_gᵀ · dY_g): the transposed operand is just swapped strides for the GEMM.
+    conv2dTranspose(out, y, w, bias, p) {
+      if (!isFloat(out) || y.dtype !== out.dtype || w.dtype !== out.dtype || !isContiguous(out))
+        return ref.conv2dTranspose(out, y, w, bias, p);
+      const dtype = out.dtype as 'float32' | 'float64';
+      const g = geometry(out.shape, w.shape, y.shape, p);
+      const o = out.buf as FloatArray;
+      const { data: wd, offset: wo } = contiguous(w, dtype);
+      const ya = y.buf as TypedArray;
+      const [yn, yc, yh, yw] = y.strides;
+      const total = size(out.shape);
+      o.fill(0, out.offset, out.offset + total);
+      const chunk = chunkOf(g);
+      const cols = newArray(dtype, g.K * chunk * g.P);
+      const yg = newArray(dtype, g.Og * chunk * g.P);
+      for (let n0 = 0; n0 < g.N; n0 += chunk) {
+        const nc = Math.min(chunk, g.N - n0);
+        const ld = nc * g.P;
+        for (let gi = 0; gi < g.G; gi++) {
+          // dY of this group as [Og, nc·P].
+          for (let oc = 0; oc < g.Og; oc++)
+            for (let i = 0; i < nc; i++) {
+              const base = y.offset + (n0 + i) * yn + (gi * g.Og + oc) * yc;
+              let d = oc * ld + i * g.P;
+              for (let r = 0; r < g.OH; r++) for (let s = 0; s < g.OW; s++) yg[d++] = ya[base + r * yh + s * yw];
+            }
+          mm(dtype, g.K, ld, g.Og, wd, wo + gi * g.Og * g.K, 1, g.K, yg, 0, ld, 1, cols, 0, false);
+          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, ld, i * g.P, n0 + i, gi * g.Cg, g, p);
+        }
+      }
+      if (bias) {
+        const bv = contiguous(bias, dtype);
+        const plane = g.H * g.W;
+        for (let n = 0; n < g.N; n++)
+          for (let c = 0; c < g.C; c++) {
+            const bb = bv.data[bv.offset + c];
+            const base = out.offset + (n * g.C + c) * plane;
+            for (let q = 0; q < plane; q++) o[base + q] += bb;
+          }
+      }
+    },
+
+    // dW_g = dY_g · colsᵀ, the batch folded into the reduction (k = images · P).
+    conv2dWeightGrad(out, x, y, p) {
+      if (!isFloat(out) || x.dtype !== out.dtype || y.dtype !== out.dtype || !isContiguous(out))
+        return ref.conv2dWeightGrad(out, x, y, p);
+      const dtype = out.dtype as 'float32' | 'float64';
+      const g = geometry(x.shape, out.shape, y.shape, p);
+      const o = out.buf as FloatArray;
+      const ya = y.buf as TypedArray;
+      const [yn, yc, yh, yw] = y.strides;
+      const chunk = chunkOf(g);
+      const cols = newArray(dtype, g.K * chunk * g.P);
+      const yg = newArray(dtype, g.Og * chunk * g.P);
+      if (g.N === 0) o.fill(0, out.offset, out.offset + size(out.shape));
+      for (let n0 = 0; n0 < g.N; n0 += chunk) {
+        const nc = Math.min(chunk, g.N - n0);
+        const ld = nc * g.P;
+        for (let gi = 0; gi < g.G; gi++) {
+          for (let i = 0; i < nc; i++) im2col(cols, ld, i * g.P, x, n0 + i, gi * g.Cg, g, p);
+          for (let oc = 0; oc < g.Og; oc++)
+            for (let i = 0; i < nc; i++) {
+              const base = y.offset + (n0 + i) * yn + (gi * g.Og + oc) * yc;
+              let d = oc * ld + i * g.P;
+              for (let r = 0; r < g.OH; r++) for (let s = 0; s < g.OW; s++) yg[d++] = ya[base + r * yh + s * yw];
+            }
+          mm(dtype, g.Og, g.K, ld, yg, 0, ld, 1, cols, 0, 1, ld, o, out.offset + gi * g.Og * g.K, n0 > 0);
+        }
+      }
+    },
+  };
+}
