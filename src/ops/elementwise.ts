@@ -3,7 +3,9 @@
  * evaluates) and its partial derivatives as tensors; from the partials, VJP = g·∂ and JVP = Σ t·∂ follow, and since
  * the partials are built from differentiable ops, so do all higher derivatives.
  */
+
 import type { BinaryFn, UnaryFn } from '../backend/backend.js';
+import { kernels } from '../backend/index.js';
 import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
@@ -386,7 +388,21 @@ function binaryDType(s: BinarySpec, x: TensorLike, y: TensorLike): DType {
   return t;
 }
 
+/** Each binary primitive's spec by name, for in-place ops that write straight into their target. */
+const BINARY_SPECS = new Map<string, BinarySpec>();
+
+/**
+ * Runs a binary primitive's kernel into `out` (x's shape; x and y broadcast to it), unrecorded: the fast path of
+ * x.add_(y) and friends when nothing is recorded. The caller guarantees out is contiguous and y does not share
+ * its storage, so each element is read before it is written.
+ */
+export function binaryInto(name: string, out: Tensor, x: Tensor, y: Tensor): void {
+  const s = BINARY_SPECS.get(name) as BinarySpec;
+  kernels().binary(s.name, s.fn, out._view(), bview(x, out.shape), bview(y, out.shape));
+}
+
 function binary(s: BinarySpec) {
+  if (!BINARY_SPECS.has(s.name)) BINARY_SPECS.set(s.name, s);
   const op = binaryOp(s);
   return (x: TensorLike, y: TensorLike): Tensor => {
     const dtype = binaryDType(s, x, y);

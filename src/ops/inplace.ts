@@ -15,7 +15,7 @@ import { broadcastShapes, isContiguous, numel, sameShape } from '../core/shape.j
 import type { Tensor } from '../tensor/tensor.js';
 import { full, zeros } from './creation.js';
 import { apply, defineOp, installViewRefresh, type OpDef } from './define.js';
-import { add, clamp, div, mul, sub, toDtype, where } from './elementwise.js';
+import { add, binaryInto, clamp, div, mul, sub, toDtype, where } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
 import { resultTypeOf, type TensorLike } from './scalar.js';
@@ -104,8 +104,8 @@ interface InplaceSpec {
   dtype: DType | null;
   /** The out-of-place op on (a copy of) x and the operands; its result has x's shape. */
   compute: (x: Tensor, operands: readonly TensorLike[]) => Tensor;
-  /** A fast path for when nothing is recorded: write straight into x. */
-  direct?: (x: Tensor) => void;
+  /** A fast path for when nothing is recorded: write straight into x; false when it does not apply here. */
+  direct?: (x: Tensor) => boolean | void;
 }
 
 const shapeOf = (v: TensorLike): readonly number[] => (typeof v === 'object' ? v.shape : []);
@@ -172,8 +172,7 @@ function inplace(x: Tensor, name: string, s: InplaceSpec): Tensor {
     isGradEnabled() &&
     (x._requiresGrad || s.operands.some(needsGrad) || (x._base?._requiresGrad === true && isTrackedView(x)));
   const region = check(x, name, s, tracked);
-  if (!tracked && s.direct && forwardLevel() === 0) {
-    s.direct(x);
+  if (!tracked && s.direct && forwardLevel() === 0 && s.direct(x) !== false) {
     x._storage.version++;
     return x;
   }
@@ -241,6 +240,24 @@ installViewRefresh((x) => {
 
 // ----- the ops ---------------------------------------------------------------------------------------------------
 
+/**
+ * x ← x op y computed by the binary primitive straight into x's storage: one pass instead of compute, then copy
+ * back (an optimizer step is a few of these per parameter). Only where that is exactly the out-of-place result:
+ * x contiguous (kernels write contiguous outs) and y not sharing x's storage (no element read after it is written).
+ */
+function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) => boolean {
+  return (x) => {
+    if (!isContiguous(x.shape, x._strides)) return false;
+    if (typeof y === 'object' && y._storage === x._storage) return false;
+    const yy = noGrad(() => {
+      const t = typeof y === 'object' ? y : full([], y, { dtype: resultTypeOf(name, [x, y]) });
+      return alpha !== undefined && alpha !== 1 ? mul(t, alpha) : t;
+    });
+    binaryInto(name, x, x, yy);
+    return true;
+  };
+}
+
 const ALL = (): Tensor => full([], true);
 
 /** x += alpha · y, in place. */
@@ -251,6 +268,7 @@ export const add_ = testedOp({
       operands: [y],
       dtype: resultTypeOf('add_', opts?.alpha !== undefined ? [x, y, opts.alpha] : [x, y]),
       compute: (a, [b]) => add(a, b, opts),
+      direct: directBinary('add', y, opts?.alpha),
     }),
   samples: [
     { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().add_(y)' },
@@ -271,6 +289,7 @@ export const sub_ = testedOp({
       operands: [y],
       dtype: resultTypeOf('sub_', opts?.alpha !== undefined ? [x, y, opts.alpha] : [x, y]),
       compute: (a, [b]) => sub(a, b, opts),
+      direct: resultTypeOf('sub_', [x, y]) === 'bool' ? undefined : directBinary('sub', y, opts?.alpha),
     }),
   samples: [
     {
@@ -288,7 +307,12 @@ export const sub_ = testedOp({
 export const mul_ = testedOp({
   name: 'mul_',
   fn: (x: Tensor, y: TensorLike): Tensor =>
-    inplace(x, 'mul_', { operands: [y], dtype: resultTypeOf('mul_', [x, y]), compute: (a, [b]) => mul(a, b) }),
+    inplace(x, 'mul_', {
+      operands: [y],
+      dtype: resultTypeOf('mul_', [x, y]),
+      compute: (a, [b]) => mul(a, b),
+      direct: directBinary('mul', y),
+    }),
   samples: [
     { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().mul_(y)' },
     { args: [[3]], call: (f, x) => f(x.clone(), -1.5), torch: 'lambda x: x.clone().mul_(-1.5)' },
@@ -305,6 +329,7 @@ export const div_ = testedOp({
       operands: [y],
       dtype: isFloating(t) ? t : DEFAULT_FLOAT,
       compute: (a, [b]) => div(a, b),
+      direct: directBinary('div', y),
     });
   },
   samples: [

@@ -174,14 +174,14 @@ function bind(lib: KoffiLib, path: string): OpenBlas {
  * How a rows×cols operand with strides (rs, cs) reads as a row-major BLAS matrix: NoTrans (ld = rs) when its rows
  * are contiguous, Trans (ld = cs) when its columns are; null when neither holds and it must be packed. A stride
  * along a dim of extent 1 is never used, so it is free, and BLAS's rule ld ≥ max(1, extent) is what decides.
+ * Encoded as ld > 0 for NoTrans, -ld for Trans, 0 for "pack it" (extents are ≥ 1 here, so ld ≥ 1), so the
+ * per-call path allocates nothing.
  */
 function classify(rows: number, cols: number, rs: number, cs: number): number {
   if ((cols === 1 || cs === 1) && (rows === 1 || (rs >= cols && rs <= INT_MAX))) return rows === 1 ? cols : rs;
   if ((rows === 1 || rs === 1) && (cols === 1 || (cs >= rows && cs <= INT_MAX))) return -(cols === 1 ? rows : cs);
   return 0;
 }
-// classify encodes NoTrans as ld > 0, Trans as -ld, "pack it" as 0 (extents here are ≥ 1, so ld ≥ 1), to keep
-// the per-call path free of allocations.
 
 // Reused pack buffers (A, B, C) per dtype: tiny GEMMs in a training loop should not allocate per call. Buffers
 // past SCRATCH_MAX elements are not kept, so one huge strided product does not pin its memory for good.
