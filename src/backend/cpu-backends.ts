@@ -2,9 +2,11 @@
  * @file The fast CPU backends, put together from shared parts: `wasm` (generated WebAssembly SIMD GEMM on a worker
  * pool) and `blas` (the system OpenBLAS through koffi, Node only). Both keep tensors in GC-owned TypedArrays like
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
- * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts); gather, scatterAdd and argReduce
+ * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts, with wasm SIMD under the large
+ * arithmetic binary ops: wasm/elementwise.ts); gather, scatterAdd and argReduce
  * are the reference kernels on purpose (index-bound, no arithmetic to speed up).
  */
+import { numel } from '../core/shape.js';
 import type { Backend } from './backend.js';
 import { loadError, loadOpenBlas } from './blas/openblas.js';
 import { fastKernels } from './fast-kernels.js';
@@ -12,10 +14,24 @@ import type { Gemm } from './gemm.js';
 import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
 import { onNumThreads } from './threads.js';
+import { simdBinary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
 
+const fastBinary = fastKernels.binary as NonNullable<typeof fastKernels.binary>;
+
 function cpuBackend(name: string, gemm: Gemm): Backend {
-  return { ...jsBackend, name, kernels: { ...jsBackend.kernels, ...fastKernels, ...gemmKernels(gemm) } };
+  return {
+    ...jsBackend,
+    name,
+    kernels: {
+      ...jsBackend.kernels,
+      ...fastKernels,
+      ...gemmKernels(gemm),
+      binary(op, fn, out, x, y) {
+        if (!simdBinary(op, out, x, y, numel(out.shape))) fastBinary(op, fn, out, x, y);
+      },
+    },
+  };
 }
 
 /** The wasm backend, or null where the engine lacks WebAssembly SIMD. Its module is compiled at first use. */

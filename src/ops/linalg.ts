@@ -5,16 +5,33 @@
  */
 import { promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
-import { broadcastShapes, numel } from '../core/shape.js';
+import { broadcastShapes, isContiguous, numel } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { apply, bview, defineOp, shapeText } from './define.js';
 import { add, mul } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { sum } from './reduce.js';
 import { testedOp } from './registry.js';
-import { squeeze, transpose, unsqueeze } from './shape.js';
+import { reshape, squeeze, transpose, unsqueeze } from './shape.js';
 
-const matmulOp = defineOp({
+/**
+ * Which operands are stored transposed (a contiguous matrix seen through .mT, as F.linear's weight is): their
+ * gradient is computed in that layout, dBᵀ = dYᵀ·A rather than dB = Aᵀ·dY, so it arrives at the leaf contiguous
+ * instead of as a transposed view the leaf would have to copy. The same products, no extra work.
+ */
+interface MatmulParams {
+  ta: boolean;
+  tb: boolean;
+}
+
+function storedTransposed(t: Tensor, outRank: number): boolean {
+  const n = t.ndim;
+  if (n !== outRank) return false; // a broadcast operand's gradient is summed first; its layout is the sum's
+  const s = t._strides;
+  return t.shape[n - 1] > 1 && t.shape[n - 2] > 1 && s[n - 2] === 1 && s[n - 1] === t.shape[n - 2];
+}
+
+const matmulOp = defineOp<MatmulParams>({
   name: 'matmul',
   backwardName: 'MmBackward',
   infer: ([a, b]) => {
@@ -28,7 +45,11 @@ const matmulOp = defineOp({
   saveInputs: 'others',
   vjp: (g, c) => {
     const [a, b] = c.inputs;
-    return [c.needs[0] && matmul(g, transpose(b!, -1, -2)), c.needs[1] && matmul(transpose(a!, -1, -2), g)];
+    const mT = (t: Tensor) => transpose(t, -1, -2);
+    return [
+      c.needs[0] && (c.params.ta ? mT(matmul(b!, mT(g))) : matmul(g, mT(b!))),
+      c.needs[1] && (c.params.tb ? mT(matmul(mT(g), a!)) : matmul(mT(a!), g)),
+    ];
   },
   jvp: ([ta, tb], c) => {
     const a = ta && matmul(ta, c.inputs[1]!);
@@ -70,7 +91,17 @@ export const matmul = testedOp({
     }
     const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
     const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
-    let out = apply(matmulOp, [a2, b2], undefined);
+    // A batch of rows times one matrix (a linear layer on [B, T, in]) is one taller product, as in PyTorch: one
+    // GEMM forward, and the weight's gradient one GEMM over all rows instead of a batch of them summed after.
+    if (a2.ndim > 2 && b2.ndim === 2 && isContiguous(a2.shape, a2._strides)) {
+      const rows = reshape(a2, [-1, ka]);
+      const flat = apply(matmulOp, [rows, b2], { ta: false, tb: storedTransposed(b2, 2) });
+      let out = reshape(flat, [...a2.shape.slice(0, -1), b2.shape[1]]);
+      if (b.ndim === 1) out = squeeze(out, -1);
+      return out;
+    }
+    const rank = Math.max(a2.ndim, b2.ndim);
+    let out = apply(matmulOp, [a2, b2], { ta: storedTransposed(a2, rank), tb: storedTransposed(b2, rank) });
     if (a.ndim === 1) out = squeeze(out, -2);
     if (b.ndim === 1) out = squeeze(out, -1);
     return out;
