@@ -1,13 +1,13 @@
 /**
  * @file The wasm SIMD path of the large arithmetic binary ops (src/backend/wasm/elementwise.ts) against the js
  * reference kernel, bit for bit: add, sub, mul, div in float32 and float64, tensor·tensor, tensor·scalar and
- * scalar·tensor, lengths with and without a vector tail, NaN, ±Inf, −0 and denormals, and out aliasing an operand.
+ * scalar·tensor, relu, neg and abs, lengths with and without a vector tail, NaN, ±Inf, −0 and denormals, and out aliasing an operand.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kernels, View } from '../src/backend/backend.js';
 import { jsBackend } from '../src/backend/js/index.js';
-import { SIMD_MIN, simdBinary } from '../src/backend/wasm/elementwise.js';
+import { SIMD_MIN, simdBinary, simdUnary } from '../src/backend/wasm/elementwise.js';
 
 const ref = jsBackend.kernels as Kernels;
 const FNS: Record<string, (a: number, b: number) => number> = {
@@ -85,4 +85,18 @@ test('small, mixed-dtype, strided or unknown-op cases are declined', () => {
   assert.equal(simdBinary('pow', out('float32', n), x, x, n), false);
   const strided = { ...vec('float32', 2 * n), shape: [n], strides: [2] };
   assert.equal(simdBinary('mul', out('float32', n), strided, x, n), false);
+});
+
+test('SIMD relu, neg and abs equal the reference kernel bit for bit', () => {
+  const fns: Record<string, (x: number) => number> = { relu: (x) => Math.max(x, 0), neg: (x) => -x, abs: Math.abs };
+  for (const dtype of ['float32', 'float64'] as const)
+    for (const name of Object.keys(fns))
+      for (const n of [SIMD_MIN, SIMD_MIN + 1, 2 * SIMD_MIN + 7]) {
+        const x = vec(dtype, n);
+        const got = out(dtype, n);
+        const want = out(dtype, n);
+        assert.ok(simdUnary(name, got, x, n), `${name} ${dtype} should take the SIMD path`);
+        ref.unary(name, fns[name], want, x, []);
+        same(got.buf as Float64Array, want.buf as Float64Array, `${name} ${dtype} n=${n}`);
+      }
 });

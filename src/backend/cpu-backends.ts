@@ -14,10 +14,11 @@ import type { Gemm } from './gemm.js';
 import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
 import { onNumThreads } from './threads.js';
-import { simdBinary } from './wasm/elementwise.js';
+import { simdBinary, simdUnary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
 
 const fastBinary = fastKernels.binary as NonNullable<typeof fastKernels.binary>;
+const fastUnary = fastKernels.unary as NonNullable<typeof fastKernels.unary>;
 
 function cpuBackend(name: string, gemm: Gemm): Backend {
   return {
@@ -29,6 +30,9 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       ...gemmKernels(gemm),
       binary(op, fn, out, x, y) {
         if (!simdBinary(op, out, x, y, numel(out.shape))) fastBinary(op, fn, out, x, y);
+      },
+      unary(op, fn, out, x, params) {
+        if (!simdUnary(op, out, x, numel(out.shape))) fastUnary(op, fn, out, x, params);
       },
     },
   };

@@ -238,7 +238,8 @@ export const relu = unary(
   {
     name: 'relu',
     fn: (x) => Math.max(x, 0),
-    d: (x) => toDtype(gt(x, 0), x.dtype),
+    // A bool mask: g · mask promotes to g's dtype in one pass, with no cast pass first.
+    d: (x) => gt(x, 0),
     explain: (dy, x) => `${dy} ⊙ 1[${x} > 0]`,
   },
   std1,
