@@ -159,12 +159,20 @@ export function runBackward(
         if (g) accumulateLeaf(node.tensor, g, createGraph, caps, captured);
         continue;
       }
-      if (g && node.hooks) for (const h of node.hooks) g = h(g) ?? g;
+      if (g && node.hooks) {
+        for (const h of node.hooks) g = h(g) ?? g;
+        markShared(g); // a hook may keep what it saw
+      }
       if (g && node.retained) {
         node.retained.grad = createGraph ? g : g.detach();
         markShared(g);
       }
-      if (g && caps) for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
+      if (g && caps) {
+        for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
+        markShared(g);
+      }
+      // The rule consumes g; views of it it passes on (a transpose's) may then be taken over by one leaf.
+      if (g && g._storage.gradBy === g) g._storage.gradBy = null;
       if (g && node.op.vjp) {
         node.checkVersions();
         const ctx = node.ctx;
@@ -236,17 +244,31 @@ function accumulate(t: Target, g: Tensor): void {
     g._gradEpoch = currentEpoch;
     g._gradShared = false;
   }
+  // Two gradients over one storage (a tensor and its view, or two views) share it as surely as one tensor twice.
+  const st = g._storage;
+  if (st.gradEpoch === currentEpoch) {
+    if (st.gradBy !== null && st.gradBy !== g) st.gradShared = true;
+    else st.gradBy = g;
+  } else {
+    st.gradEpoch = currentEpoch;
+    st.gradBy = g;
+    st.gradShared = false;
+  }
   t._grad = t._grad ? ops.add(t._grad, g) : g;
 }
 
 function markShared(g: Tensor): void {
   g._gradEpoch = currentEpoch;
   g._gradShared = true;
+  g._storage.gradEpoch = currentEpoch;
+  g._storage.gradShared = true;
 }
 
 /**
  * A leaf may take over a gradient buffer instead of cloning it (as PyTorch does when nothing else holds it) when
- * this run allocated it, handed it to this leaf alone, and it owns its storage whole; anything else is cloned.
+ * this run allocated it, handed it (and its storage) to this leaf alone, and it covers its storage whole and
+ * contiguously — a contiguous view of an intermediate, such as the transposed weight gradient, counts; anything
+ * else is cloned.
  */
 function canSteal(g: Tensor, leaf: Tensor): boolean {
   return (
@@ -254,7 +276,8 @@ function canSteal(g: Tensor, leaf: Tensor): boolean {
     g._gradEpoch === currentEpoch &&
     !g._gradShared &&
     g._storage.id >= firstStorage &&
-    g._base === null &&
+    g._storage.gradEpoch === currentEpoch &&
+    !g._storage.gradShared &&
     g._offset === 0 &&
     g._storage.size === g.numel() &&
     g.dtype === leaf.dtype &&

@@ -53,6 +53,13 @@ export class Storage {
   version = 0;
   /** Allocation order, so the engine can tell a gradient made during this backward from an older tensor. */
   readonly id = nextId++;
+  /**
+   * The engine's record of which gradient tensor (of which backward run) was handed over with this storage, so a
+   * leaf takes over a buffer only when no other gradient shares it, view or not.
+   */
+  gradEpoch = -1;
+  gradBy: unknown = null;
+  gradShared = false;
   constructor(
     readonly backend: Backend,
     readonly buf: Buffer,
