@@ -173,6 +173,20 @@ function col2im(
   }
 }
 
+/**
+ * y [N, O, OH, OW] as one [O, OH·OW] matrix per image, read in place when each image's spatial dims are contiguous
+ * (row stride = the channel stride), else from a contiguous copy.
+ */
+function imageMatrices(y: View, dtype: 'float32' | 'float64', g: Geometry) {
+  const [, yc, yh, yw] = y.strides;
+  if (y.dtype === dtype && yw === 1 && yh === g.OW) {
+    const yn = y.strides[0];
+    return { data: y.buf as FloatArray, rowStride: yc, image: (n: number) => y.offset + n * yn };
+  }
+  const c = contiguous(y, dtype);
+  return { data: c.data, rowStride: g.P, image: (n: number) => c.offset + n * g.O * g.P };
+}
+
 /** Images per chunk so that the [K, chunk·P] column buffer stays within budget (at least one image). */
 function chunkOf(g: Geometry): number {
   return Math.max(1, Math.min(g.N, Math.floor(COLS_BUDGET / Math.max(1, g.K * g.P))));
@@ -253,7 +267,8 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       });
     },
 
-    // y[n, g·Og + o, pix] = bias + Σ_K W_g[o, K] · cols_n[K, pix]: per group one GEMM W_g · [cols of the chunk].
+    // y_n[g·Og + o, pix] = bias + Σ_K W_g[o, K] · cols_n[K, pix]: per group one batched GEMM over the chunk's
+    // images, W_g shared by all of them, each product written straight into its image's rows of out.
     conv2d(out, x, w, bias, p) {
       if (!isFloat(out) || x.dtype !== out.dtype || w.dtype !== out.dtype || !isContiguous(out))
         return ref.conv2d(out, x, w, bias, p);
@@ -263,30 +278,43 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const { data: wd, offset: wo } = contiguous(w, dtype);
       const chunk = chunkOf(g);
       const cols = newArray(dtype, g.K * chunk * g.P);
-      const res = newArray(dtype, g.Og * chunk * g.P);
       const bv = bias && contiguous(bias, dtype);
+      if (bv)
+        for (let n = 0; n < g.N; n++)
+          for (let c = 0; c < g.O; c++) {
+            const at = out.offset + (n * g.O + c) * g.P;
+            o.fill(bv.data[bv.offset + c], at, at + g.P);
+          }
       for (let n0 = 0; n0 < g.N; n0 += chunk) {
         const nc = Math.min(chunk, g.N - n0);
-        const ld = nc * g.P;
         for (let gi = 0; gi < g.G; gi++) {
-          for (let i = 0; i < nc; i++) im2col(cols, ld, i * g.P, x, n0 + i, gi * g.Cg, g, p);
-          mm(dtype, g.Og, ld, g.K, wd, wo + gi * g.Og * g.K, g.K, 1, cols, 0, ld, 1, res, 0, false);
-          // res is [Og, nc·P]; out wants [nc, O, P].
-          for (let oc = 0; oc < g.Og; oc++) {
-            const ch = gi * g.Og + oc;
-            const bb = bv ? bv.data[bv.offset + ch] : 0;
-            for (let i = 0; i < nc; i++) {
-              const dst = out.offset + ((n0 + i) * g.O + ch) * g.P;
-              const src = oc * ld + i * g.P;
-              if (bb === 0) o.set(res.subarray(src, src + g.P), dst);
-              else for (let q = 0; q < g.P; q++) o[dst + q] = res[src + q] + bb;
-            }
-          }
+          for (let i = 0; i < nc; i++) im2col(cols, g.P, i * g.K * g.P, x, n0 + i, gi * g.Cg, g, p);
+          gemm({
+            dtype,
+            batch: nc,
+            m: g.Og,
+            n: g.P,
+            k: g.K,
+            a: wd,
+            aOffsets: new Array(nc).fill(wo + gi * g.Og * g.K),
+            aRowStride: g.K,
+            aColStride: 1,
+            b: cols,
+            bOffsets: Array.from({ length: nc }, (_, i) => i * g.K * g.P),
+            bRowStride: g.P,
+            bColStride: 1,
+            c: o,
+            cOffsets: Array.from({ length: nc }, (_, i) => out.offset + ((n0 + i) * g.O + gi * g.Og) * g.P),
+            cRowStride: g.P,
+            cColStride: 1,
+            accumulate: bv !== null,
+          });
         }
       }
     },
 
-    // dx = col2im(W_gᵀ · dY_g): the transposed operand is just swapped strides for the GEMM.
+    // dx_n = col2im(W_gᵀ · dY_n,g): dY read in place (a strided matrix per image), the transposed W just swapped
+    // strides for the GEMM.
     conv2dTranspose(out, y, w, bias, p) {
       if (!isFloat(out) || y.dtype !== out.dtype || w.dtype !== out.dtype || !isContiguous(out))
         return ref.conv2dTranspose(out, y, w, bias, p);
@@ -294,26 +322,34 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const g = geometry(out.shape, w.shape, y.shape, p);
       const o = out.buf as FloatArray;
       const { data: wd, offset: wo } = contiguous(w, dtype);
-      const ya = y.buf as TypedArray;
-      const [yn, yc, yh, yw] = y.strides;
-      const total = size(out.shape);
-      o.fill(0, out.offset, out.offset + total);
+      const yv = imageMatrices(y, dtype, g);
+      o.fill(0, out.offset, out.offset + size(out.shape));
       const chunk = chunkOf(g);
       const cols = newArray(dtype, g.K * chunk * g.P);
-      const yg = newArray(dtype, g.Og * chunk * g.P);
       for (let n0 = 0; n0 < g.N; n0 += chunk) {
         const nc = Math.min(chunk, g.N - n0);
-        const ld = nc * g.P;
         for (let gi = 0; gi < g.G; gi++) {
-          // dY of this group as [Og, nc·P].
-          for (let oc = 0; oc < g.Og; oc++)
-            for (let i = 0; i < nc; i++) {
-              const base = y.offset + (n0 + i) * yn + (gi * g.Og + oc) * yc;
-              let d = oc * ld + i * g.P;
-              for (let r = 0; r < g.OH; r++) for (let s = 0; s < g.OW; s++) yg[d++] = ya[base + r * yh + s * yw];
-            }
-          mm(dtype, g.K, ld, g.Og, wd, wo + gi * g.Og * g.K, 1, g.K, yg, 0, ld, 1, cols, 0, false);
-          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, ld, i * g.P, n0 + i, gi * g.Cg, g, p);
+          gemm({
+            dtype,
+            batch: nc,
+            m: g.K,
+            n: g.P,
+            k: g.Og,
+            a: wd,
+            aOffsets: new Array(nc).fill(wo + gi * g.Og * g.K),
+            aRowStride: 1,
+            aColStride: g.K,
+            b: yv.data,
+            bOffsets: Array.from({ length: nc }, (_, i) => yv.image(n0 + i) + gi * g.Og * yv.rowStride),
+            bRowStride: yv.rowStride,
+            bColStride: 1,
+            c: cols,
+            cOffsets: Array.from({ length: nc }, (_, i) => i * g.K * g.P),
+            cRowStride: g.P,
+            cColStride: 1,
+            accumulate: false,
+          });
+          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, g.P, i * g.K * g.P, n0 + i, gi * g.Cg, g, p);
         }
       }
       if (bias) {
@@ -328,33 +364,38 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       }
     },
 
-    // dW_g = dY_g · colsᵀ, the batch folded into the reduction (k = images · P).
+    // dW_g = Σ_n dY_n,g · cols_nᵀ: one GEMM per image accumulating into dW (GEMM outputs of a batch may not
+    // overlap), dY read in place.
     conv2dWeightGrad(out, x, y, p) {
       if (!isFloat(out) || x.dtype !== out.dtype || y.dtype !== out.dtype || !isContiguous(out))
         return ref.conv2dWeightGrad(out, x, y, p);
       const dtype = out.dtype as 'float32' | 'float64';
       const g = geometry(x.shape, out.shape, y.shape, p);
       const o = out.buf as FloatArray;
-      const ya = y.buf as TypedArray;
-      const [yn, yc, yh, yw] = y.strides;
-      const chunk = chunkOf(g);
-      const cols = newArray(dtype, g.K * chunk * g.P);
-      const yg = newArray(dtype, g.Og * chunk * g.P);
-      if (g.N === 0) o.fill(0, out.offset, out.offset + size(out.shape));
-      for (let n0 = 0; n0 < g.N; n0 += chunk) {
-        const nc = Math.min(chunk, g.N - n0);
-        const ld = nc * g.P;
+      const yv = imageMatrices(y, dtype, g);
+      const cols = newArray(dtype, g.K * g.P);
+      o.fill(0, out.offset, out.offset + size(out.shape));
+      for (let n = 0; n < g.N; n++)
         for (let gi = 0; gi < g.G; gi++) {
-          for (let i = 0; i < nc; i++) im2col(cols, ld, i * g.P, x, n0 + i, gi * g.Cg, g, p);
-          for (let oc = 0; oc < g.Og; oc++)
-            for (let i = 0; i < nc; i++) {
-              const base = y.offset + (n0 + i) * yn + (gi * g.Og + oc) * yc;
-              let d = oc * ld + i * g.P;
-              for (let r = 0; r < g.OH; r++) for (let s = 0; s < g.OW; s++) yg[d++] = ya[base + r * yh + s * yw];
-            }
-          mm(dtype, g.Og, g.K, ld, yg, 0, ld, 1, cols, 0, 1, ld, o, out.offset + gi * g.Og * g.K, n0 > 0);
+          im2col(cols, g.P, 0, x, n, gi * g.Cg, g, p);
+          mm(
+            dtype,
+            g.Og,
+            g.K,
+            g.P,
+            yv.data,
+            yv.image(n) + gi * g.Og * yv.rowStride,
+            yv.rowStride,
+            1,
+            cols,
+            0,
+            1,
+            g.P,
+            o,
+            out.offset + gi * g.Og * g.K,
+            true,
+          );
         }
-      }
     },
   };
 }
