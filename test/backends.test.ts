@@ -30,6 +30,28 @@ test('the wasm backend is registered (and blas where OpenBLAS loads)', () => {
   assert.ok(ad.backendNames().includes('wasm'), ad.backendNames().join(', '));
 });
 
+test("setBackend('auto') picks the fastest backend here, and describeBackend says what runs", () => {
+  ad.setBackend('auto');
+  assert.equal(ad.getBackend(), ad.backendNames().includes('blas') ? 'blas' : 'wasm');
+  assert.equal(ad.fastestBackend(), ad.getBackend());
+  assert.match(ad.describeBackend('js'), /reference/);
+  assert.match(ad.describeBackend('wasm'), /WebAssembly SIMD.*thread/);
+  ad.setBackend('js');
+  assert.throws(() => ad.setBackend('cuda'), /unknown backend 'cuda'; available: js, wasm.*\(or 'auto'\)/);
+});
+
+test('setNumThreads takes a positive integer and says how to run single-threaded', () => {
+  const before = ad.getNumThreads();
+  assert.throws(
+    () => ad.setNumThreads(0),
+    (e: Error) => e instanceof ad.ValueError && /pass 1 to run single-threaded/.test(e.message),
+  );
+  assert.throws(() => ad.setNumThreads(1.5), ad.ValueError);
+  ad.setNumThreads(1);
+  assert.equal(ad.getNumThreads(), 1);
+  ad.setNumThreads(before);
+});
+
 for (const backend of fast) {
   describe(`${backend} backend against the js reference`, () => {
     let seed = 7;
