@@ -12,7 +12,6 @@ import { type Code, ModuleBuilder } from './asm.js';
 
 const OPS = ['add', 'sub', 'mul', 'div'] as const;
 const UNARY_OPS = ['relu', 'neg', 'abs'] as const;
-type Op = (typeof OPS)[number];
 type Kind = 'vv' | 'vs' | 'sv';
 type F = 'f32' | 'f64';
 

@@ -228,185 +228,111 @@ export function addGemm(mod: ModuleBuilder, f: GemmFlavor): string {
     );
   });
 
-  // packA(src, rs, cs, dst, mc, kc): MR-row panels, k-major inside a panel, rows past mc zero.
-  const packA = mod.fn(null, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
-    const [srcP, rs, cs, dst, mc, kc] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i));
-    const [ir, p, rowBase, q, rows, i] = Array.from({ length: 6 }, () => c.local('i32'));
-    c.for(
-      ir,
-      (c) => c.i32(0),
-      mc,
-      mr,
-      (c) => {
-        c.get(srcP).get(ir).get(rs).op('i32.mul').op('i32.add').set(rowBase);
-        c.get(mc).get(ir).op('i32.sub').set(rows);
-        c.get(rows)
-          .i32(mr)
-          .op('i32.ge_s')
-          .if(
-            (c) =>
-              c.for(
-                p,
-                (c) => c.i32(0),
-                kc,
-                1,
-                (c) => {
-                  c.get(rowBase).get(p).get(cs).op('i32.mul').op('i32.add').set(q);
-                  for (let r = 0; r < mr; r++) {
-                    c.get(dst)
-                      .get(q)
-                      .mem(load)
-                      .mem(store, r * size);
-                    if (r < mr - 1) c.get(q).get(rs).op('i32.add').set(q);
-                  }
-                  c.get(dst)
-                    .i32(mr * size)
-                    .op('i32.add')
-                    .set(dst);
-                },
-              ),
-            (c) =>
-              c.for(
-                p,
-                (c) => c.i32(0),
-                kc,
-                1,
-                (c) => {
-                  c.get(rowBase).get(p).get(cs).op('i32.mul').op('i32.add').set(q);
-                  c.for(
-                    i,
-                    (c) => c.i32(0),
-                    rows,
-                    1,
-                    (c) => {
-                      c.get(dst).get(i).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
-                      c.get(q).get(rs).op('i32.add').set(q);
-                    },
-                  );
-                  // Zero the rows past the edge (stores of 0.0 at r·size for r ≥ rows).
-                  for (let r = 0; r < mr; r++)
-                    c.get(rows)
-                      .i32(r)
-                      .op('i32.le_s')
-                      .if((c) => {
-                        c.get(dst);
-                        if (type === 'f32') c.f32(0);
-                        else c.f64(0);
-                        c.mem(store, r * size);
-                      });
-                  c.get(dst)
-                    .i32(mr * size)
-                    .op('i32.add')
-                    .set(dst);
-                },
-              ),
-          );
-      },
-    );
-  });
-
-  // packB(src, rs, cs, dst, kc, nc): NR-column panels, k-major inside a panel, columns past nc zero.
-  const packB = mod.fn(null, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
-    const [srcP, rs, cs, dst, kc, nc] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i));
-    const [jr, p, colBase, q, cols, j] = Array.from({ length: 6 }, () => c.local('i32'));
-    c.for(
-      jr,
-      (c) => c.i32(0),
-      nc,
-      nr,
-      (c) => {
-        c.get(srcP).get(jr).get(cs).op('i32.mul').op('i32.add').set(colBase);
-        c.get(nc).get(jr).op('i32.sub').set(cols);
-        c.get(cols)
-          .i32(nr)
-          .op('i32.ge_s')
-          .if(
-            (c) =>
-              // A full panel; rows of B contiguous (cs = element size) copy as vectors.
-              c
-                .get(cs)
-                .i32(size)
-                .op('i32.eq')
-                .if(
-                  (c) =>
-                    c.for(
-                      p,
-                      (c) => c.i32(0),
-                      kc,
-                      1,
-                      (c) => {
-                        c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
-                        for (let v = 0; v < nv; v++)
-                          c.get(dst)
-                            .get(q)
-                            .vmem('load', v * 16)
-                            .vmem('store', v * 16);
-                        c.get(dst)
-                          .i32(nr * size)
-                          .op('i32.add')
-                          .set(dst);
-                      },
-                    ),
-                  (c) =>
-                    c.for(
-                      p,
-                      (c) => c.i32(0),
-                      kc,
-                      1,
-                      (c) => {
-                        c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
-                        for (let r = 0; r < nr; r++) {
-                          c.get(dst)
-                            .get(q)
-                            .mem(load)
-                            .mem(store, r * size);
-                          if (r < nr - 1) c.get(q).get(cs).op('i32.add').set(q);
-                        }
-                        c.get(dst)
-                          .i32(nr * size)
-                          .op('i32.add')
-                          .set(dst);
-                      },
-                    ),
-                ),
-            (c) =>
-              c.for(
-                p,
-                (c) => c.i32(0),
-                kc,
-                1,
-                (c) => {
-                  c.get(colBase).get(p).get(rs).op('i32.mul').op('i32.add').set(q);
-                  c.for(
-                    j,
-                    (c) => c.i32(0),
-                    cols,
-                    1,
-                    (c) => {
-                      c.get(dst).get(j).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
-                      c.get(q).get(cs).op('i32.add').set(q);
-                    },
-                  );
-                  for (let r = 0; r < nr; r++)
-                    c.get(cols)
-                      .i32(r)
-                      .op('i32.le_s')
-                      .if((c) => {
-                        c.get(dst);
-                        if (type === 'f32') c.f32(0);
-                        else c.f64(0);
-                        c.mem(store, r * size);
-                      });
-                  c.get(dst)
-                    .i32(nr * size)
-                    .op('i32.add')
-                    .set(dst);
-                },
-              ),
-          );
-      },
-    );
-  });
+  /**
+   * pack(src, along, kStep, dst, count, kc): `width`-wide panels, k-major inside a panel, lanes past `count` zero.
+   * A's MR-row panels are pack(a, rsA, csA, …, mc, kc); B's NR-column panels pack(b, csB, rsB, …, nc, kc). Where
+   * the panel width is whole vectors and the source is contiguous along it, full panels copy as vectors.
+   */
+  const addPack = (width: number) =>
+    mod.fn(null, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
+      const [srcP, along, kStep, dst, count, kc] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i));
+      const [pr, p, base, q, lanesLeft, i] = Array.from({ length: 6 }, () => c.local('i32'));
+      const scalarPanel = (c: Code) =>
+        c.for(
+          p,
+          (c) => c.i32(0),
+          kc,
+          1,
+          (c) => {
+            c.get(base).get(p).get(kStep).op('i32.mul').op('i32.add').set(q);
+            for (let r = 0; r < width; r++) {
+              c.get(dst)
+                .get(q)
+                .mem(load)
+                .mem(store, r * size);
+              if (r < width - 1) c.get(q).get(along).op('i32.add').set(q);
+            }
+            c.get(dst)
+              .i32(width * size)
+              .op('i32.add')
+              .set(dst);
+          },
+        );
+      const vectorPanel = (c: Code) =>
+        c.for(
+          p,
+          (c) => c.i32(0),
+          kc,
+          1,
+          (c) => {
+            c.get(base).get(p).get(kStep).op('i32.mul').op('i32.add').set(q);
+            for (let v = 0; v < width / lanes; v++)
+              c.get(dst)
+                .get(q)
+                .vmem('load', v * 16)
+                .vmem('store', v * 16);
+            c.get(dst)
+              .i32(width * size)
+              .op('i32.add')
+              .set(dst);
+          },
+        );
+      const edgePanel = (c: Code) =>
+        c.for(
+          p,
+          (c) => c.i32(0),
+          kc,
+          1,
+          (c) => {
+            c.get(base).get(p).get(kStep).op('i32.mul').op('i32.add').set(q);
+            c.for(
+              i,
+              (c) => c.i32(0),
+              lanesLeft,
+              1,
+              (c) => {
+                c.get(dst).get(i).i32(size).op('i32.mul').op('i32.add').get(q).mem(load).mem(store);
+                c.get(q).get(along).op('i32.add').set(q);
+              },
+            );
+            // Zero the lanes past the edge (stores of 0.0 at r·size for r ≥ lanesLeft).
+            for (let r = 0; r < width; r++)
+              c.get(lanesLeft)
+                .i32(r)
+                .op('i32.le_s')
+                .if((c) => {
+                  c.get(dst);
+                  if (type === 'f32') c.f32(0);
+                  else c.f64(0);
+                  c.mem(store, r * size);
+                });
+            c.get(dst)
+              .i32(width * size)
+              .op('i32.add')
+              .set(dst);
+          },
+        );
+      c.for(
+        pr,
+        (c) => c.i32(0),
+        count,
+        width,
+        (c) => {
+          c.get(srcP).get(pr).get(along).op('i32.mul').op('i32.add').set(base);
+          c.get(count).get(pr).op('i32.sub').set(lanesLeft);
+          c.get(lanesLeft)
+            .i32(width)
+            .op('i32.ge_s')
+            .if(
+              (c) =>
+                width % lanes === 0 ? c.get(along).i32(size).op('i32.eq').if(vectorPanel, scalarPanel) : scalarPanel(c),
+              edgePanel,
+            );
+        },
+      );
+    });
+  const packA = addPack(mr);
+  const packB = addPack(nr);
 
   // gemm(a, b, c, m, n, k, rsA, csA, rsB, csB, ldc, beta, packA, packB, tile): the BLIS loop nest for one product.
   const gemm = mod.fn(
@@ -450,7 +376,7 @@ export function addGemm(mod: ModuleBuilder, f: GemmFlavor): string {
                   (c) => c.i32(1).set(betaL),
                 );
               c.get(b).get(pc).get(rsB).op('i32.mul').op('i32.add').get(jc).get(csB).op('i32.mul').op('i32.add');
-              c.get(rsB).get(csB).get(pb).get(kcL).get(ncL).call(packB);
+              c.get(csB).get(rsB).get(pb).get(ncL).get(kcL).call(packB);
               c.for(
                 ic,
                 (c) => c.i32(0),
