@@ -8,7 +8,7 @@
 import type { TypedArray } from '../core/dtype.js';
 import type { Conv2dParams, Kernels, View } from './backend.js';
 import type { Gemm } from './gemm.js';
-import { jsBackend } from './js/index.js';
+import { jsBackend, offsets } from './js/index.js';
 
 type FloatArray = Float32Array | Float64Array;
 type GemmKernels = Pick<Kernels, 'matmul' | 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGrad'>;
@@ -39,21 +39,7 @@ function isContiguous(v: View): boolean {
 
 /** Element offsets of every batch position (row-major over `shape`) for a view with these batch strides. */
 function batchOffsets(shape: readonly number[], strides: readonly number[], offset: number): Int32Array {
-  const n = size(shape);
-  const out = new Int32Array(n);
-  const idx = new Array<number>(shape.length).fill(0);
-  let o = offset;
-  for (let k = 0; k < n; k++) {
-    out[k] = o;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d]++;
-      o += strides[d];
-      if (idx[d] < shape[d]) break;
-      o -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
-  return out;
+  return offsets({ buf: null, dtype: 'float64', shape, strides, offset }, true) as Int32Array;
 }
 
 function newArray(dtype: 'float32' | 'float64', n: number): FloatArray {

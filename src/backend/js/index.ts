@@ -15,7 +15,7 @@ function isConstant(v: View): boolean {
 }
 
 /** Element offsets of a strided view in row-major order, or null when the view is contiguous (offset + i). */
-function offsets(v: View, always = false): Int32Array | null {
+export function offsets(v: View, always = false): Int32Array | null {
   const { shape, strides } = v;
   const nd = shape.length;
   let n = 1;

@@ -8,7 +8,7 @@
  * reference kernels store, so results are bit-identical to theirs (max, neg and abs are exact anyway).
  */
 import type { View } from '../backend.js';
-import { type Code, ModuleBuilder } from './asm.js';
+import { type Code, type Local, ModuleBuilder } from './asm.js';
 
 const OPS = ['add', 'sub', 'mul', 'div'] as const;
 const UNARY_OPS = ['relu', 'neg', 'abs'] as const;
@@ -17,6 +17,19 @@ type F = 'f32' | 'f64';
 
 /** Below this many elements the staging costs more than the SIMD saves; the JS loops run instead. */
 export const SIMD_MIN = 16384;
+
+/** The byte bounds of an n-element loop: `vend` where whole vectors stop, `end` where the scalar tail stops. */
+function loopBounds(c: Code, n: Local, size: number): { i: Local; vend: Local; end: Local } {
+  const [i, vend, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
+  c.get(n).i32(size).op('i32.mul').set(end);
+  c.get(n)
+    .i32(~(16 / size - 1))
+    .op('i32.and')
+    .i32(size)
+    .op('i32.mul')
+    .set(vend);
+  return { i, vend, end };
+}
 
 function build(): {
   memory: WebAssembly.Memory;
@@ -33,18 +46,11 @@ function build(): {
         const store = t === 'f32' ? 'f32.store' : 'f64.store';
         mod.fn(`${op}_${kind}_${t}`, ['i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
           const [a, b, o, n] = [0, 1, 2, 3].map((i) => c.param(i));
-          const [i, vend, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
+          const { i, vend, end } = loopBounds(c, n, size);
           const va = c.local('v128');
           const vb = c.local('v128');
           const sa = c.local(t);
           const sb = c.local(t);
-          c.get(n).i32(size).op('i32.mul').set(end);
-          c.get(n)
-            .i32(~(16 / size - 1))
-            .op('i32.and')
-            .i32(size)
-            .op('i32.mul')
-            .set(vend);
           // A broadcast scalar is loaded once, splatted for the vector loop.
           if (kind === 'vs') c.get(b).vmem(splat).set(vb).get(b).mem(load).set(sb);
           if (kind === 'sv') c.get(a).vmem(splat).set(va).get(a).mem(load).set(sa);
@@ -77,15 +83,8 @@ function build(): {
       const store = t === 'f32' ? 'f32.store' : 'f64.store';
       mod.fn(`${op}_${t}`, ['i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
         const [a, , o, n] = [0, 1, 2, 3].map((i) => c.param(i));
-        const [i, vend, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
+        const { i, vend, end } = loopBounds(c, n, size);
         const zero = c.local('v128');
-        c.get(n).i32(size).op('i32.mul').set(end);
-        c.get(n)
-          .i32(~(16 / size - 1))
-          .op('i32.and')
-          .i32(size)
-          .op('i32.mul')
-          .set(vend);
         if (t === 'f32') c.f32(0).simd('f32x4.splat').set(zero);
         else c.f64(0).simd('f64x2.splat').set(zero);
         c.for(
