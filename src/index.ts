@@ -13,6 +13,7 @@ export {
   describeBackend,
   fastestBackend,
   getBackend,
+  ready,
   registerBackend,
   setBackend,
 } from './backend/index.js';

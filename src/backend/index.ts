@@ -8,7 +8,7 @@ import type { Backend, Kernels } from './backend.js';
 import { blasUnavailable, makeBlasBackend, makeWasmBackend } from './cpu-backends.js';
 import { jsBackend } from './js/index.js';
 import { getNumThreads } from './threads.js';
-import { wasmInfo } from './wasm/index.js';
+import { wasmGemm, wasmInfo } from './wasm/index.js';
 
 export type { Backend, Kernels, View } from './backend.js';
 
@@ -54,12 +54,24 @@ export function fastestBackend(): string {
   return registry.has('wasm') ? 'wasm' : 'js';
 }
 
+/**
+ * Resolves when the active backend is ready to run at full speed: for wasm, its worker threads are up (as tfjs's
+ * `await tf.ready()`). Needed only on a browser's main thread, which cannot wait for workers synchronously; in Node
+ * the first threaded kernel waits for them itself.
+ */
+export async function ready(): Promise<void> {
+  if (active.name === 'wasm') await wasmGemm()?.ready();
+}
+
 /** One line saying what a backend runs on this machine: its GEMM, SIMD features and threads. */
 export function describeBackend(name: string = active.name): string {
   if (name === 'js') return 'js (reference kernels, 1 thread)';
   if (name === 'wasm') {
     const w = wasmInfo();
-    return `wasm (WebAssembly SIMD${w?.relaxedSimd ? ' + relaxed-SIMD FMA' : ''}, ${w?.shared ? getNumThreads() : 1} thread(s))`;
+    const threads = w?.shared ? getNumThreads() : 1;
+    const running = w?.workers ? `, ${w.workers} worker(s) running` : '';
+    const shared = w?.shared ? '' : ', no SharedArrayBuffer: one thread';
+    return `wasm (WebAssembly SIMD${w?.relaxedSimd ? ' + relaxed-SIMD FMA' : ''}, ${threads} thread(s)${running}${shared})`;
   }
   if (name === 'blas') return `blas (OpenBLAS through koffi, ${getNumThreads()} thread(s))`;
   return name;

@@ -185,6 +185,16 @@ class WasmGemm {
     copyC(g, view(cBase, batch * m * n), 'out');
   };
 
+  /** Starts the worker pool for `getNumThreads()` threads; resolves to the threads ready (the caller included). */
+  ready(): Promise<number> {
+    return this.pool.ready(getNumThreads());
+  }
+
+  /** Worker threads running beside the caller (0 until a product large enough to thread has run). */
+  workers(): number {
+    return this.pool.running();
+  }
+
   close(): void {
     this.pool.close();
   }
@@ -254,6 +264,7 @@ export function wasmGemm(): WasmGemm | null {
 }
 
 /** What the wasm backend runs on this engine (for the demo, the CLI and benchmarks). */
-export function wasmInfo(): WasmInfo | null {
-  return wasmGemm()?.info ?? null;
+export function wasmInfo(): (WasmInfo & { workers: number }) | null {
+  const w = wasmGemm();
+  return w ? { ...w.info, workers: w.workers() } : null;
 }

@@ -111,26 +111,38 @@ export class Pool {
   }
 
   /**
-   * Threads ready to take a share now, the caller included, up to `want`. Starting workers waits (up to a few
-   * seconds, once) for them to instantiate, so the first threaded call already runs threaded.
+   * Threads ready to take a share now, the caller included, up to `want`. Where the caller may block (Node, a
+   * worker), starting workers waits for them (up to a few seconds, once), so the first threaded call already runs
+   * threaded. A browser's main thread must not wait: its workers start only once it returns to the event loop, so
+   * there the first calls run on one thread and `await ready()` lets the pool come up first.
    */
   threads(want: number): number {
-    if (!this.spawn || this.broken || want <= 1) return 1;
+    if (!this.start(want)) return 1;
     want = Math.min(want, MAX_THREADS);
     const ctrl = this.ctrl();
-    const started = this.workers.length + 1;
-    for (let t = started; t < want; t++) {
-      this.workers.push(this.spawn({ module: this.module, memory: this.memory, index: t, names: this.names }));
-    }
-    if (want > started) {
+    if (this.block) {
       const deadline = Date.now() + 5000;
-      for (let t = started; t < want; t++)
-        while (Atomics.load(ctrl, READY + t) === 0 && Date.now() < deadline)
-          if (this.block) Atomics.wait(ctrl, READY + t, 0, 50);
+      for (let t = 1; t < want; t++)
+        while (Atomics.load(ctrl, READY + t) === 0 && Date.now() < deadline) Atomics.wait(ctrl, READY + t, 0, 50);
     }
-    let ready = 1;
-    while (ready < want && Atomics.load(ctrl, READY + ready) === 1) ready++;
-    return ready;
+    return 1 + Math.min(this.running(), want - 1);
+  }
+
+  /** Starts workers up to `want` threads in all, without waiting; false where there can be no threads. */
+  start(want: number): boolean {
+    if (!this.spawn || this.broken || want <= 1) return false;
+    for (let t = this.workers.length + 1; t < Math.min(want, MAX_THREADS); t++)
+      this.workers.push(this.spawn({ module: this.module, memory: this.memory, index: t, names: this.names }));
+    return true;
+  }
+
+  /** Resolves when `want` threads (the caller included) are ready, or after `timeoutMs`; to the number ready. */
+  async ready(want: number, timeoutMs = 10_000): Promise<number> {
+    if (!this.start(want)) return 1;
+    const deadline = Date.now() + timeoutMs;
+    while (this.running() + 1 < Math.min(want, MAX_THREADS) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    return this.running() + 1;
   }
 
   /**
@@ -170,6 +182,15 @@ export class Pool {
       }
     }
     if (failure) throw failure;
+  }
+
+  /** Worker threads started and ready, besides the caller's. */
+  running(): number {
+    if (!this.spawn || this.broken) return 0;
+    const ctrl = this.ctrl();
+    let n = 0;
+    while (n + 1 < MAX_THREADS && Atomics.load(ctrl, READY + n + 1) === 1) n++;
+    return n;
   }
 
   /** Terminates the workers (tests; a process exits without this). */
