@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kernels, View } from '../src/backend/backend.js';
 import { jsBackend } from '../src/backend/js/index.js';
-import { SIMD_MIN, simdBinary, simdUnary } from '../src/backend/wasm/elementwise.js';
+import { SIMD_MIN, simdAddScaled, simdBinary, simdUnary } from '../src/backend/wasm/elementwise.js';
 
 const ref = jsBackend.kernels as Kernels;
 const FNS: Record<string, (a: number, b: number) => number> = {
@@ -98,5 +98,45 @@ test('SIMD relu, neg and abs equal the reference kernel bit for bit', () => {
         assert.ok(simdUnary(name, got, x, n), `${name} ${dtype} should take the SIMD path`);
         ref.unary(name, fns[name], want, x, []);
         same(got.buf as Float64Array, want.buf as Float64Array, `${name} ${dtype} n=${n}`);
+      }
+});
+
+test('a broadcast row (the bias of a linear layer) takes the SIMD path, bit for bit', () => {
+  for (const dtype of ['float32', 'float64'] as const)
+    for (const name of Object.keys(FNS))
+      for (const [rows, m] of [
+        [128, 512],
+        [300, 129],
+      ]) {
+        const n = rows * m;
+        const x = { ...vec(dtype, n), shape: [rows, m], strides: [m, 1] };
+        const row = vec(dtype, m);
+        const y = { ...row, shape: [rows, m], strides: [0, 1] };
+        const got = { ...out(dtype, n), shape: [rows, m], strides: [m, 1] };
+        const want = { ...out(dtype, n), shape: [rows, m], strides: [m, 1] };
+        assert.ok(simdBinary(name, got, x, y, n), `${name} ${dtype} row should take the SIMD path`);
+        ref.binary(name, FNS[name], want, x, y);
+        same(got.buf as Float64Array, want.buf as Float64Array, `${name} ${dtype} row ${rows}×${m}`);
+      }
+});
+
+test('addScaled (x + alpha·y in one pass) equals mul then add, bit for bit, in the reference and with SIMD', () => {
+  for (const dtype of ['float32', 'float64'] as const)
+    for (const alpha of [-0.01, 0.1, 3, -1e-7])
+      for (const n of [SIMD_MIN, SIMD_MIN + 3]) {
+        const x = vec(dtype, n);
+        const y = vec(dtype, n);
+        // mul by a wrapped scalar (alpha in the dtype), then add: the two-pass result.
+        const alphaView = scalar(dtype, n, dtype === 'float32' ? Math.fround(alpha) : alpha);
+        const prod = out(dtype, n);
+        ref.binary('mul', FNS.mul, prod, y, alphaView);
+        const want = out(dtype, n);
+        ref.binary('add', FNS.add, want, x, prod);
+        const viaRef = out(dtype, n);
+        ref.addScaled(viaRef, x, y, alpha);
+        same(viaRef.buf as Float64Array, want.buf as Float64Array, `reference addScaled ${dtype} ${alpha}`);
+        const viaSimd = out(dtype, n);
+        assert.ok(simdAddScaled(viaSimd, x, y, alpha, n));
+        same(viaSimd.buf as Float64Array, want.buf as Float64Array, `SIMD addScaled ${dtype} ${alpha}`);
       }
 });

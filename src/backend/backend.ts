@@ -37,6 +37,12 @@ export interface Kernels {
   copy(out: View, x: View): void;
   unary(name: string, fn: UnaryFn, out: View, x: View, params: readonly number[]): void;
   binary(name: string, fn: BinaryFn, out: View, a: View, b: View): void;
+  /**
+   * out = x + alpha·y with alpha·y rounded to the dtype first, exactly as mul then add would give (alpha taken in
+   * that dtype, as a wrapped scalar is): the in-place `x.add_(y, {alpha})` of an optimizer step in one pass.
+   * x, y and out share one float dtype; x and y are viewed at out's shape.
+   */
+  addScaled(out: View, x: View, y: View, alpha: number): void;
   /** out = cond ? a : b */
   where(out: View, cond: View, a: View, b: View): void;
   /** Reduces x into out; out has x's rank with 1 on every reduced dim. */

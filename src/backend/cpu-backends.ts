@@ -7,18 +7,19 @@
  * are the reference kernels on purpose (index-bound, no arithmetic to speed up).
  */
 import { numel } from '../core/shape.js';
-import type { Backend } from './backend.js';
+import type { Backend, Kernels } from './backend.js';
 import { loadError, loadOpenBlas } from './blas/openblas.js';
 import { fastKernels } from './fast-kernels.js';
 import type { Gemm } from './gemm.js';
 import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
 import { onNumThreads } from './threads.js';
-import { simdBinary, simdUnary } from './wasm/elementwise.js';
+import { simdAddScaled, simdBinary, simdUnary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
 
 const fastBinary = fastKernels.binary as NonNullable<typeof fastKernels.binary>;
 const fastUnary = fastKernels.unary as NonNullable<typeof fastKernels.unary>;
+const refAddScaled = (jsBackend.kernels as Kernels).addScaled;
 
 function cpuBackend(name: string, gemm: Gemm): Backend {
   return {
@@ -30,6 +31,9 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       ...gemmKernels(gemm),
       binary(op, fn, out, x, y) {
         if (!simdBinary(op, out, x, y, numel(out.shape))) fastBinary(op, fn, out, x, y);
+      },
+      addScaled(out, x, y, alpha) {
+        if (!simdAddScaled(out, x, y, alpha, numel(out.shape))) refAddScaled(out, x, y, alpha);
       },
       unary(op, fn, out, x, params) {
         if (!simdUnary(op, out, x, numel(out.shape))) fastUnary(op, fn, out, x, params);

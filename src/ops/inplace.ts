@@ -14,7 +14,7 @@ import { AutogradError, DTypeError, fmtShape, ShapeError } from '../core/errors.
 import { broadcastShapes, isContiguous, numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { full, zeros } from './creation.js';
-import { apply, defineOp, installViewRefresh, type OpDef } from './define.js';
+import { apply, bview, defineOp, installViewRefresh, type OpDef } from './define.js';
 import { add, binaryInto, clamp, div, mul, sub, toDtype, where } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
@@ -249,6 +249,11 @@ function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) 
   return (x) => {
     if (!isContiguous(x.shape, x._strides)) return false;
     if (typeof y === 'object' && y._storage === x._storage) return false;
+    // x ± alpha·y of one float dtype (an optimizer step): the product and the sum in one pass.
+    if (alpha !== undefined && alpha !== 1 && typeof y === 'object' && y.dtype === x.dtype && isFloating(x.dtype)) {
+      kernels().addScaled(x._view(), x._view(), bview(y, x.shape), name === 'sub' ? -alpha : alpha);
+      return true;
+    }
     const yy = noGrad(() => {
       const t = typeof y === 'object' ? y : full([], y, { dtype: resultTypeOf(name, [x, y]) });
       return alpha !== undefined && alpha !== 1 ? mul(t, alpha) : t;

@@ -442,6 +442,20 @@ const kernels: Kernels = {
     }
   },
 
+  addScaled(out, x, y, alpha) {
+    const o = out.buf as Arr;
+    const a = x.buf as Arr;
+    const b = y.buf as Arr;
+    const n = size(out.shape);
+    const xo = offsets(x);
+    const yo = offsets(y);
+    // The product is stored once in the dtype (a float32 mul rounds), so round it the same way here.
+    const round = DTYPES[out.dtype].cast;
+    const s = round(alpha);
+    for (let i = 0; i < n; i++)
+      o[out.offset + i] = a[xo ? xo[i] : x.offset + i] + round(s * b[yo ? yo[i] : y.offset + i]);
+  },
+
   where(out, cond, x, y) {
     const o = out.buf as Arr;
     const c = cond.buf as Arr;
