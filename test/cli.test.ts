@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_DEFAULTS, runDemo } from '../src/cli/demo.js';
 import { makeStyle } from '../src/cli/term.js';
 import * as ad from '../src/index.js';
-import { cli } from './helpers.js';
+import { cli, cliWithEnv } from './helpers.js';
 
 const _root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -147,5 +147,32 @@ describe('adjoint usage', () => {
       assertHas(r.stderr, msg, '--help');
       assert.equal(r.stdout, '', `${args.join(' ')} printed to stdout`);
     });
+  });
+});
+
+describe('the backend the CLI runs on', () => {
+  test('auto picks the fastest backend and prints it; --backend and ADJOINT_BACKEND choose', async () => {
+    const small = ['demo', '--n', '8', '--d', '16', '--m', '4', '--no-timing'];
+    const [auto, js, env, bad] = await Promise.all([
+      cli(...small),
+      cli(...small, '--backend', 'js'),
+      cliWithEnv({ ADJOINT_BACKEND: 'wasm' }, ...small),
+      cli(...small, '--backend', 'gpu'),
+    ]);
+    assert.equal(auto.code, 0, auto.stderr);
+    assertHas(auto.stdout, ad.backendNames().includes('blas') ? 'blas (OpenBLAS' : 'wasm (WebAssembly SIMD');
+    assertHas(js.stdout, 'js (reference kernels');
+    assertHas(env.stdout, 'wasm (WebAssembly SIMD');
+    assert.equal(bad.code, 2);
+    assertHas(bad.stderr, '--backend must be one of auto, js, wasm');
+  });
+
+  test('without OpenBLAS, auto falls back to wasm and says once how to install it', async () => {
+    const r = await cliWithEnv({ ADJOINT_OPENBLAS: 'off' }, 'demo', '--n', '8', '--d', '16', '--m', '4', '--no-timing');
+    assert.equal(r.code, 0, r.stderr);
+    assertHas(r.stdout, 'wasm (WebAssembly SIMD');
+    assertHas(r.stderr, 'OpenBLAS not found', 'apt-get install libopenblas0-pthread', 'brew install openblas');
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('adjoint:'));
+    assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
   });
 });

@@ -76,10 +76,15 @@ export interface CliResult {
 
 /** Runs `adjoint ...args` from the source tree as `npm start` does, without colour, and collects its output. */
 export function cli(...args: string[]): Promise<CliResult> {
+  return cliWithEnv({}, ...args);
+}
+
+/** cli() with extra environment variables (ADJOINT_BACKEND, ADJOINT_OPENBLAS, …). */
+export function cliWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...env },
       timeout: 60_000,
     });
     let stdout = '';

@@ -80,6 +80,10 @@ function tryLoad(): OpenBlas | null {
     }
   ).process;
   const getBuiltin = proc?.getBuiltinModule;
+  if (proc?.env?.ADJOINT_OPENBLAS === 'off') {
+    lastError = 'ADJOINT_OPENBLAS=off';
+    return null;
+  }
   if (typeof getBuiltin !== 'function') {
     lastError = proc
       ? 'OpenBLAS needs Node.js 20.16 or newer (process.getBuiltinModule); upgrade Node'
