@@ -140,3 +140,22 @@ test('addScaled (x + alpha·y in one pass) equals mul then add, bit for bit, in 
         same(viaSimd.buf as Float64Array, want.buf as Float64Array, `SIMD addScaled ${dtype} ${alpha}`);
       }
 });
+
+test('float32 · bool mask (ReLU backward) takes the SIMD path, bit for bit', () => {
+  for (const n of [SIMD_MIN, SIMD_MIN + 3]) {
+    const g = vec('float32', n);
+    const maskBuf = new Uint8Array(n + 2);
+    for (let i = 0; i < maskBuf.length; i++) maskBuf[i] = rand() > 0 ? 1 : 0;
+    const mask: View = { buf: maskBuf, dtype: 'bool', shape: [n], strides: [1], offset: 2 };
+    for (const [x, y] of [
+      [g, mask],
+      [mask, g],
+    ]) {
+      const got = out('float32', n);
+      const want = out('float32', n);
+      assert.ok(simdBinary('mul', got, x, y, n), 'should take the SIMD path');
+      ref.binary('mul', FNS.mul, want, x, y);
+      same(got.buf as Float32Array, want.buf as Float32Array, `mask mul n=${n}`);
+    }
+  }
+});

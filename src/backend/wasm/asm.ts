@@ -43,6 +43,7 @@ const SIMD = {
   load: 0x00,
   load32Splat: 0x09,
   load64Splat: 0x0a,
+  load32Zero: 0x5c,
   store: 0x0b,
   'f32x4.splat': 0x13,
   'f64x2.splat': 0x14,
@@ -68,6 +69,9 @@ const SIMD = {
   'f64x2.min': 0xf4,
   'f64x2.max': 0xf5,
   'f64x2.pmax': 0xf7,
+  'i16x8.extend_low_i8x16_u': 0x89,
+  'i32x4.extend_low_i16x8_u': 0xa9,
+  'f32x4.convert_i32x4_u': 0xfb,
   'f32x4.relaxed_madd': 0x105,
   'f64x2.relaxed_madd': 0x107,
 } as const;
@@ -127,6 +131,7 @@ const OP = {
   'f64.ne': 0x62,
   'f32.ne': 0x5c,
   'f64.promote_f32': 0xbb,
+  'f32.convert_i32_u': 0xb3,
   'f32.demote_f64': 0xb6,
 } as const;
 export type PlainOp = keyof typeof OP;
@@ -199,9 +204,13 @@ export class Code {
   }
 
   /** A memory access: `f32.load` etc. with a constant byte offset; alignment is a hint, kept natural. */
-  mem(name: 'i32.load' | 'f32.load' | 'f64.load' | 'i32.store' | 'f32.store' | 'f64.store', offset = 0): this {
+  mem(
+    name: 'i32.load' | 'i32.load8_u' | 'f32.load' | 'f64.load' | 'i32.store' | 'f32.store' | 'f64.store',
+    offset = 0,
+  ): this {
     const code = {
       'i32.load': 0x28,
+      'i32.load8_u': 0x2d,
       'f32.load': 0x2a,
       'f64.load': 0x2b,
       'i32.store': 0x36,
@@ -209,16 +218,16 @@ export class Code {
       'f64.store': 0x39,
     }[name];
     this.bytes.push(code);
-    uleb(this.bytes, name.startsWith('f64') ? 3 : 2);
+    uleb(this.bytes, name.startsWith('f64') ? 3 : name === 'i32.load8_u' ? 0 : 2);
     uleb(this.bytes, offset);
     return this;
   }
 
-  /** v128.load / v128.store / load-and-splat with a constant byte offset. */
-  vmem(name: 'load' | 'store' | 'load32Splat' | 'load64Splat', offset = 0): this {
+  /** v128.load / v128.store / load-and-splat / load32_zero with a constant byte offset. */
+  vmem(name: 'load' | 'store' | 'load32Splat' | 'load64Splat' | 'load32Zero', offset = 0): this {
     this.bytes.push(0xfd);
     uleb(this.bytes, SIMD[name]);
-    uleb(this.bytes, name === 'load32Splat' ? 2 : name === 'load64Splat' ? 3 : 4);
+    uleb(this.bytes, name === 'load32Splat' || name === 'load32Zero' ? 2 : name === 'load64Splat' ? 3 : 4);
     uleb(this.bytes, offset);
     return this;
   }

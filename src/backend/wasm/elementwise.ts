@@ -116,6 +116,45 @@ function build(): {
         );
       });
     }
+  // mulMask_f32: o = a · float(mask), a float32, mask bool bytes (ReLU's backward: g · 1[x > 0]).
+  mod.fn('mulMask_f32', ['i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
+    const [a, m, o, n] = [0, 1, 2, 3].map((i) => c.param(i));
+    const { i, vend, end } = loopBounds(c, n, 4);
+    const j = c.local('i32');
+    c.i32(0).set(j);
+    c.for(
+      i,
+      (c) => c.i32(0),
+      vend,
+      16,
+      (c) => {
+        c.get(o).get(i).op('i32.add');
+        c.get(a).get(i).op('i32.add').vmem('load');
+        c.get(m)
+          .get(j)
+          .op('i32.add')
+          .vmem('load32Zero')
+          .simd('i16x8.extend_low_i8x16_u')
+          .simd('i32x4.extend_low_i16x8_u')
+          .simd('f32x4.convert_i32x4_u')
+          .simd('f32x4.mul')
+          .vmem('store');
+        c.get(j).i32(4).op('i32.add').set(j);
+      },
+    );
+    c.for(
+      i,
+      (c) => c.get(vend),
+      end,
+      4,
+      (c) => {
+        c.get(o).get(i).op('i32.add');
+        c.get(a).get(i).op('i32.add').mem('f32.load');
+        c.get(m).get(j).op('i32.add').mem('i32.load8_u').op('f32.convert_i32_u').op('f32.mul').mem('f32.store');
+        c.get(j).i32(1).op('i32.add').set(j);
+      },
+    );
+  });
   // addScaled: o = a + (splat(alpha) · b), the product rounded in the vector type, as mul then add.
   for (const t of ['f32', 'f64'] as F[]) {
     const size = t === 'f32' ? 4 : 8;
@@ -207,6 +246,8 @@ function isScalar(v: View): boolean {
 export function simdBinary(name: string, out: View, x: View, y: View, n: number): boolean {
   if (n < SIMD_MIN || (name !== 'add' && name !== 'sub' && name !== 'mul' && name !== 'div')) return false;
   const dtype = out.dtype;
+  if (name === 'mul' && dtype === 'float32' && (x.dtype === 'bool') !== (y.dtype === 'bool'))
+    return mulMask(out, x.dtype === 'bool' ? y : x, x.dtype === 'bool' ? x : y, n);
   if ((dtype !== 'float32' && dtype !== 'float64') || x.dtype !== dtype || y.dtype !== dtype) return false;
   const xs = isScalar(x);
   const ys = isScalar(y);
@@ -256,6 +297,20 @@ export function simdAddScaled(out: View, x: View, y: View, alpha: number, n: num
   new Arr(heap, bAt, n).set((y.buf as Float32Array | Float64Array).subarray(y.offset, y.offset + n));
   (wasm as Wasm).fns[`addScaled_${dtype === 'float32' ? 'f32' : 'f64'}`](aAt, bAt, aAt, n, alpha);
   (out.buf as Float32Array | Float64Array).set(new Arr(heap, aAt, n), out.offset);
+  return true;
+}
+
+/** out = a · mask for a float32 a and a bool mask, both contiguous (the product's dtype is a's). */
+function mulMask(out: View, a: View, mask: View, n: number): boolean {
+  if (a.dtype !== 'float32' || !isContiguous(a, n) || !isContiguous(mask, n) || !isContiguous(out, n)) return false;
+  const aAt = 64;
+  const mAt = aAt + Math.ceil((n * 4) / 64) * 64;
+  const heap = staging(mAt + n + 16);
+  if (!heap) return false;
+  new Float32Array(heap, aAt, n).set((a.buf as Float32Array).subarray(a.offset, a.offset + n));
+  new Uint8Array(heap, mAt, n).set((mask.buf as Uint8Array).subarray(mask.offset, mask.offset + n));
+  (wasm as Wasm).fns.mulMask_f32(aAt, mAt, aAt, n);
+  (out.buf as Float32Array).set(new Float32Array(heap, aAt, n), out.offset);
   return true;
 }
 
