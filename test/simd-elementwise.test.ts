@@ -159,3 +159,26 @@ test('float32 · bool mask (ReLU backward) takes the SIMD path, bit for bit', ()
     }
   }
 });
+
+test('float32 comparisons with a scalar (ReLU’s mask) take the SIMD path, bit for bit', () => {
+  const cmps: Record<string, (a: number, b: number) => number> = {
+    eq: (a, b) => (a === b ? 1 : 0),
+    ne: (a, b) => (a !== b ? 1 : 0),
+    lt: (a, b) => (a < b ? 1 : 0),
+    le: (a, b) => (a <= b ? 1 : 0),
+    gt: (a, b) => (a > b ? 1 : 0),
+    ge: (a, b) => (a >= b ? 1 : 0),
+  };
+  for (const name of Object.keys(cmps))
+    for (const n of [SIMD_MIN, SIMD_MIN + 5])
+      for (const c of [0, -0, 0.5, Number.NaN]) {
+        const x = vec('float32', n);
+        const y = scalar('float32', n, c);
+        const mk = (): View => ({ buf: new Uint8Array(n + 1), dtype: 'bool', shape: [n], strides: [1], offset: 1 });
+        const got = mk();
+        const want = mk();
+        assert.ok(simdBinary(name, got, x, y, n), `${name} should take the SIMD path`);
+        ref.binary(name, cmps[name], want, x, y);
+        same(got.buf as Uint8Array, want.buf as Uint8Array, `${name} c=${c} n=${n}`);
+      }
+});

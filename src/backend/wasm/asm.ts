@@ -69,6 +69,16 @@ const SIMD = {
   'f64x2.min': 0xf4,
   'f64x2.max': 0xf5,
   'f64x2.pmax': 0xf7,
+  'i8x16.splat': 0x0f,
+  'f32x4.eq': 0x41,
+  'f32x4.ne': 0x42,
+  'f32x4.lt': 0x43,
+  'f32x4.gt': 0x44,
+  'f32x4.le': 0x45,
+  'f32x4.ge': 0x46,
+  'v128.and': 0x4e,
+  'i8x16.narrow_i16x8_s': 0x65,
+  'i16x8.narrow_i32x4_s': 0x85,
   'i16x8.extend_low_i8x16_u': 0x89,
   'i32x4.extend_low_i16x8_u': 0xa9,
   'f32x4.convert_i32x4_u': 0xfb,
@@ -130,6 +140,9 @@ const OP = {
   'f64.gt': 0x64,
   'f64.ne': 0x62,
   'f32.ne': 0x5c,
+  'f32.eq': 0x5b,
+  'f32.le': 0x5f,
+  'f32.ge': 0x60,
   'f64.promote_f32': 0xbb,
   'f32.convert_i32_u': 0xb3,
   'f32.demote_f64': 0xb6,
@@ -205,7 +218,7 @@ export class Code {
 
   /** A memory access: `f32.load` etc. with a constant byte offset; alignment is a hint, kept natural. */
   mem(
-    name: 'i32.load' | 'i32.load8_u' | 'f32.load' | 'f64.load' | 'i32.store' | 'f32.store' | 'f64.store',
+    name: 'i32.load' | 'i32.load8_u' | 'f32.load' | 'f64.load' | 'i32.store' | 'i32.store8' | 'f32.store' | 'f64.store',
     offset = 0,
   ): this {
     const code = {
@@ -214,11 +227,12 @@ export class Code {
       'f32.load': 0x2a,
       'f64.load': 0x2b,
       'i32.store': 0x36,
+      'i32.store8': 0x3a,
       'f32.store': 0x38,
       'f64.store': 0x39,
     }[name];
     this.bytes.push(code);
-    uleb(this.bytes, name.startsWith('f64') ? 3 : name === 'i32.load8_u' ? 0 : 2);
+    uleb(this.bytes, name.startsWith('f64') ? 3 : name === 'i32.load8_u' || name === 'i32.store8' ? 0 : 2);
     uleb(this.bytes, offset);
     return this;
   }

@@ -12,6 +12,7 @@ import { type Code, type Local, ModuleBuilder } from './asm.js';
 
 const OPS = ['add', 'sub', 'mul', 'div'] as const;
 const UNARY_OPS = ['relu', 'neg', 'abs'] as const;
+const COMPARISONS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
 type Kind = 'vv' | 'vs' | 'sv';
 type F = 'f32' | 'f64';
 
@@ -116,6 +117,63 @@ function build(): {
         );
       });
     }
+  // cmp_vs_f32: o = (a[i] cmp c) as bool bytes, 16 lanes a step: four compares narrowed to one vector of 0/1.
+  for (const cmp of COMPARISONS)
+    mod.fn(`${cmp}_vs_f32`, ['i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
+      const [a, b, o, n] = [0, 1, 2, 3].map((i) => c.param(i));
+      const [i, j, vend] = [c.local('i32'), c.local('i32'), c.local('i32')];
+      const vb = c.local('v128');
+      const one = c.local('v128');
+      const sb = c.local('f32');
+      c.get(b).vmem('load32Splat').set(vb).get(b).mem('f32.load').set(sb);
+      c.i32(1).simd('i8x16.splat').set(one);
+      c.get(n).i32(~15).op('i32.and').set(vend);
+      const lanes = (k: number) =>
+        c
+          .get(a)
+          .get(i)
+          .i32(4)
+          .op('i32.mul')
+          .op('i32.add')
+          .vmem('load', k * 16)
+          .get(vb)
+          .simd(`f32x4.${cmp}`);
+      c.for(
+        i,
+        (c) => c.i32(0),
+        vend,
+        16,
+        (c) => {
+          c.get(o).get(i).op('i32.add');
+          lanes(0);
+          lanes(1);
+          c.simd('i16x8.narrow_i32x4_s');
+          lanes(2);
+          lanes(3);
+          c.simd('i16x8.narrow_i32x4_s').simd('i8x16.narrow_i16x8_s').get(one).simd('v128.and').vmem('store');
+        },
+      );
+      c.for(
+        j,
+        (c) => c.get(vend),
+        n,
+        1,
+        (c) =>
+          c
+            .get(o)
+            .get(j)
+            .op('i32.add')
+            .get(a)
+            .get(j)
+            .i32(4)
+            .op('i32.mul')
+            .op('i32.add')
+            .mem('f32.load')
+            .get(sb)
+            .op(`f32.${cmp}`)
+            .mem('i32.store8'),
+      );
+    });
   // mulMask_f32: o = a · float(mask), a float32, mask bool bytes (ReLU's backward: g · 1[x > 0]).
   mod.fn('mulMask_f32', ['i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
     const [a, m, o, n] = [0, 1, 2, 3].map((i) => c.param(i));
@@ -244,8 +302,10 @@ function isScalar(v: View): boolean {
  * scalar, out contiguous); returns false, having done nothing, otherwise.
  */
 export function simdBinary(name: string, out: View, x: View, y: View, n: number): boolean {
-  if (n < SIMD_MIN || (name !== 'add' && name !== 'sub' && name !== 'mul' && name !== 'div')) return false;
+  if (n < SIMD_MIN) return false;
   const dtype = out.dtype;
+  if (dtype === 'bool') return compareScalar(name, out, x, y, n);
+  if (name !== 'add' && name !== 'sub' && name !== 'mul' && name !== 'div') return false;
   if (name === 'mul' && dtype === 'float32' && (x.dtype === 'bool') !== (y.dtype === 'bool'))
     return mulMask(out, x.dtype === 'bool' ? y : x, x.dtype === 'bool' ? x : y, n);
   if ((dtype !== 'float32' && dtype !== 'float64') || x.dtype !== dtype || y.dtype !== dtype) return false;
@@ -297,6 +357,23 @@ export function simdAddScaled(out: View, x: View, y: View, alpha: number, n: num
   new Arr(heap, bAt, n).set((y.buf as Float32Array | Float64Array).subarray(y.offset, y.offset + n));
   (wasm as Wasm).fns[`addScaled_${dtype === 'float32' ? 'f32' : 'f64'}`](aAt, bAt, aAt, n, alpha);
   (out.buf as Float32Array | Float64Array).set(new Arr(heap, aAt, n), out.offset);
+  return true;
+}
+
+/** out = x cmp c (a bool tensor) for a contiguous float32 x and a float32 scalar c: ReLU's mask, x > 0. */
+function compareScalar(name: string, out: View, x: View, y: View, n: number): boolean {
+  if (!(COMPARISONS as readonly string[]).includes(name) || x.dtype !== 'float32' || y.dtype !== 'float32')
+    return false;
+  if (!isContiguous(x, n) || !isScalar(y) || !isContiguous(out, n)) return false;
+  const aAt = 64;
+  const bAt = aAt + Math.ceil((n * 4) / 64) * 64;
+  const oAt = bAt + 64;
+  const heap = staging(oAt + n + 16);
+  if (!heap) return false;
+  new Float32Array(heap, aAt, n).set((x.buf as Float32Array).subarray(x.offset, x.offset + n));
+  new Float32Array(heap, bAt, 1)[0] = (y.buf as Float32Array)[y.offset];
+  (wasm as Wasm).fns[`${name}_vs_f32`](aAt, bAt, oAt, n);
+  (out.buf as Uint8Array).set(new Uint8Array(heap, oAt, n), out.offset);
   return true;
 }
 
