@@ -597,6 +597,36 @@ const REDUCE_RUN: Record<ReduceOp, (s: number, a: Arr, p: number, n: number) => 
   },
 };
 
+/** acc[c] += Σ_j a[base + (n·K + c)·L + j] over n < outer, in that order, four c at a time. */
+function sumRuns(acc: Float64Array, a: Arr, base: number, outer: number, K: number, L: number): void {
+  for (let n = 0; n < outer; n++) {
+    let c = 0;
+    for (; c + 4 <= K; c += 4) {
+      const p = base + (n * K + c) * L;
+      let s0 = acc[c];
+      let s1 = acc[c + 1];
+      let s2 = acc[c + 2];
+      let s3 = acc[c + 3];
+      for (let j = 0; j < L; j++) {
+        s0 += a[p + j];
+        s1 += a[p + L + j];
+        s2 += a[p + 2 * L + j];
+        s3 += a[p + 3 * L + j];
+      }
+      acc[c] = s0;
+      acc[c + 1] = s1;
+      acc[c + 2] = s2;
+      acc[c + 3] = s3;
+    }
+    for (; c < K; c++) {
+      const p = base + (n * K + c) * L;
+      let s0 = acc[c];
+      for (let j = 0; j < L; j++) s0 += a[p + j];
+      acc[c] = s0;
+    }
+  }
+}
+
 /**
  * x contiguous, reduced into acc (row-major over the kept dims). x's dims are merged into alternating groups of
  * kept and reduced dims (size-1 dims dropped), and every accumulator receives its elements in x's element order,
@@ -604,6 +634,12 @@ const REDUCE_RUN: Record<ReduceOp, (s: number, a: Arr, p: number, n: number) => 
  */
 function reduceInto(op: ReduceOp, acc: Float64Array, a: Arr, base: number, sizes: number[], kept: boolean[]): void {
   const g = sizes.length;
+  // [outer reduced,] kept, inner reduced: a conv's bias gradient (N, C, H·W). Each sum is one chain of dependent
+  // adds; four channels' chains side by side keep the adder busy, each in the reference's order.
+  if (op === 'sum' && g >= 2 && g <= 3 && !kept[g - 1] && kept[g - 2] && (g === 2 || !kept[0])) {
+    sumRuns(acc, a, base, g === 3 ? sizes[0] : 1, sizes[g - 2], sizes[g - 1]);
+    return;
+  }
   const inner = sizes[g - 1];
   const innerKept = kept[g - 1];
   const vector = REDUCE_VECTOR[op];
