@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { build } from 'esbuild';
+import { browserBundle } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -70,15 +70,7 @@ test('the wasm backend runs threaded in headless Chromium and matches the js bac
     t.skip(`needs playwright-core and ${CHROMIUM} (Debian: apt-get install chromium)`);
     return;
   }
-  const bundle = await build({
-    entryPoints: ['src/index.ts'],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0].text;
+  const js = await browserBundle();
   const server = createServer((req, res) => {
     // Cross-origin isolation, without which browsers withhold SharedArrayBuffer (and so threads).
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');

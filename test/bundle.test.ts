@@ -3,19 +3,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { build } from 'esbuild';
+import { browserBundle } from './helpers.js';
 
 test('src/index.ts bundles for the browser platform with no Node built-ins', async () => {
-  const r = await build({
-    entryPoints: ['src/index.ts'],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  assert.equal(r.errors.length, 0);
-  const code = r.outputFiles[0].text;
+  const code = await browserBundle();
   assert.ok(!/from ["']node:/.test(code), 'the browser bundle imports a node: module');
   assert.ok(code.length > 10_000);
 });

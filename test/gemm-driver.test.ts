@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Conv2dParams, Kernels, View } from '../src/backend/backend.js';
 import { makeBlasBackend, makeWasmBackend } from '../src/backend/cpu-backends.js';
 import { jsBackend } from '../src/backend/js/index.js';
+import { contiguousStrides } from '../src/core/shape.js';
 import { assertClose } from './helpers.js';
 
 const ref = jsBackend.kernels as Kernels;
@@ -22,16 +23,6 @@ function rand(): number {
   return state / 2 ** 32 - 0.5;
 }
 
-function strides(shape: readonly number[]): number[] {
-  const s: number[] = [];
-  let n = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = n;
-    n *= shape[i];
-  }
-  return s;
-}
-
 type F = 'float32' | 'float64';
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -40,9 +31,9 @@ function randView(dtype: F, shape: number[], permuted = false): View {
   const n = size(shape);
   const buf = dtype === 'float32' ? new Float32Array(n + 2) : new Float64Array(n + 2);
   for (let i = 0; i < buf.length; i++) buf[i] = rand();
-  if (!permuted || shape.length < 2) return { buf, dtype, shape, strides: strides(shape), offset: 2 };
+  if (!permuted || shape.length < 2) return { buf, dtype, shape, strides: contiguousStrides(shape), offset: 2 };
   const sw = [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]];
-  const s = strides(sw);
+  const s = contiguousStrides(sw);
   const st = [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
   return { buf, dtype, shape, strides: st, offset: 2 };
 }
@@ -53,7 +44,7 @@ function outView(dtype: F, shape: number[]): View {
     buf: dtype === 'float32' ? new Float32Array(n + 1) : new Float64Array(n + 1),
     dtype,
     shape,
-    strides: strides(shape),
+    strides: contiguousStrides(shape),
     offset: 1,
   };
 }
@@ -139,12 +130,10 @@ test('a threaded wasm matmul does not keep the process alive', () => {
   const src = fileURLToPath(new URL('../src/index.ts', import.meta.url));
   const code = `import * as ad from ${JSON.stringify(src)}; ad.setBackend('wasm'); ad.setNumThreads(2);
     const a = ad.randn([256, 256]); a.matmul(a).sum().item(); console.log('done');`;
-  const t0 = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     encoding: 'utf8',
     timeout: 30_000,
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /done/);
-  assert.ok(Date.now() - t0 < 30_000);
 });

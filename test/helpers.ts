@@ -95,3 +95,18 @@ export function cliWithEnv(env: Record<string, string>, ...args: string[]): Prom
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** src/index.ts bundled for the browser platform (esbuild, ESM, in memory): what a web app would ship. */
+export async function browserBundle(): Promise<string> {
+  const { build } = await import('esbuild');
+  const r = await build({
+    entryPoints: ['src/index.ts'],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  assert.equal(r.errors.length, 0);
+  return r.outputFiles[0].text;
+}

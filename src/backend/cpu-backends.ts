@@ -2,9 +2,9 @@
  * @file The fast CPU backends, put together from shared parts: `wasm` (generated WebAssembly SIMD GEMM on a worker
  * pool) and `blas` (the system OpenBLAS through koffi, Node only). Both keep tensors in GC-owned TypedArrays like
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
- * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts, with wasm SIMD under the large
- * arithmetic binary ops: wasm/elementwise.ts); gather, scatterAdd and argReduce
- * are the reference kernels on purpose (index-bound, no arithmetic to speed up).
+ * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts), with wasm SIMD under the large
+ * elementwise cases it rounds exactly as the reference does (wasm/elementwise.ts); gather and scatterAdd are the
+ * reference kernels on purpose (index-bound, no arithmetic to speed up).
  */
 import { numel } from '../core/shape.js';
 import type { Backend, Kernels } from './backend.js';

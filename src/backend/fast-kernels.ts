@@ -11,27 +11,15 @@
  * element order for the same reason (a reordered float64 sum could round to a different float32).
  */
 import { DTYPES, type TypedArray } from '../core/dtype.js';
+import { isContiguous as isDense, numel as size } from '../core/shape.js';
 import type { BinaryFn, Kernels, ReduceOp, UnaryFn, View } from './backend.js';
 import { jsBackend } from './js/index.js';
 
 type Arr = TypedArray;
 const ref = jsBackend.kernels as Kernels;
 
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
-  return n;
-}
-
 function isContiguous(v: View): boolean {
-  const { shape, strides } = v;
-  let n = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i];
-    if (d !== 1 && strides[i] !== n) return false;
-    n *= d;
-  }
-  return true;
+  return isDense(v.shape, v.strides);
 }
 
 /**

@@ -6,6 +6,7 @@
  * GEMM cannot express (integer dtypes, mixed dtypes, a non-contiguous out) goes to the reference kernels.
  */
 import type { TypedArray } from '../core/dtype.js';
+import { contiguousStrides, isContiguous as isDense, numel as size } from '../core/shape.js';
 import type { Conv2dParams, Kernels, View } from './backend.js';
 import type { Gemm } from './gemm.js';
 import { jsBackend, offsets } from './js/index.js';
@@ -18,23 +19,12 @@ const ref = jsBackend.kernels as Kernels;
 /** Bound on an im2col buffer, in elements: the batch is processed in chunks that fit it. */
 const COLS_BUDGET = 1 << 23;
 
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 function isFloat(v: View): boolean {
   return v.dtype === 'float32' || v.dtype === 'float64';
 }
 
 function isContiguous(v: View): boolean {
-  let s = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== s) return false;
-    s *= v.shape[i];
-  }
-  return true;
+  return isDense(v.shape, v.strides);
 }
 
 /** Element offsets of every batch position (row-major over `shape`) for a view with these batch strides. */
@@ -52,16 +42,6 @@ function contiguous(v: View, dtype: 'float32' | 'float64'): { data: FloatArray; 
   const out = newArray(dtype, size(v.shape));
   ref.copy({ buf: out, dtype, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 }, v);
   return { data: out, offset: 0 };
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const s: number[] = [];
-  let n = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = n;
-    n *= shape[i];
-  }
-  return s;
 }
 
 /** The geometry of one convolution, from the views: x [N, C, H, W], w [O, C/G, KH, KW], y [N, O, OH, OW]. */

@@ -9,7 +9,7 @@ import type { Backend, BinaryFn, Conv2dParams, Kernels, ReduceOp, UnaryFn, View 
 type Arr = TypedArray;
 
 /** True when every stride is 0: the view repeats one element (a broadcast scalar). */
-function isConstant(v: View): boolean {
+export function isConstant(v: View): boolean {
   for (let i = 0; i < v.strides.length; i++) if (v.strides[i] !== 0 && v.shape[i] !== 1) return false;
   return true;
 }

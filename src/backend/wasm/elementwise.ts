@@ -7,7 +7,9 @@
  * mul and div of two float32s rounded once equal the float64 result rounded to float32, which is what the
  * reference kernels store, so results are bit-identical to theirs (max, neg and abs are exact anyway).
  */
+import { isContiguous as isDense, numel } from '../../core/shape.js';
 import type { View } from '../backend.js';
+import { isConstant } from '../js/index.js';
 import { type Code, type Local, ModuleBuilder } from './asm.js';
 
 const OPS = ['add', 'sub', 'mul', 'div'] as const;
@@ -283,18 +285,9 @@ function build(): {
 type Wasm = ReturnType<typeof build>;
 let wasm: Wasm | null | undefined;
 
+/** Contiguous and n elements long (every input is viewed at out's shape, so this is out's size). */
 function isContiguous(v: View, n: number): boolean {
-  let s = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== s) return false;
-    s *= v.shape[i];
-  }
-  return s === n;
-}
-
-function isScalar(v: View): boolean {
-  for (let i = 0; i < v.strides.length; i++) if (v.strides[i] !== 0 && v.shape[i] !== 1) return false;
-  return true;
+  return isDense(v.shape, v.strides) && numel(v.shape) === n;
 }
 
 /**
@@ -309,8 +302,8 @@ export function simdBinary(name: string, out: View, x: View, y: View, n: number)
   if (name === 'mul' && dtype === 'float32' && (x.dtype === 'bool') !== (y.dtype === 'bool'))
     return mulMask(out, x.dtype === 'bool' ? y : x, x.dtype === 'bool' ? x : y, n);
   if ((dtype !== 'float32' && dtype !== 'float64') || x.dtype !== dtype || y.dtype !== dtype) return false;
-  const xs = isScalar(x);
-  const ys = isScalar(y);
+  const xs = isConstant(x);
+  const ys = isConstant(y);
   if (!xs && !ys && isContiguous(x, n) && isContiguous(out, n)) {
     const m = rowLength(y, n);
     if (m > 0) return rowBroadcast(name, out, x, y, n, m);
@@ -364,7 +357,7 @@ export function simdAddScaled(out: View, x: View, y: View, alpha: number, n: num
 function compareScalar(name: string, out: View, x: View, y: View, n: number): boolean {
   if (!(COMPARISONS as readonly string[]).includes(name) || x.dtype !== 'float32' || y.dtype !== 'float32')
     return false;
-  if (!isContiguous(x, n) || !isScalar(y) || !isContiguous(out, n)) return false;
+  if (!isContiguous(x, n) || !isConstant(y) || !isContiguous(out, n)) return false;
   const aAt = 64;
   const bAt = aAt + Math.ceil((n * 4) / 64) * 64;
   const oAt = bAt + 64;
