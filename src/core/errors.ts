@@ -25,6 +25,14 @@ export class ValueError extends AdjointError {
   override name = 'ValueError';
 }
 
+/**
+ * A call's arguments do not fit its declared parameters (src/core/args.ts): a wrong type, an unknown or snake_case
+ * option, a surplus positional argument, an out-of-range value. A ValueError, so code that catches those keeps working.
+ */
+export class ArgumentError extends ValueError {
+  override name = 'ArgumentError';
+}
+
 /** `[2, 3]` the way shapes print in every message. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

@@ -104,11 +104,19 @@ const sumOp = defineOp<ReduceParams>({
   explain: (a) => [{ rhs: `expand(${a.dy})`, shapes: shapeText(a.outShape) }],
 });
 
+/**
+ * The dtype sum, prod and the cumulative ops produce for an input when no dtype is asked for: a float keeps its
+ * dtype; integers and bools accumulate in the integer accumulator type.
+ */
+export function accumulateDtype(d: DType): DType {
+  return isFloating(d) ? d : 'int32';
+}
+
 /** Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int32. */
 export const sum = testedOp({
   name: 'sum',
   fn: (x: Tensor, dim?: Dims, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
-    const dtype = opts.dtype ?? (isFloating(x.dtype) ? x.dtype : 'int32');
+    const dtype = opts.dtype ?? accumulateDtype(x.dtype);
     return apply(sumOp, [x], reduceParams('sum', x, dim, keepdim, dtype));
   },
   samples: [
@@ -194,7 +202,7 @@ const prodOp = defineOp<ReduceParams>({
 export const prod = testedOp({
   name: 'prod',
   fn: (x: Tensor, dim: number | null = null, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
-    const dtype = opts.dtype ?? (isFloating(x.dtype) ? x.dtype : 'int32');
+    const dtype = opts.dtype ?? accumulateDtype(x.dtype);
     if (dim === null || dim === undefined) {
       // All elements: flattened to one dim, so the zero-aware gradient needs only the one-dim rule.
       const flat = x.ndim === 0 ? x : reshape(x, [-1]);

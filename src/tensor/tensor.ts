@@ -6,6 +6,7 @@
 import type { AccumulateGrad, Node } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
+import { TENSOR } from '../core/args.js';
 import { DTYPES, type DType, type TypedArray } from '../core/dtype.js';
 import { AutogradError, fmtShape, ValueError } from '../core/errors.js';
 import { contiguousStrides, isContiguous, numel } from '../core/shape.js';
@@ -210,6 +211,9 @@ export class Tensor {
     return this.toString();
   }
 }
+
+// The brand core/args.ts recognises tensors by, without importing this class.
+(Tensor.prototype as unknown as Record<symbol, boolean>)[TENSOR] = true;
 
 /** Creates a tensor that owns fresh contiguous storage. */
 export function fromTypedArray(data: TypedArray, shape: readonly number[], dtype: DType): Tensor {
