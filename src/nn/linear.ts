@@ -5,6 +5,7 @@
  */
 
 import { linear } from '../api/functional.js';
+import { bool, checkMethods, int, oneOf, optional, sig, tensor } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { empty } from '../ops/creation.js';
@@ -28,6 +29,15 @@ function checkFeatures(layer: string, pairs: [string, number][]): void {
     if (!Number.isInteger(n) || n < 0) throw new ValueError(`${layer}: ${name} must be a whole number ≥ 0, got ${n}`);
 }
 
+const FEATURES = int({ min: 0 });
+const FLOAT_DTYPE = optional(oneOf(['float32', 'float64']));
+
+/** torch.nn.Linear(in_features, out_features, bias=True, *, dtype=None). */
+const LINEAR = sig('Linear', {
+  args: { inFeatures: FEATURES, outFeatures: FEATURES, bias: optional(bool) },
+  options: { dtype: FLOAT_DTYPE },
+});
+
 /** y = x·Wᵀ + b: weight [outFeatures, inFeatures], bias [outFeatures] (torch.nn.Linear). */
 export class Linear extends Module {
   readonly inFeatures: number;
@@ -35,17 +45,15 @@ export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
+  constructor(inFeatures: number, outFeatures: number, bias?: boolean | LinearOptions, opts?: LinearOptions);
+  constructor(...args: unknown[]) {
     super();
-    checkFeatures('Linear', [
-      ['inFeatures', inFeatures],
-      ['outFeatures', outFeatures],
-    ]);
-    this.inFeatures = inFeatures;
-    this.outFeatures = outFeatures;
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
-    this.weight = Parameter(empty([outFeatures, inFeatures], { dtype }));
-    this.bias = (opts.bias ?? true) ? Parameter(empty([outFeatures], { dtype })) : null;
+    const a = LINEAR.bind(args);
+    this.inFeatures = a.inFeatures;
+    this.outFeatures = a.outFeatures;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
+    this.weight = Parameter(empty([a.outFeatures, a.inFeatures], { dtype }));
+    this.bias = (a.bias ?? true) ? Parameter(empty([a.outFeatures], { dtype })) : null;
     this.resetParameters();
   }
 
@@ -67,6 +75,9 @@ export class Linear extends Module {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
   }
 }
+
+LINEAR.describes(Linear);
+checkMethods(Linear, { forward: { args: { input: tensor } } });
 
 /** y = x1ᵀ·A·x2 + b: weight [outFeatures, in1Features, in2Features], bias [outFeatures] (torch.nn.Bilinear). */
 export class Bilinear extends Module {

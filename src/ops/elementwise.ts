@@ -6,8 +6,9 @@
 
 import type { BinaryFn, UnaryFn } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
+import { checked, nullable, number, optional, tensor, union } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
-import { DTypeError, fmtShape } from '../core/errors.js';
+import { DTypeError, fmtShape, ValueError } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
 import { erf as erfScalar } from '../core/special.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -312,17 +313,38 @@ const clampOp = unaryOp({
   explain: (dy, x, _y, [lo, hi]) =>
     `${dy} ⊙ 1[${lo === -Infinity ? '' : `${lo} ≤ `}${x}${hi === Infinity ? '' : ` ≤ ${hi}`}]`,
 });
-/** Limits x to [min, max]; either bound may be null. */
+/** A clamp bound: a number (±Infinity allowed), a tensor, or null for none. */
+const BOUND = optional(nullable(union(number({ infinite: true }), tensor)));
+
+/**
+ * Limits x to [min, max]; either bound may be null. Number bounds are one kernel; tensor bounds (PyTorch allows
+ * them, broadcast against x) are maximum then minimum.
+ */
 export const clamp = testedOp({
   name: 'clamp',
-  fn: (x: Tensor, min: number | null = null, max: number | null = null) => {
-    if (min === null && max === null) throw new DTypeError('clamp: at least one of min and max must be given');
-    return apply(clampOp, [x], [min ?? -Infinity, max ?? Infinity]);
-  },
+  fn: checked(
+    'clamp',
+    { args: { input: tensor, min: BOUND, max: BOUND } },
+    (x: Tensor, min: number | Tensor | null = null, max: number | Tensor | null = null): Tensor => {
+      if (min === null && max === null)
+        throw new ValueError('clamp: at least one of min and max must be given (null means no bound)');
+      if (typeof min === 'object' || typeof max === 'object') {
+        const lo = min === null ? x : maximum(x, min);
+        return max === null ? lo : minimum(lo, max);
+      }
+      return apply(clampOp, [x], [min ?? -Infinity, max ?? Infinity]);
+    },
+  ),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, -1, 1), torch: 'lambda x: torch.clamp(x, -1, 1)' },
     { args: [[5]], call: (f, x) => f(x, null, 0.5), torch: 'lambda x: torch.clamp(x, None, 0.5)' },
     { args: [[5]], call: (f, x) => f(x, -0.5), torch: 'lambda x: torch.clamp(x, -0.5)' },
+    {
+      args: [[3, 4], [3, 1], { shape: [4], low: 0.5, high: 2 }],
+      call: (f, x, lo, hi) => f(x, lo, hi),
+      torch: 'lambda x, lo, hi: torch.clamp(x, lo, hi)',
+      note: 'tensor bounds',
+    },
   ],
   singularSamples: [
     {
@@ -755,7 +777,7 @@ declare module '../tensor/tensor.js' {
     sigmoid(): Tensor;
     erf(): Tensor;
     relu(): Tensor;
-    clamp(min?: number | null, max?: number | null): Tensor;
+    clamp(min?: number | Tensor | null, max?: number | Tensor | null): Tensor;
     add(y: TensorLike, opts?: { alpha?: number }): Tensor;
     sub(y: TensorLike, opts?: { alpha?: number }): Tensor;
     mul(y: TensorLike): Tensor;

@@ -5,6 +5,17 @@
  */
 
 import type { View } from '../backend/backend.js';
+import {
+  bool,
+  checked,
+  dims as dimsArg,
+  dtype as dtypeArg,
+  nullable,
+  number,
+  optional,
+  tensor,
+  union,
+} from '../core/args.js';
 import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, normDims, numel, reducedShape } from '../core/shape.js';
@@ -104,6 +115,19 @@ const sumOp = defineOp<ReduceParams>({
   explain: (a) => [{ rhs: `expand(${a.dy})`, shapes: shapeText(a.outShape) }],
 });
 
+/** Any of a reduction's parameters by name, as PyTorch's keyword arguments: `x.sum(1, {keepdim: true})`. */
+export interface ReduceOptions {
+  dim?: Dims | null;
+  keepdim?: boolean;
+  dtype?: DType;
+}
+
+/** PyTorch's `sum(input, dim=None, keepdim=False, *, dtype=None)`, shared by the reductions that take a dtype. */
+const REDUCE_ARGS = {
+  args: { input: tensor, dim: optional(nullable(dimsArg)), keepdim: optional(bool) },
+  options: { dtype: optional(dtypeArg) },
+};
+
 /**
  * The dtype sum, prod and the cumulative ops produce for an input when no dtype is asked for: a float keeps its
  * dtype; integers and bools accumulate in the integer accumulator type.
@@ -115,10 +139,10 @@ export function accumulateDtype(d: DType): DType {
 /** Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int32. */
 export const sum = testedOp({
   name: 'sum',
-  fn: (x: Tensor, dim?: Dims, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
+  fn: checked('sum', REDUCE_ARGS, (x: Tensor, dim?: Dims, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
     const dtype = opts.dtype ?? accumulateDtype(x.dtype);
     return apply(sumOp, [x], reduceParams('sum', x, dim, keepdim, dtype));
-  },
+  }),
   samples: [
     { args: [[3, 4]] },
     { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.sum(x, 1)' },
@@ -132,7 +156,8 @@ export const sum = testedOp({
 /** Mean over dim (all when omitted). */
 export const mean = testedOp({
   name: 'mean',
-  fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => {
+  fn: checked('mean', REDUCE_ARGS, (x: Tensor, dim?: Dims, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
+    if (opts.dtype !== undefined) x = toDtype(x, opts.dtype);
     if (!isFloating(x.dtype))
       throw new DTypeError(
         `mean: could not infer the output dtype of a ${x.dtype} tensor of shape ${fmtShape(x.shape)}; cast it first (x.float().mean())`,
@@ -140,7 +165,7 @@ export const mean = testedOp({
     const p = reduceParams('mean', x, dim, keepdim, x.dtype);
     const n = p.dims.reduce((a, d) => a * x.shape[d], 1);
     return div(sum(x, dim, keepdim), n);
-  },
+  }),
   samples: [
     { args: [[3, 4]] },
     { args: [[3, 4]], call: (f, x) => f(x, -1, true), torch: 'lambda x: torch.mean(x, -1, keepdim=True)' },
@@ -525,9 +550,56 @@ export const min = testedOp({
 // ----- var / std -----------------------------------------------------------------------------------------------
 
 export interface VarOptions {
+  dim?: Dims | null;
   /** Subtracted from the element count in the divisor: 1 (Bessel's correction, the default) or 0 (population). */
   correction?: number;
+  /** PyTorch's older spelling: true is correction 1, false correction 0. */
+  unbiased?: boolean;
   keepdim?: boolean;
+}
+
+/**
+ * PyTorch's `var(input, dim=None, unbiased=True, keepdim=False, *, correction=None)`; `var(x, false)` is unbiased
+ * false, as in PyTorch. Positional or in the options: `x.std(0, false)`, `x.var(0, {unbiased: false})`.
+ */
+const VAR_ARGS = {
+  args: {
+    input: tensor,
+    dim: optional(nullable(union(dimsArg, bool))),
+    unbiased: optional(bool),
+    keepdim: optional(bool),
+  },
+  options: { correction: optional(number({ min: 0 })) },
+};
+
+/** var and std as called: PyTorch's overloads, with any parameter also by name. */
+type VarFn = (
+  x: Tensor,
+  dim?: Dims | null | boolean | VarOptions,
+  unbiased?: boolean | VarOptions,
+  keepdim?: boolean | VarOptions,
+  opts?: VarOptions,
+) => Tensor;
+
+/** The (dim, options) that var and std compute with, from PyTorch's overloads. */
+function varParams(
+  op: string,
+  dim: Dims | boolean | undefined,
+  unbiased: boolean | undefined,
+  keepdim: boolean | undefined,
+  opts: VarOptions,
+): [Dims | undefined, VarOptions] {
+  if (typeof dim === 'boolean') {
+    if (unbiased !== undefined)
+      throw new ValueError(`${op}: unbiased was given twice (as argument 2 and argument 3); give it once`);
+    [unbiased, dim] = [dim, undefined];
+  }
+  if (unbiased !== undefined && opts.correction !== undefined)
+    throw new ValueError(
+      `${op}: give unbiased or correction, not both (unbiased ${unbiased} is correction ${unbiased ? 1 : 0})`,
+    );
+  const correction = opts.correction ?? (unbiased === false ? 0 : 1);
+  return [dim, { correction, keepdim: keepdim ?? false }];
 }
 
 function checkFloat(op: string, x: Tensor): void {
@@ -547,7 +619,14 @@ function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
 }
 
 /** The samples of var and std; `t` is the PyTorch function ('torch.var'). */
-const varSamples = (t: string): Sample<typeof variance>[] => [
+const varSamples = (t: string): Sample[] => [
+  { args: [[3, 4]], call: (f, x) => f(x, 0, false), torch: `lambda x: ${t}(x, 0, False)` },
+  {
+    args: [[3, 4]],
+    call: (f, x) => f(x, 1, { unbiased: false, keepdim: true }),
+    torch: `lambda x: ${t}(x, 1, unbiased=False, keepdim=True)`,
+  },
+  { args: [[3, 4]], call: (f, x) => f(x, false), torch: `lambda x: ${t}(x, False)` },
   { args: [[3, 4]] },
   { args: [[3, 4]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
   {
@@ -564,7 +643,12 @@ const varSamples = (t: string): Sample<typeof variance>[] => [
 /** Variance over dim (all when omitted) with PyTorch's `correction` (default 1: the unbiased estimate). */
 const var_ = testedOp({
   name: 'var',
-  fn: variance,
+  fn: checked(
+    'var',
+    VAR_ARGS,
+    (x: Tensor, dim?: Dims | boolean, unbiased?: boolean, keepdim?: boolean, opts: VarOptions = {}): Tensor =>
+      variance(x, ...varParams('var', dim, unbiased, keepdim, opts)),
+  ) as VarFn,
   samples: [
     ...varSamples('torch.var'),
     {
@@ -581,14 +665,18 @@ export { var_ as var };
 /** Standard deviation: the square root of var, with the same options. */
 export const std = testedOp({
   name: 'std',
-  fn: (x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor => {
-    checkFloat('std', x);
-    // At a zero variance PyTorch's gradient is 0, not the nan of the root's infinite slope times 0: the double where
-    // keeps the root away from 0, as in norm.
-    const v = variance(x, dim, opts);
-    const zero = eq(v, 0);
-    return where(zero, 0, sqrt(where(zero, 1, v)));
-  },
+  fn: checked(
+    'std',
+    VAR_ARGS,
+    (x: Tensor, dim?: Dims | boolean, unbiased?: boolean, keepdim?: boolean, opts: VarOptions = {}): Tensor => {
+      checkFloat('std', x);
+      // At a zero variance PyTorch's gradient is 0, not the nan of the root's infinite slope times 0: the double
+      // where keeps the root away from 0, as in norm.
+      const v = variance(x, ...varParams('std', dim, unbiased, keepdim, opts));
+      const zero = eq(v, 0);
+      return where(zero, 0, sqrt(where(zero, 1, v)));
+    },
+  ) as VarFn,
   samples: varSamples('torch.std'),
   singularSamples: [
     {
@@ -756,8 +844,8 @@ export const norm = testedOp({
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
-    sum(dim?: Dims, keepdim?: boolean, opts?: { dtype?: DType }): Tensor;
-    mean(dim?: Dims, keepdim?: boolean): Tensor;
+    sum(dim?: Dims | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor;
+    mean(dim?: Dims | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor;
     prod(dim?: number | null, keepdim?: boolean, opts?: { dtype?: DType }): Tensor;
     amax(dim?: Dims, keepdim?: boolean): Tensor;
     amin(dim?: Dims, keepdim?: boolean): Tensor;
@@ -769,8 +857,18 @@ declare module '../tensor/tensor.js' {
     min(): Tensor;
     min(dim: number, keepdim?: boolean): ValuesIndices;
     min(other: Tensor): Tensor;
-    var(dim?: Dims, opts?: VarOptions): Tensor;
-    std(dim?: Dims, opts?: VarOptions): Tensor;
+    var(
+      dim?: Dims | null | boolean | VarOptions,
+      unbiased?: boolean | VarOptions,
+      keepdim?: boolean | VarOptions,
+      opts?: VarOptions,
+    ): Tensor;
+    std(
+      dim?: Dims | null | boolean | VarOptions,
+      unbiased?: boolean | VarOptions,
+      keepdim?: boolean | VarOptions,
+      opts?: VarOptions,
+    ): Tensor;
     logsumexp(dim: number | number[], keepdim?: boolean): Tensor;
     norm(p?: NormOrd, dim?: Dims, keepdim?: boolean): Tensor;
   }
@@ -785,7 +883,7 @@ installMethods({
   argmin,
   max: maxFn,
   min: minFn,
-  var: variance,
+  var: var_,
   std,
   logsumexp,
   norm,
