@@ -4,6 +4,7 @@
  * into .grad at the leaves. Backward rules are ordinary differentiable ops, so with createGraph the backward pass is
  * itself recorded and can be differentiated again.
  */
+import { describe, isTensorLike } from '../core/args.js';
 import type { DType } from '../core/dtype.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
@@ -160,11 +161,11 @@ export function runBackward(
         continue;
       }
       if (g && node.hooks) {
-        for (const h of node.hooks) g = h(g) ?? g;
+        for (const h of node.hooks) g = hookResult(h(g), g);
         markShared(g); // a hook may keep what it saw
       }
       if (g && node.retained) {
-        node.retained.grad = createGraph ? g : g.detach();
+        node.retained._grad = createGraph ? g : g.detach();
         markShared(g);
       }
       if (g && caps) {
@@ -203,6 +204,21 @@ export function runBackward(
     depth--;
   }
   return captured;
+}
+
+/**
+ * What a gradient hook returned: nothing keeps the gradient; a tensor replaces it and must have its shape and dtype
+ * (PyTorch: "hook has changed the size / type of value"); anything else is the user's mistake, said as such.
+ */
+function hookResult(r: unknown, g: Tensor): Tensor {
+  if (r === undefined || r === null) return g;
+  if (isTensorLike(r) && r.dtype === g.dtype && sameShape(r.shape, g.shape)) return r as Tensor;
+  const async = typeof (r as { then?: unknown }).then === 'function';
+  throw new AutogradError(
+    `registerHook: a gradient hook returned ${describe(r)}, but the gradient it was given is a ${g.dtype} tensor ` +
+      `of shape ${fmtShape(g.shape)}; return a tensor of that shape and dtype to replace it, or nothing to keep it` +
+      (async ? ' (hooks run synchronously inside backward: an async hook cannot replace the gradient)' : ''),
+  );
 }
 
 /** The nodes from which a captured tensor can be reached (post-order walk of the graph from the roots). */
@@ -293,14 +309,15 @@ function accumulateLeaf(
   caps: number[] | undefined,
   captured: (Tensor | null)[],
 ): Tensor {
-  if (leaf._hooks) for (const h of leaf._hooks) g = h(g) ?? g;
+  if (leaf._hooks) for (const h of leaf._hooks) g = hookResult(h(g), g);
   if (caps) {
     for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
     return g;
   }
   if (captured.length) return g; // autograd.grad never writes .grad
-  if (!leaf.grad) leaf.grad = createGraph ? ops.clone(g) : canSteal(g, leaf) ? g.detach() : ops.clone(g).detach();
-  else if (createGraph || leaf.grad._requiresGrad) leaf.grad = ops.add(leaf.grad, g);
-  else ops.addInPlace(leaf.grad, g);
+  const had = leaf._grad;
+  if (!had) leaf._grad = createGraph ? ops.clone(g) : canSteal(g, leaf) ? g.detach() : ops.clone(g).detach();
+  else if (createGraph || had._requiresGrad) leaf._grad = ops.add(had, g);
+  else ops.addInPlace(had, g);
   return g;
 }

@@ -495,6 +495,14 @@ export class Signature<P extends Params, K extends Params> {
     const opt = this.positional.map(([, a]) => a.optional);
     const hasKw = this.keywords.length > 0;
     const rest = this.rest;
+    if (np === 0 && !rest && !hasKw) {
+      // No parameters at all (x.numel(), x.detach()): the common call costs one length test.
+      const bare = function (this: unknown, ...args: unknown[]): unknown {
+        if (args.length) sig.bindParts(args);
+        return impl.call(this);
+      } as unknown as F;
+      return this.finish(bare, impl);
+    }
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
       // Fast path: no options object, no surplus, every argument of its declared type.
       const n = args.length;
@@ -523,6 +531,10 @@ export class Signature<P extends Params, K extends Params> {
       }
       return impl.apply(this, pos);
     } as unknown as F;
+    return this.finish(wrapped, impl);
+  }
+
+  private finish<F extends (...a: any[]) => any>(wrapped: F, impl: F): F {
     Object.defineProperty(wrapped, 'name', { value: impl.name || this.name.replace(/^.*\./, '') });
     SIGNATURE_OF.set(wrapped, this as unknown as Signature<Params, Params>);
     return wrapped;

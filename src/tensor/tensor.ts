@@ -6,18 +6,21 @@
 import type { AccumulateGrad, Node } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
-import { TENSOR } from '../core/args.js';
-import { DTYPES, type DType, type TypedArray } from '../core/dtype.js';
-import { AutogradError, fmtShape, ValueError } from '../core/errors.js';
+import { bool, checkMethods, describe, dim, fn, optional, TENSOR } from '../core/args.js';
+import { DTYPES, type DType, isFloating, type TypedArray } from '../core/dtype.js';
+import { AutogradError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, isContiguous, numel } from '../core/shape.js';
 import { formatTensor } from './print.js';
 import { Storage } from './storage.js';
 
 export type NestedArray = number | boolean | NestedArray[];
 
+/** Warned once per process, as Python's warning filter shows PyTorch's. */
+let warnedNonLeafGrad = false;
+
 export class Tensor {
-  /** Gradient accumulated by backward (leaves, and non-leaves after retainGrad()). */
-  grad: Tensor | null = null;
+  /** @internal the gradient behind the checked `grad` accessor; the engine writes it directly. */
+  _grad: Tensor | null = null;
   /** @internal */ _name: string | null = null;
   /** The node that produced this tensor; null for leaves. */
   gradFn: Node | null = null;
@@ -53,8 +56,32 @@ export class Tensor {
     return this._name;
   }
   set name(v: string | null) {
+    if (v !== null && typeof v !== 'string')
+      throw new ValueError(`Tensor.name: a name is a string (or null for none), got ${describe(v)}`);
     this._name = v;
     if (this.gradFn) this.gradFn.label = v;
+  }
+
+  /**
+   * The gradient accumulated by backward (leaves, and non-leaves after retainGrad()). Reading it on a non-leaf that
+   * does not retain its gradient warns once, as PyTorch does: backward never fills it. Assigning checks what
+   * PyTorch checks — a tensor (or null) of this tensor's shape and dtype — so an optimizer never sees a gradient
+   * that would broadcast.
+   */
+  get grad(): Tensor | null {
+    if (this.gradFn !== null && !this._retainsGrad && !warnedNonLeafGrad) {
+      warnedNonLeafGrad = true;
+      console.warn(
+        `adjoint: the .grad of a non-leaf tensor (shape ${fmtShape(this.shape)}, produced by ${this.gradFn.name}) ` +
+          'is being read; backward does not fill it. Call retainGrad() on it before backward if you want its ' +
+          'gradient, or read .grad on the leaf you differentiate with respect to (this warning is shown once)',
+      );
+    }
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    if (g !== null) checkGradFor(this, g, 'Tensor.grad');
+    this._grad = g;
   }
 
   get dtype(): DType {
@@ -100,7 +127,7 @@ export class Tensor {
       throw new AutogradError(
         `requiresGrad: cannot turn off requiresGrad on a non-leaf tensor of shape ${fmtShape(this.shape)}; use detach()`,
       );
-    if (on && !(this.dtype === 'float32' || this.dtype === 'float64'))
+    if (on && !isFloating(this.dtype))
       throw new AutogradError(
         `requiresGrad: only floating-point tensors can require gradients, got a ${this.dtype} tensor of shape ` +
           `${fmtShape(this.shape)}; cast with .float() or .double() first`,
@@ -212,8 +239,47 @@ export class Tensor {
   }
 }
 
+/**
+ * A gradient for t must be a tensor of t's shape and dtype (PyTorch's "assigned grad has data of a different size /
+ * type"); `what` names where it came from in the message.
+ */
+export function checkGradFor(t: Tensor, g: unknown, what: string): asserts g is Tensor {
+  if (!(g instanceof Tensor))
+    throw new ValueError(
+      `${what}: a gradient must be a Tensor (or null), got ${describe(g)}; the tensor has shape ${fmtShape(t.shape)} and dtype ${t.dtype}`,
+    );
+  if (g.shape.length !== t.shape.length || g.shape.some((d, i) => d !== t.shape[i]))
+    throw new ShapeError(
+      `${what}: the gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(t.shape)}; a ` +
+        "gradient must have exactly its tensor's shape (it is never broadcast)",
+    );
+  if (g.dtype !== t.dtype)
+    throw new DTypeError(
+      `${what}: the gradient is ${g.dtype} but the tensor is ${t.dtype}; cast it with .to('${t.dtype}')`,
+    );
+}
+
 // The brand core/args.ts recognises tensors by, without importing this class.
 (Tensor.prototype as unknown as Record<symbol, boolean>)[TENSOR] = true;
+
+// The class's own public methods, checked like every public function (op methods are checked where they are defined).
+const NONE = {};
+checkMethods(Tensor, {
+  dim: NONE,
+  numel: NONE,
+  size: { args: { dim: optional(dim) } },
+  stride: NONE,
+  isContiguous: NONE,
+  requiresGrad_: { args: { requiresGrad: optional(bool) } },
+  dataSync: NONE,
+  data: NONE,
+  toArray: NONE,
+  item: NONE,
+  detach: NONE,
+  retainGrad: NONE,
+  registerHook: { args: { hook: fn } },
+  toString: NONE,
+});
 
 /** Creates a tensor that owns fresh contiguous storage. */
 export function fromTypedArray(data: TypedArray, shape: readonly number[], dtype: DType): Tensor {
