@@ -111,3 +111,50 @@ describe('.grad on a non-leaf', () => {
     assert.match(warnings[0], /non-leaf.*retainGrad/);
   });
 });
+
+describe('autograd.backward, the list form', () => {
+  test('several outputs with their gradients in one pass equal the sum of separate passes', () => {
+    ad.manualSeed(3);
+    const x = ad.randn([3], { dtype: 'float64', requiresGrad: true });
+    const y1 = x.mul(x);
+    const y2 = x.exp();
+    const g1 = ad.tensor([1, 2, 3], { dtype: 'float64' });
+    const g2 = ad.tensor([0.5, -1, 2], { dtype: 'float64' });
+    ad.autograd.backward([y1, y2], [g1, g2]);
+    const want = x.detach().mul(2).mul(g1).add(x.detach().exp().mul(g2));
+    assert.deepEqual(Array.from(x.grad!.dataSync()), Array.from(want.dataSync()));
+  });
+
+  test('a one-element output takes null for its implicit 1; options by name', () => {
+    const x = ad.ones([2], { requiresGrad: true });
+    const y = x.sum();
+    ad.autograd.backward([y], [null], { retainGraph: true });
+    ad.autograd.backward(y);
+    assert.deepEqual(Array.from(x.grad!.dataSync()), [2, 2]);
+  });
+
+  test('inputs limits accumulation to those tensors', () => {
+    const a = ad.ones([2], { requiresGrad: true });
+    const b = ad.ones([2], { requiresGrad: true });
+    ad.autograd.backward(a.mul(b).sum(), null, { inputs: [a] });
+    assert.deepEqual(Array.from(a.grad!.dataSync()), [1, 1]);
+    assert.equal(b.grad, null);
+  });
+
+  test('mismatched counts and wrong types are typed errors naming autograd.backward', () => {
+    const x = ad.ones([2], { requiresGrad: true });
+    assertThrowsMsg(
+      () => ad.autograd.backward([x.sum(), x.sum()], [null]),
+      ad.AutogradError,
+      'autograd.backward',
+      '2 tensors but 1 gradient',
+    );
+    assertThrowsMsg(() => ad.autograd.backward([1, 2] as never), ad.ArgumentError, 'autograd.backward', 'tensors');
+    assertThrowsMsg(
+      () => ad.autograd.backward(x.sum(), null, { retain_graph: true } as never),
+      ad.ArgumentError,
+      'use retainGraph',
+    );
+    assert.equal(x.grad, null);
+  });
+});
