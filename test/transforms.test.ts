@@ -522,10 +522,10 @@ describe('misuse errors', () => {
     );
     assertThrowsMsg(() => grad(sq, { argnums: [0, -3] })(x), ad.AutogradError, 'argnums -3 is out of range');
     assertThrowsMsg(
-      () => valueAndGrad(sq, { argnums: 0.5 })(x),
-      ad.AutogradError,
-      'valueAndGrad: argnums must be integers',
-      '0.5',
+      () => valueAndGrad(sq, { argnums: 0.5 }),
+      ad.ArgumentError,
+      'valueAndGrad: argnums must be a whole number',
+      'got 0.5',
     );
     assertThrowsMsg(() => grad(sq, { argnums: [] as number[] })(x), ad.AutogradError, 'non-empty array');
     assertThrowsMsg(
@@ -577,9 +577,26 @@ describe('misuse errors', () => {
     );
     assertThrowsMsg(
       () => grad(3 as unknown as (x: T) => T),
-      ad.AutogradError,
-      'grad: the first argument must be the function',
+      ad.ArgumentError,
+      'grad: func must be a function',
+      'got 3',
     );
-    assertThrowsMsg(() => jacobian(sq, x, { mode: 'both' as 'rev' }), ad.ValueError, "mode must be 'rev'");
+    assertThrowsMsg(
+      () => jacobian(sq, x, { mode: 'both' as 'rev' }),
+      ad.ArgumentError,
+      "mode must be one of 'rev', 'fwd'",
+    );
+    assertThrowsMsg(
+      () => grad(sq, { has_aux: true } as never),
+      ad.ArgumentError,
+      "unknown option 'has_aux'; use hasAux",
+    );
+    assertThrowsMsg(
+      () => (hessian as (...a: unknown[]) => unknown)(sq, x, x),
+      ad.ArgumentError,
+      'hessian: takes at most 2 positional',
+    );
+    // torch.func.grad(f, argnums): positionally too.
+    assertClose(arr(grad((a: T, b: T) => a.mul(b).sum(), 1 as never)(x, x.mul(3)) as T), arr(x), 1e-15);
   });
 });

@@ -21,6 +21,21 @@ export interface AutogradBackwardOptions {
   inputs?: Tensor | Tensor[];
 }
 
+type GradTensors = Tensor | (Tensor | null)[] | null;
+
+/** autograd.backward as called: positionally as PyTorch, or with the trailing options. */
+export interface AutogradBackward {
+  (tensors: Tensor | Tensor[], gradTensors?: GradTensors, opts?: Omit<AutogradBackwardOptions, 'gradTensors'>): void;
+  (tensors: Tensor | Tensor[], opts: AutogradBackwardOptions): void;
+  (
+    tensors: Tensor | Tensor[],
+    gradTensors: GradTensors | undefined,
+    retainGraph?: boolean,
+    createGraph?: boolean,
+    inputs?: Tensor | Tensor[],
+  ): void;
+}
+
 /**
  * torch.autograd.backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None): the sum
  * of the outputs' vector-Jacobian products accumulated into the leaves' .grad in one pass (each shared node runs
@@ -41,7 +56,7 @@ export const backward = checked(
     tensors: Tensor | Tensor[],
     gradTensors?: Tensor | (Tensor | null)[] | null,
     retainGraph?: boolean,
-    createGraph = false,
+    createGraph: boolean = false,
     inputs?: Tensor | Tensor[],
   ): void => {
     const outs = Array.isArray(tensors) ? tensors : [tensors];
@@ -70,4 +85,4 @@ export const backward = checked(
       else noGrad(() => (t._grad = t._grad ? add(t._grad, g) : clone(g.detach())));
     });
   },
-);
+) as AutogradBackward;

@@ -9,9 +9,11 @@
  * only when an outer reverse pass or forward-AD level could see the result, and a forward transform opens its own
  * forward-AD level, nested inside any outer one. No transform writes to any tensor's .grad.
  */
+
 import { copyTangents, forwardAD, forwardLevel, makeDual, tangentOf } from '../autograd/forward.js';
 import { enableGrad, isGradEnabled } from '../autograd/mode.js';
 import { AccumulateGrad, type Node } from '../autograd/node.js';
+import { any, array, bool, checked, fn, int, oneOf, optional, union } from '../core/args.js';
 import { isFloating } from '../core/dtype.js';
 import { AutogradError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
@@ -200,7 +202,7 @@ function primalTrees(primals: readonly unknown[], grads: (Tensor | null)[][]): u
  * zero) returns the cotangents of the primals, one tree per primal — uᵀ·J without forming J. vjpFn may be called
  * any number of times.
  */
-export function vjp<A extends unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (cotangent: R) => A] {
+function vjpFn<A extends unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (cotangent: R) => A] {
   checkFn('vjp', f);
   const p = vjpCore(f as (...args: any[]) => unknown, primals);
   checkTensorOutput('vjp', p);
@@ -330,23 +332,23 @@ type Picked<A extends unknown[], K extends readonly number[]> = { -readonly [I i
  * tuple). f must return a one-element tensor, or [value, aux] with {hasAux: true}; returns [value, grads] or
  * [[value, aux], grads]. Gradients have their argument's structure (tensors in pytrees; integer tensors get null).
  */
-export function valueAndGrad<A extends unknown[], const K extends number = 0>(
+function valueAndGradFn<A extends unknown[], const K extends number = 0>(
   f: (...args: A) => Tensor,
   opts?: { argnums?: K; hasAux?: false },
 ): (...args: A) => [Tensor, A[K]];
-export function valueAndGrad<A extends unknown[], const K extends readonly number[]>(
+function valueAndGradFn<A extends unknown[], const K extends readonly number[]>(
   f: (...args: A) => Tensor,
   opts: { argnums: K; hasAux?: false },
 ): (...args: A) => [Tensor, Picked<A, K>];
-export function valueAndGrad<A extends unknown[], Aux, const K extends number = 0>(
+function valueAndGradFn<A extends unknown[], Aux, const K extends number = 0>(
   f: (...args: A) => [Tensor, Aux],
   opts: { argnums?: K; hasAux: true },
 ): (...args: A) => [[Tensor, Aux], A[K]];
-export function valueAndGrad<A extends unknown[], Aux, const K extends readonly number[]>(
+function valueAndGradFn<A extends unknown[], Aux, const K extends readonly number[]>(
   f: (...args: A) => [Tensor, Aux],
   opts: { argnums: K; hasAux: true },
 ): (...args: A) => [[Tensor, Aux], Picked<A, K>];
-export function valueAndGrad(f: (...args: any[]) => unknown, opts: GradOptions = {}): (...args: any[]) => any {
+function valueAndGradFn(f: (...args: any[]) => unknown, opts: GradOptions = {}): (...args: any[]) => any {
   return valueAndGradImpl('valueAndGrad', f, opts);
 }
 
@@ -354,23 +356,23 @@ export function valueAndGrad(f: (...args: any[]) => unknown, opts: GradOptions =
  * The function computing the gradient of f (a one-element output) with respect to argument `argnums`; with
  * {hasAux: true}, f returns [value, aux] and the function returns [grads, aux].
  */
-export function grad<A extends unknown[], const K extends number = 0>(
+function gradFn<A extends unknown[], const K extends number = 0>(
   f: (...args: A) => Tensor,
   opts?: { argnums?: K; hasAux?: false },
 ): (...args: A) => A[K];
-export function grad<A extends unknown[], const K extends readonly number[]>(
+function gradFn<A extends unknown[], const K extends readonly number[]>(
   f: (...args: A) => Tensor,
   opts: { argnums: K; hasAux?: false },
 ): (...args: A) => Picked<A, K>;
-export function grad<A extends unknown[], Aux, const K extends number = 0>(
+function gradFn<A extends unknown[], Aux, const K extends number = 0>(
   f: (...args: A) => [Tensor, Aux],
   opts: { argnums?: K; hasAux: true },
 ): (...args: A) => [A[K], Aux];
-export function grad<A extends unknown[], Aux, const K extends readonly number[]>(
+function gradFn<A extends unknown[], Aux, const K extends readonly number[]>(
   f: (...args: A) => [Tensor, Aux],
   opts: { argnums: K; hasAux: true },
 ): (...args: A) => [Picked<A, K>, Aux];
-export function grad(f: (...args: any[]) => unknown, opts: GradOptions = {}): (...args: any[]) => any {
+function gradFn(f: (...args: any[]) => unknown, opts: GradOptions = {}): (...args: any[]) => any {
   return gradImpl('grad', f, opts);
 }
 
@@ -469,7 +471,7 @@ function checkPrimals(fn: string, primals: unknown, tangents: unknown): void {
  * primal, same structure, shapes and dtypes; null is a zero tangent): [f(x), J·t], pushed forward through each op's
  * JVP rule — no finite differences, no backward pass.
  */
-export function jvp<A extends unknown[], R>(f: (...args: A) => R, primals: A, tangents: Tangent<A>): [R, R] {
+function jvpFn<A extends unknown[], R>(f: (...args: A) => R, primals: A, tangents: Tangent<A>): [R, R] {
   checkFn('jvp', f);
   checkPrimals('jvp', primals, tangents);
   const [leaves, def] = treeFlatten(primals);
@@ -583,9 +585,9 @@ function jacFwd(fn: string, f: (x: any) => unknown, x: unknown): unknown {
  * columns from JVPs ('fwd', one per input element). For pytrees, a tree shaped like f's output whose every tensor
  * leaf is replaced by a tree shaped like x (JAX's convention).
  */
-export function jacobian(f: (x: Tensor) => Tensor, x: Tensor, opts?: JacobianOptions): Tensor;
-export function jacobian<X, R>(f: (x: X) => R, x: X, opts?: JacobianOptions): any;
-export function jacobian(f: (x: any) => unknown, x: unknown, opts: JacobianOptions = {}): any {
+function jacobianFn(f: (x: Tensor) => Tensor, x: Tensor, opts?: JacobianOptions): Tensor;
+function jacobianFn<X, R>(f: (x: X) => R, x: X, opts?: JacobianOptions): any;
+function jacobianFn(f: (x: any) => unknown, x: unknown, opts: JacobianOptions = {}): any {
   checkFn('jacobian', f);
   const mode = opts.mode ?? 'rev';
   if (mode !== 'rev' && mode !== 'fwd')
@@ -597,16 +599,16 @@ export function jacobian(f: (x: any) => unknown, x: unknown, opts: JacobianOptio
  * The Hessian of f (a one-element output) at x, shaped x.shape ++ x.shape: forward-over-reverse, one JVP of the
  * gradient per input element. For a pytree x, a tree shaped like x of trees shaped like x.
  */
-export function hessian(f: (x: Tensor) => Tensor, x: Tensor): Tensor;
-export function hessian<X>(f: (x: X) => Tensor, x: X): any;
-export function hessian(f: (x: any) => unknown, x: unknown): any {
+function hessianFn(f: (x: Tensor) => Tensor, x: Tensor): Tensor;
+function hessianFn<X>(f: (x: X) => Tensor, x: X): any;
+function hessianFn(f: (x: any) => unknown, x: unknown): any {
   checkFn('hessian', f);
   const g = gradImpl('hessian', f);
   return jacFwd('hessian', (y) => g(y), x);
 }
 
 /** The Hessian-vector product H·v of f (a one-element output) at x, forward-over-reverse, without forming H. */
-export function hvp<X>(f: (x: X) => Tensor, x: X, v: Tangent<X>): X {
+function hvpFn<X>(f: (x: X) => Tensor, x: X, v: Tangent<X>): X {
   checkFn('hvp', f);
   const g = gradImpl('hvp', f);
   const [leaves, xDef] = treeFlatten(x);
@@ -627,7 +629,7 @@ export interface LinearMap<X, R> {
  * f's output at x and its linearization there: `apply` pushes a tangent forward (JVP at x), `transpose` pulls a
  * cotangent back (VJP at the saved point). ⟨apply(t), u⟩ = ⟨t, transpose(u)⟩ for every t and u.
  */
-export function linearize<X, R>(f: (x: X) => R, x: X): [R, LinearMap<X, R>] {
+function linearizeFn<X, R>(f: (x: X) => R, x: X): [R, LinearMap<X, R>] {
   checkFn('linearize', f);
   const p = vjpCore(f as (x: unknown) => unknown, [x]);
   checkTensorOutput('linearize', p);
@@ -645,3 +647,29 @@ export function linearize<X, R>(f: (x: X) => R, x: X): [R, LinearMap<X, R>] {
     },
   ];
 }
+
+// ----- the public transforms, with their declared parameters ---------------------------------------------------------
+// torch.func's names and order (func, argnums, has_aux → hasAux); primals and tangents are pytrees, handed on to the
+// checks above (`any` only for them).
+
+const ARGNUMS = optional(union(int(), array(int(), 'an array of whole numbers')));
+
+/** grad and valueAndGrad take argnums positionally or by name, as torch.func.grad(func, argnums=0, has_aux=False). */
+function withArgnums<F>(g: F): F {
+  return ((f: (...a: any[]) => unknown, argnums?: number | number[], opts: GradOptions = {}) =>
+    (g as (f: unknown, o: GradOptions) => unknown)(f, argnums === undefined ? opts : { ...opts, argnums })) as F;
+}
+
+const GRAD_SPEC = { args: { func: fn, argnums: ARGNUMS }, options: { hasAux: optional(bool) } };
+export const grad = checked('grad', GRAD_SPEC, withArgnums(gradFn));
+export const valueAndGrad = checked('valueAndGrad', GRAD_SPEC, withArgnums(valueAndGradFn));
+export const vjp = checked('vjp', { args: { func: fn }, rest: any }, vjpFn);
+export const jvp = checked('jvp', { args: { func: fn, primals: any, tangents: any } }, jvpFn);
+export const jacobian = checked(
+  'jacobian',
+  { args: { func: fn, x: any }, options: { mode: optional(oneOf(['rev', 'fwd'])) } },
+  jacobianFn,
+);
+export const hessian = checked('hessian', { args: { func: fn, x: any } }, hessianFn);
+export const hvp = checked('hvp', { args: { func: fn, x: any, v: any } }, hvpFn);
+export const linearize = checked('linearize', { args: { func: fn, x: any } }, linearizeFn);
