@@ -171,11 +171,17 @@ describe('checkGrads', () => {
 
   test('misuse: order, modes and non-float64 inputs', () => {
     const x = leaf([2]);
-    assertThrowsMsg(() => ad.checkGrads((a) => a, [x], { order: 0 }), ad.AdjointError, 'order must be a positive');
+    assertThrowsMsg(
+      () => ad.checkGrads((a) => a, [x], { order: 0 }),
+      ad.ArgumentError,
+      'checkGrads: order must be a whole number ≥ 1',
+      'got 0',
+    );
     assertThrowsMsg(
       () => ad.checkGrads((a) => a, [x], { modes: ['both' as ad.GradMode] }),
-      ad.AdjointError,
-      "modes must be 'fwd' or 'rev', got 'both'",
+      ad.ArgumentError,
+      "checkGrads: modes must be an array of 'fwd' and 'rev'",
+      '["both"]',
     );
     assertThrowsMsg(
       () => ad.checkGrads((a) => a, [ad.ones([2]).requiresGrad_(true)]),

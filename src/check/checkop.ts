@@ -10,8 +10,10 @@
  * while agreeing with each other means the forward is not differentiable the way the rules say: a surrogate
  * gradient (straight-through estimator) or a kink at the sample.
  */
+
 import { forwardAD, makeDual, tangentOf } from '../autograd/forward.js';
 import { noGrad } from '../autograd/mode.js';
+import { array, bool, checked, fn, number, optional, record, scalarOrTensor } from '../core/args.js';
 import { isFloating } from '../core/dtype.js';
 import { AdjointError, DTypeError, fmtPosition, fmtShape, ValueError } from '../core/errors.js';
 import { lift, type TensorLike } from '../ops/scalar.js';
@@ -78,11 +80,7 @@ type CheckedOp = ((...xs: any[]) => Tensor) & {
  * unless the op lists them in nondiffInputs; numbers and integer or bool tensors, which are passed as they are).
  * Never throws for a wrong rule: the report says what failed; see assertOp for the throwing form.
  */
-export function checkOp(
-  op: CheckedOp,
-  samples: readonly (readonly TensorLike[])[],
-  opts: CheckOpOptions = {},
-): OpReport {
+function checkOpFn(op: CheckedOp, samples: readonly (readonly TensorLike[])[], opts: CheckOpOptions = {}): OpReport {
   if (typeof op !== 'function') throw new ValueError(`checkOp: op must be a function of tensors, got ${typeof op}`);
   const name = op.name || 'op';
   if (!Array.isArray(samples) || samples.length === 0 || samples.some((s) => !Array.isArray(s)))
@@ -222,14 +220,14 @@ export function checkOp(
 }
 
 /** checkOp that throws an AdjointError with the report's text when any check fails; returns the report otherwise. */
-export function assertOp(op: CheckedOp, samples: readonly (readonly TensorLike[])[], opts?: CheckOpOptions): OpReport {
+function assertOpFn(op: CheckedOp, samples: readonly (readonly TensorLike[])[], opts?: CheckOpOptions): OpReport {
   const r = checkOp(op, samples, opts);
   if (!r.ok) throw new AdjointError(formatOpReport(r));
   return r;
 }
 
 /** The report as text: the verdict, then one line per check and sample. */
-export function formatOpReport(r: OpReport): string {
+function formatOpReportFn(r: OpReport): string {
   const lines = [`checkOp(${r.op}): ${r.ok ? 'ok' : 'FAILED'}: ${r.verdict}`];
   const width = Math.max(...r.checks.map((c) => c.check.length));
   for (const c of r.checks) {
@@ -383,3 +381,22 @@ function fmt(v: number): string {
   const a = Math.abs(v);
   return a >= 1e-3 && a < 1e5 ? String(Number(v.toPrecision(6))) : v.toExponential(3);
 }
+
+// ----- the public functions, with their declared parameters ------------------------------------------------------------
+
+const CHECK_OP = {
+  args: {
+    op: fn,
+    samples: array(array(scalarOrTensor, 'an array of inputs'), 'an array of samples (each an array of inputs)'),
+  },
+  options: {
+    eps: optional(number({ gt: 0 })),
+    atol: optional(number({ min: 0 })),
+    rtol: optional(number({ min: 0 })),
+    secondOrder: optional(bool),
+  },
+};
+export const checkOp = checked('checkOp', CHECK_OP, checkOpFn);
+export const assertOp = checked('assertOp', CHECK_OP, assertOpFn);
+// A report is the object checkOp returned: handed on to the formatter as it is.
+export const formatOpReport = checked('formatOpReport', { args: { report: record() } }, formatOpReportFn);

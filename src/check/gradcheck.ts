@@ -4,8 +4,10 @@
  * ops' own JVP and VJP rules, plus the JVP against a finite-difference directional derivative), and checkGrads
  * (JAX's check_grads: both modes, to any order, along random directions).
  */
+
 import { forwardAD, makeDual, tangentOf } from '../autograd/forward.js';
 import { noGrad } from '../autograd/mode.js';
+import { array, bool, checked, fn, int, number, oneOf, optional, tensor, union } from '../core/args.js';
 import { isFloating } from '../core/dtype.js';
 import { AdjointError, DTypeError, fmtPosition, fmtShape } from '../core/errors.js';
 import { randomNormal } from '../core/rng.js';
@@ -132,7 +134,7 @@ function numeric(fn: CheckedFn, inputs: Tensor[], diff: number[], eps: number): 
  * Checks fn's analytic gradients against central finite differences for every element of every input that
  * requires grad (float64). Returns a report; see assertGradcheck for the throwing form.
  */
-export function gradcheck(fn: CheckedFn, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
+function gradcheckFn(fn: CheckedFn, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;
@@ -188,7 +190,7 @@ function describe(name: string, r: GradcheckReport): string {
 }
 
 /** gradcheck that throws with the report when it fails. */
-export function assertGradcheck(fn: CheckedFn, inputs: Tensor[], opts?: GradcheckOptions): GradcheckReport {
+function assertGradcheckFn(fn: CheckedFn, inputs: Tensor[], opts?: GradcheckOptions): GradcheckReport {
   const r = gradcheck(fn, inputs, opts);
   if (!r.ok) throw new AdjointError(describe('gradcheck', r));
   return r;
@@ -198,7 +200,7 @@ export function assertGradcheck(fn: CheckedFn, inputs: Tensor[], opts?: Gradchec
  * Second derivatives: gradchecks x, v ↦ vᵀ·∂fn/∂x (computed with createGraph) against finite differences, for a
  * random v, so both the VJP rules and their own derivatives are checked.
  */
-export function gradgradcheck(fn: CheckedFn, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
+function gradgradcheckFn(fn: CheckedFn, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckReport {
   const diff = checkInputs('gradgradcheck', inputs);
   const outs = noGrad(() => outputs(fn(...inputs)));
   const vs = outs.map((o) => randomLike(o).requiresGrad_(true));
@@ -217,7 +219,7 @@ export function gradgradcheck(fn: CheckedFn, inputs: Tensor[], opts: GradcheckOp
   return gradcheck(first, [...inputs, ...vs], opts);
 }
 
-export function assertGradgradcheck(fn: CheckedFn, inputs: Tensor[], opts?: GradcheckOptions): GradcheckReport {
+function assertGradgradcheckFn(fn: CheckedFn, inputs: Tensor[], opts?: GradcheckOptions): GradcheckReport {
   const r = gradgradcheck(fn, inputs, opts);
   if (!r.ok) throw new AdjointError(describe('gradgradcheck', r));
   return r;
@@ -240,7 +242,7 @@ export interface AdjointReport {
  * The adjoint identity ⟨J·u, v⟩ = ⟨u, Jᵀ·v⟩ for random u (one per differentiable input) and v (per output): the
  * forward-mode and reverse-mode rules must be transposes of each other.
  */
-export function adjointCheck(
+function adjointCheckFn(
   fn: CheckedFn,
   inputs: Tensor[],
   opts: { atol?: number; rtol?: number; eps?: number } = {},
@@ -673,7 +675,7 @@ function vjpLevel(lv: Level): Level {
  * float64; the others are held fixed. Returns a report naming, for each failure, the check, mode, order, input and
  * element; see assertCheckGrads for the throwing form.
  */
-export function checkGrads(fn: CheckedFn, inputs: Tensor[], opts: CheckGradsOptions = {}): CheckGradsReport {
+function checkGradsFn(fn: CheckedFn, inputs: Tensor[], opts: CheckGradsOptions = {}): CheckGradsReport {
   const order = opts.order ?? 2;
   const modes = opts.modes ?? ['fwd', 'rev'];
   if (!Number.isInteger(order) || order < 1)
@@ -736,7 +738,7 @@ export function checkGrads(fn: CheckedFn, inputs: Tensor[], opts: CheckGradsOpti
 }
 
 /** checkGrads that throws an AdjointError listing every failing check when any fails. */
-export function assertCheckGrads(fn: CheckedFn, inputs: Tensor[], opts?: CheckGradsOptions): CheckGradsReport {
+function assertCheckGradsFn(fn: CheckedFn, inputs: Tensor[], opts?: CheckGradsOptions): CheckGradsReport {
   const r = checkGrads(fn, inputs, opts);
   if (!r.ok)
     throw new AdjointError(
@@ -745,3 +747,37 @@ export function assertCheckGrads(fn: CheckedFn, inputs: Tensor[], opts?: CheckGr
     );
   return r;
 }
+
+// ----- the public checks, with their declared parameters (torch.autograd.gradcheck's names) -------------------------
+
+const INPUTS = union(tensor, array(tensor, 'an array of Tensors'));
+/** A single input tensor is the one-element list, as PyTorch takes a tensor or a tuple. */
+function inputList<F>(f: F): F {
+  return ((fn: CheckedFn, inputs: Tensor | Tensor[], opts?: object) =>
+    (f as (a: unknown, b: Tensor[], c?: object) => unknown)(fn, Array.isArray(inputs) ? inputs : [inputs], opts)) as F;
+}
+const TOLERANCES = {
+  eps: optional(number({ gt: 0 })),
+  atol: optional(number({ min: 0 })),
+  rtol: optional(number({ min: 0 })),
+};
+const GRADCHECK = { args: { func: fn, inputs: INPUTS }, options: { ...TOLERANCES, fastMode: optional(bool) } };
+const CHECK_GRADS = {
+  args: { func: fn, inputs: INPUTS },
+  options: {
+    ...TOLERANCES,
+    order: optional(int({ min: 1 })),
+    modes: optional(array(oneOf(['fwd', 'rev']), "an array of 'fwd' and 'rev'")),
+  },
+};
+export const gradcheck = checked('gradcheck', GRADCHECK, inputList(gradcheckFn));
+export const assertGradcheck = checked('assertGradcheck', GRADCHECK, inputList(assertGradcheckFn));
+export const gradgradcheck = checked('gradgradcheck', GRADCHECK, inputList(gradgradcheckFn));
+export const assertGradgradcheck = checked('assertGradgradcheck', GRADCHECK, inputList(assertGradgradcheckFn));
+export const adjointCheck = checked(
+  'adjointCheck',
+  { args: { func: fn, inputs: INPUTS }, options: TOLERANCES },
+  inputList(adjointCheckFn),
+);
+export const checkGrads = checked('checkGrads', CHECK_GRADS, inputList(checkGradsFn));
+export const assertCheckGrads = checked('assertCheckGrads', CHECK_GRADS, inputList(assertCheckGradsFn));

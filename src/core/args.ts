@@ -294,8 +294,8 @@ export function record<T>(of: Arg<T> = any, what = 'an object'): Arg<Record<stri
 }
 
 /** A narrower custom check, for what no combinator says (an int32 range, a whole-number-or-list rule). */
-export function custom<T>(what: string, ok: (v: unknown) => boolean, kind = 'custom', example?: unknown): Arg<T> {
-  return make(what, ok, kind, { example });
+export function custom<T>(what: string, ok: (v: unknown) => boolean, more: Partial<Arg<T>> = {}): Arg<T> {
+  return make(what, ok, more.kind ?? 'custom', more);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -433,6 +433,8 @@ export class Signature<P extends Params, K extends Params> {
   /** Splits and checks the arguments; throws ArgumentError before anything runs. */
   bindParts(args: ArrayLike<unknown>): { pos: unknown[]; extra: unknown[]; opts: Record<string, unknown> | undefined } {
     let n = args.length;
+    // Trailing undefineds are arguments not given (f(x, undefined) is f(x)), as JS defaults treat them.
+    while (n > 0 && args[n - 1] === undefined) n--;
     let opts: Record<string, unknown> | undefined;
     if (n > 0 && this.isOptions(args[n - 1], n - 1)) {
       opts = args[n - 1] as Record<string, unknown>;

@@ -4,7 +4,9 @@
  * and its backward node; edges run forward, from inputs to the op that used them. Only the differentiable part of
  * the graph is drawn: constants and indices are not recorded in it.
  */
+
 import { AccumulateGrad } from '../autograd/node.js';
+import { array, checked, optional, record, str, tensor, union } from '../core/args.js';
 import { shapeText } from '../ops/define.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type GraphOptions, type Target, walkGraph } from './graph.js';
@@ -19,7 +21,7 @@ function quote(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
-export function toDot(t: Tensor, opts: DotOptions = {}): string {
+function toDotFn(t: Tensor, opts: DotOptions = {}): string {
   const g = walkGraph(t, opts);
   const ids = new Map<Target, string>();
   g.leaves.forEach((l, i) => {
@@ -56,3 +58,12 @@ export function toDot(t: Tensor, opts: DotOptions = {}): string {
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }
+
+const TENSORS_OPTION = optional(
+  union(array(tensor, 'an array of Tensors'), record(tensor, 'an object of named Tensors')),
+);
+export const toDot = checked(
+  'toDot',
+  { args: { tensor }, options: { tensors: TENSORS_OPTION, title: optional(str) } },
+  toDotFn,
+);

@@ -4,7 +4,9 @@
  * its definition's `explain` template; broadcasting's adjoint (a sum back to the input's shape) is added here, once,
  * as the engine adds it; ops without a template read `dX = <Op>Backward(dY)`. Nothing is computed: the graph is read.
  */
+
 import { AccumulateGrad, type Node } from '../autograd/node.js';
+import { array, checked, optional, record, tensor, union } from '../core/args.js';
 import { sameShape } from '../core/shape.js';
 import { type ExplainTerm, shapeText, sumText } from '../ops/define.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -119,7 +121,7 @@ function forwardSteps(g: Graph): ForwardStep[] {
  * are found through the tensors the graph saves, or pass them in `opts.tensors`); the rest are t1, t2, … in the
  * order the ops ran. Call it before backward: backward frees the saved tensors the names are read from.
  */
-export function explain(t: Tensor, opts: ExplainOptions = {}): Explanation {
+function explainFn(t: Tensor, opts: ExplainOptions = {}): Explanation {
   const g = walkGraph(t, opts);
   // First, so that names for values outside the graph (c1, c2, …) are numbered in forward order.
   const forward = forwardSteps(g);
@@ -222,3 +224,14 @@ export function explain(t: Tensor, opts: ExplainOptions = {}): Explanation {
     },
   };
 }
+
+export const explain = checked(
+  'explain',
+  {
+    args: { tensor },
+    options: {
+      tensors: optional(union(array(tensor, 'an array of Tensors'), record(tensor, 'an object of named Tensors'))),
+    },
+  },
+  explainFn,
+);

@@ -4,6 +4,7 @@
  * is the usual healthy range) — with vanishing, exploding, non-finite and missing gradients flagged. The norms are
  * computed on the host in float64, scaled so that large float64 values cannot overflow the sum of squares.
  */
+import { checked, custom, number, optional } from '../core/args.js';
 import { fmtShape, ValueError } from '../core/errors.js';
 import { shapeText } from '../ops/define.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -110,7 +111,7 @@ function pad(s: string, w: number, right = false): string {
  * Per-parameter gradient norms, parameter norms and update ratios lr·‖g‖/‖p‖, with vanishing (< 1e-7), exploding
  * (> 1e3), non-finite and missing gradients flagged. Call it after backward, before the optimizer step.
  */
-export function gradReport(params: NamedTensors, opts: GradReportOptions = {}): GradReport {
+function gradReportFn(params: NamedTensors, opts: GradReportOptions = {}): GradReport {
   const lr = opts.lr ?? 1;
   const low = opts.vanishing ?? 1e-7;
   const high = opts.exploding ?? 1e3;
@@ -172,3 +173,22 @@ export function gradReport(params: NamedTensors, opts: GradReportOptions = {}): 
     },
   };
 }
+
+/** A module, a Map or object of named tensors, or an array of tensors (checked in detail by gradReport itself). */
+const NAMED = custom<NamedTensors>(
+  'a Module, a Map or object of named Tensors, or an array of Tensors',
+  (v) => typeof v === 'object' && v !== null,
+  { objects: true },
+);
+export const gradReport = checked(
+  'gradReport',
+  {
+    args: { params: NAMED },
+    options: {
+      lr: optional(number({ gt: 0 })),
+      vanishing: optional(number({ min: 0 })),
+      exploding: optional(number({ gt: 0 })),
+    },
+  },
+  gradReportFn,
+);
