@@ -489,7 +489,7 @@ describe('errors', () => {
   test('the spec is checked at definition', () => {
     const bad = (spec: unknown, ...frags: string[]) =>
       assertThrowsMsg(() => ad.defineOp(spec as ad.CustomOpSpec), ad.ValueError, ...frags);
-    bad(null, 'defineOp: expects a spec object');
+    bad(null, 'defineOp: spec must be a spec object {name, forward, vjp');
     bad({ forward: fwd, vjp }, 'defineOp: name must be', 'SwishBackward', 'got undefined');
     bad({ name: '', forward: fwd, vjp }, 'name must be a non-empty string');
     bad({ name: 'my op', forward: fwd, vjp }, 'letters, digits and _', 'got "my op"');

@@ -6,6 +6,7 @@
  * forward mode, so the op's own rules stand in for those of the ops inside it, and the engine sums output-shaped
  * gradients back to each input's shape exactly as for built-in ops.
  */
+import { any, checked, record } from '../core/args.js';
 import { AdjointError, AutogradError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, sameShape } from '../core/shape.js';
 import { zeros } from '../ops/creation.js';
@@ -89,7 +90,7 @@ const FIELDS = ['name', 'forward', 'vjp', 'jvp', 'shape', 'saveInputs', 'saveOut
  * ```
  * The spec is checked here, so a typo fails at definition, not at the first backward.
  */
-export function defineOp(spec: CustomOpSpec): CustomOp {
+function defineOpFn(spec: CustomOpSpec): CustomOp {
   validate(spec);
   const { name, forward, vjp, jvp } = spec;
   const saveInputs = vjp ? (spec.saveInputs ?? 'all') : 'none';
@@ -129,6 +130,13 @@ export function defineOp(spec: CustomOpSpec): CustomOp {
   Object.defineProperty(op, 'spec', { value: Object.freeze({ ...spec }), enumerable: true });
   return op as CustomOp;
 }
+
+/** The spec's fields are checked by validate, which names the op: the signature checks only that one spec came. */
+export const defineOp = checked(
+  'defineOp',
+  { args: { spec: record(any, 'a spec object {name, forward, vjp, jvp?, shape?}') } },
+  defineOpFn,
+);
 
 function validate(spec: CustomOpSpec): void {
   if (spec === null || typeof spec !== 'object')

@@ -3,6 +3,7 @@
  * `setBackend`/`getBackend` with 'auto' for the fastest one here, and the kernel dispatcher that falls back,
  * kernel by kernel, to the js reference backend (warning once per missing kernel).
  */
+import { checked, custom, optional, str } from '../core/args.js';
 import { ValueError } from '../core/errors.js';
 import type { Backend, Kernels } from './backend.js';
 import { blasUnavailable, makeBlasBackend, makeWasmBackend } from './cpu-backends.js';
@@ -19,15 +20,15 @@ let dispatch: Kernels = jsBackend.kernels as Kernels;
 const warned = new Set<string>();
 
 /** Makes a backend selectable by name (the wasm and blas backends register themselves this way). */
-export function registerBackend(b: Backend): void {
+function registerBackendFn(b: Backend): void {
   registry.set(b.name, b);
 }
 
-export function backendNames(): string[] {
+function backendNamesFn(): string[] {
   return [...registry.keys()];
 }
 
-export function getBackend(): string {
+function getBackendFn(): string {
   return active.name;
 }
 
@@ -40,7 +41,7 @@ let autoNoted = false;
 /**
  * The fastest backend registered here: blas, else wasm (saying once, in Node, how to get blas), else js.
  */
-export function fastestBackend(): string {
+function fastestBackendFn(): string {
   if (registry.has('blas')) return 'blas';
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (isNode && !autoNoted) {
@@ -59,12 +60,12 @@ export function fastestBackend(): string {
  * `await tf.ready()`). Needed only on a browser's main thread, which cannot wait for workers synchronously; in Node
  * the first threaded kernel waits for them itself.
  */
-export async function ready(): Promise<void> {
+async function readyFn(): Promise<void> {
   if (active.name === 'wasm') await wasmGemm()?.ready();
 }
 
 /** One line saying what a backend runs on this machine: its GEMM, SIMD features and threads. */
-export function describeBackend(name: string = active.name): string {
+function describeBackendFn(name: string = active.name): string {
   if (name === 'js') return 'js (reference kernels, 1 thread)';
   if (name === 'wasm') {
     const w = wasmInfo();
@@ -78,8 +79,8 @@ export function describeBackend(name: string = active.name): string {
 }
 
 /** Picks the backend every tensor created from now on lives on; 'auto' picks `fastestBackend()`. */
-export function setBackend(name: string): void {
-  if (name === 'auto') name = fastestBackend();
+function setBackendFn(name: string): void {
+  if (name === 'auto') name = fastestBackendFn();
   const b = registry.get(name);
   if (!b)
     throw new ValueError(`setBackend: unknown backend '${name}'; available: ${backendNames().join(', ')} (or 'auto')`);
@@ -109,6 +110,26 @@ function withFallback(b: Backend): Kernels {
 export function kernels(): Kernels {
   return dispatch;
 }
+
+// The public selection functions, with their declared parameters.
+const NONE = {};
+/** A backend object: a name and its kernels (src/backend/backend.ts is the contract). */
+const BACKEND = custom<Backend>(
+  'a Backend ({name, alloc, release, upload, readSync, read, kernels})',
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Backend).name === 'string' &&
+    typeof (v as Backend).kernels === 'object' &&
+    typeof (v as Backend).alloc === 'function',
+);
+export const registerBackend = checked('registerBackend', { args: { backend: BACKEND } }, registerBackendFn);
+export const backendNames = checked('backendNames', NONE, backendNamesFn);
+export const getBackend = checked('getBackend', NONE, getBackendFn);
+export const fastestBackend = checked('fastestBackend', NONE, fastestBackendFn);
+export const ready = checked('ready', NONE, readyFn);
+export const describeBackend = checked('describeBackend', { args: { name: optional(str) } }, describeBackendFn);
+export const setBackend = checked('setBackend', { args: { name: str } }, setBackendFn);
 
 const env = typeof process !== 'undefined' ? process.env?.ADJOINT_BACKEND : undefined;
 if (env) setBackend(env);

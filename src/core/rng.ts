@@ -2,6 +2,8 @@
  * @file The one seeded random generator (xoshiro128**) behind rand, randn, randint and dropout. Random numbers are
  * drawn here, on the host, and uploaded, so every backend sees the same stream for the same seed.
  */
+import { checked, custom, int } from './args.js';
+
 let s0 = 0;
 let s1 = 0;
 let s2 = 0;
@@ -19,7 +21,7 @@ function splitmix32(x: number): () => number {
 }
 
 /** Seeds every random call that follows, like torch.manual_seed. */
-export function manualSeed(seed: number): void {
+function manualSeedFn(seed: number): void {
   const sm = splitmix32(Math.trunc(seed) | 0);
   s0 = sm();
   s1 = sm();
@@ -29,13 +31,27 @@ export function manualSeed(seed: number): void {
 }
 
 /** The generator's state, for checkpoints: restore it with setRngState. */
-export function getRngState(): number[] {
+function getRngStateFn(): number[] {
   return [s0, s1, s2, s3, spare ?? Number.NaN];
 }
-export function setRngState(state: readonly number[]): void {
+function setRngStateFn(state: readonly number[]): void {
   [s0, s1, s2, s3] = state;
   spare = Number.isNaN(state[4]) ? null : state[4];
 }
+
+/** What getRngState returns: four 32-bit words and the cached normal (NaN for none). */
+const STATE = custom<number[]>(
+  'a generator state from getRngState() (an array of 4 32-bit whole numbers and a number)',
+  (v) =>
+    Array.isArray(v) &&
+    v.length === 5 &&
+    v.slice(0, 4).every((w) => Number.isInteger(w) && w >= -(2 ** 31) && w < 2 ** 32) &&
+    typeof v[4] === 'number',
+);
+/** Seeds every random call that follows, like torch.manual_seed (a whole number; its low 32 bits are used). */
+export const manualSeed = checked('manualSeed', { args: { seed: int() } }, manualSeedFn);
+export const getRngState = checked('getRngState', {}, getRngStateFn);
+export const setRngState = checked('setRngState', { args: { state: STATE } }, setRngStateFn);
 
 function nextU32(): number {
   const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
