@@ -412,7 +412,8 @@ export class Signature<P extends Params, K extends Params> {
   private unknownOption(key: string): never {
     const names = this.optionNames.filter((k) => this.all.get(k)?.optional);
     const camel = snakeToCamel(key).toLowerCase();
-    const use = this.renames[key] ?? (key.includes('_') ? names.find((k) => k.toLowerCase() === camel) : undefined);
+    const use =
+      this.renames[key] ?? (key.includes('_') ? this.optionNames.find((k) => k.toLowerCase() === camel) : undefined);
     if (use) this.fail(`unknown option '${key}'; use ${use}`);
     const near = closest(key, names);
     this.fail(
