@@ -4,6 +4,7 @@
  * and a TreeDef describing the rest; anything that is not a tensor, an array or a plain object (numbers, strings,
  * null, class instances) is part of the structure and passes through every transform unchanged.
  */
+import { any, array, checked, checkMethods, fn, instance, str } from '../core/args.js';
 import { ValueError } from '../core/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -43,7 +44,7 @@ export class TreeDef {
   equals(other: TreeDef): boolean {
     if (this.kind !== other.kind || this.children.length !== other.children.length) return false;
     if (this.kind === 'object' && !sameKeys(this.keys, other.keys)) return false;
-    return this.children.every((c, i) => c.equals(other.childAt(i, this.keys[i])));
+    return this.children.every((c, i) => c.equals(other._childAt(i, this.keys[i])));
   }
 
   /** The path of each tensor leaf, in flattening order (`args[0].w`). */
@@ -57,7 +58,7 @@ export class TreeDef {
     return out;
   }
 
-  private childAt(i: number, key: string | undefined): TreeDef {
+  private _childAt(i: number, key: string | undefined): TreeDef {
     return this.kind === 'object' ? this.children[this.keys.indexOf(key!)] : this.children[i];
   }
 }
@@ -91,7 +92,7 @@ function describeConst(v: unknown): string {
 }
 
 /** How a value reads in a structure-mismatch message: `a Tensor of shape [2, 3]`, `an array of 2`, `null`. */
-export function describeValue(v: unknown): string {
+function describeValueFn(v: unknown): string {
   if (v instanceof Tensor) return `a Tensor of shape [${v.shape.join(', ')}]`;
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (isPlainObject(v)) return `an object with keys {${Object.keys(v).map(fmtKey).join(', ')}}`;
@@ -100,7 +101,7 @@ export function describeValue(v: unknown): string {
 }
 
 /** The tensor leaves of a tree, in a fixed order (arrays by index, objects by key order), and its structure. */
-export function treeFlatten(tree: unknown): [Tensor[], TreeDef] {
+function treeFlattenFn(tree: unknown): [Tensor[], TreeDef] {
   const leaves: Tensor[] = [];
   const open = new Set<object>();
   const build = (v: unknown): TreeDef => {
@@ -128,17 +129,17 @@ export function treeFlatten(tree: unknown): [Tensor[], TreeDef] {
 }
 
 /** The tensor leaves of a tree, in flattening order. */
-export function treeLeaves(tree: unknown): Tensor[] {
+function treeLeavesFn(tree: unknown): Tensor[] {
   return treeFlatten(tree)[0];
 }
 
 /** The structure of a tree. */
-export function treeStructure(tree: unknown): TreeDef {
+function treeStructureFn(tree: unknown): TreeDef {
   return treeFlatten(tree)[1];
 }
 
 /** Rebuilds a tree of structure `def` with `leaves` (any values: gradients, tangents, nulls) in the tensors' places. */
-export function treeUnflatten(def: TreeDef, leaves: readonly unknown[]): any {
+function treeUnflattenFn(def: TreeDef, leaves: readonly unknown[]): any {
   if (leaves.length !== def.numLeaves)
     throw new ValueError(
       `treeUnflatten: the structure ${def} has ${def.numLeaves} tensor leaves but ${leaves.length} were given`,
@@ -224,7 +225,7 @@ export function flattenUpTo(def: TreeDef, tree: unknown, names: MatchNames, null
  * fn applied to every tensor leaf of `tree` (with the leaves at the same place in `rest`, which must have the same
  * structure); non-tensor leaves pass through.
  */
-export function treeMap(fn: (leaf: Tensor, ...rest: any[]) => unknown, tree: unknown, ...rest: unknown[]): any {
+function treeMapFn(fn: (leaf: Tensor, ...rest: any[]) => unknown, tree: unknown, ...rest: unknown[]): any {
   const [leaves, def] = treeFlatten(tree);
   const others = rest.map((r, i) =>
     flattenUpTo(def, r, { fn: 'treeMap', what: `tree ${i + 1}`, ref: 'tree 0' }).map((v, k) => {
@@ -241,3 +242,28 @@ export function treeMap(fn: (leaf: Tensor, ...rest: any[]) => unknown, tree: unk
     leaves.map((x, k) => fn(x, ...others.map((o) => o[k]))),
   );
 }
+
+// ----- the public pytree functions, with their declared parameters ---------------------------------------------------
+// A tree is any value (tensors nested in arrays and plain objects, other leaves kept as they are), hence `any`.
+
+export const describeValue = checked('describeValue', { args: { value: any } }, describeValueFn);
+export const treeFlatten = checked('treeFlatten', { args: { tree: any } }, treeFlattenFn);
+export const treeLeaves = checked('treeLeaves', { args: { tree: any } }, treeLeavesFn);
+export const treeStructure = checked('treeStructure', { args: { tree: any } }, treeStructureFn);
+export const treeUnflatten = checked(
+  'treeUnflatten',
+  {
+    args: {
+      treedef: instance(TreeDef, 'a TreeDef (from treeFlatten or treeStructure)'),
+      leaves: array(any, 'an array of leaves'),
+    },
+  },
+  treeUnflattenFn,
+);
+export const treeMap = checked('treeMap', { args: { fn, tree: any }, rest: any }, treeMapFn);
+
+checkMethods(TreeDef, {
+  toString: {},
+  equals: { args: { other: instance(TreeDef, 'a TreeDef') } },
+  leafPaths: { args: { root: str } },
+});
