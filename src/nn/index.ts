@@ -15,4 +15,5 @@ export * from './module.js';
 export * from './norm.js';
 export * from './pool.js';
 export * from './rnn.js';
+export * from './transformer.js';
 export * as utils from './utils.js';

@@ -3,8 +3,11 @@
  * as PyTorch's registration order), dotted names identical to PyTorch's, train/eval, stateDict/loadStateDict.
  */
 import { noGrad } from '../autograd/mode.js';
-import { AdjointError, fmtShape, ShapeError } from '../core/errors.js';
+import { checkMethods, custom, isTensorLike } from '../core/args.js';
+import { DTYPES, type DType, isFloating } from '../core/dtype.js';
+import { AdjointError, DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
+import { toDtype } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tensor as TensorClass } from '../tensor/tensor.js';
 
@@ -188,6 +191,64 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /**
+   * Converts every floating-point parameter (with its gradient) and buffer to dtype, here and below, and returns
+   * this (torch.nn.Module.to(dtype); given a tensor, its dtype). Integer and bool buffers (BatchNorm's
+   * num_batches_tracked) are left alone, as PyTorch leaves them. A parameter keeps its identity: as PyTorch sets
+   * `param.data`, the same Parameter object takes the converted data (Tensor._setData), so an optimizer built before
+   * still updates the model's tensors. A buffer is replaced by its converted copy, as PyTorch replaces it. Everything
+   * is converted before anything is swapped, so a failed call changes nothing.
+   */
+  to(dtypeOrTensor: DType | Tensor): this {
+    const d = isTensorLike(dtypeOrTensor) ? dtypeOrTensor.dtype : dtypeOrTensor;
+    if (!Object.hasOwn(DTYPES, d) || !isFloating(d)) throw new DTypeError(moduleDtypeMessage('Module.to', String(d)));
+    return this._castFloating(d);
+  }
+  /** Floating-point parameters and buffers to float64 (torch.nn.Module.double). */
+  double(): this {
+    return this._castFloating('float64');
+  }
+  /** Floating-point parameters and buffers to float32 (torch.nn.Module.float). */
+  float(): this {
+    return this._castFloating('float32');
+  }
+  /** torch.nn.Module.half: float16 does not exist in adjoint yet, so this throws a DTypeError saying so. */
+  half(): never {
+    throw new DTypeError(moduleDtypeMessage('Module.half', 'float16'));
+  }
+  /** torch.nn.Module.bfloat16: bfloat16 does not exist in adjoint yet, so this throws a DTypeError saying so. */
+  bfloat16(): never {
+    throw new DTypeError(moduleDtypeMessage('Module.bfloat16', 'bfloat16'));
+  }
+
+  /** @internal to(dtype)'s work, for a floating dtype. */
+  _castFloating(dtype: DType): this {
+    const swaps: [Tensor, Tensor][] = [];
+    const buffers: [Module, string, Tensor][] = [];
+    // A buffer registered in two modules becomes one converted tensor, still shared.
+    const converted = new Map<Tensor, Tensor>();
+    const cast = (t: Tensor) => noGrad(() => toDtype(t.detach(), dtype));
+    for (const p of this.parameters()) {
+      if (!isFloating(p.dtype) || p.dtype === dtype) continue;
+      swaps.push([p, cast(p)]);
+      if (p.grad && isFloating(p.grad.dtype) && p.grad.dtype !== dtype) swaps.push([p.grad, cast(p.grad)]);
+    }
+    for (const m of this.modules())
+      for (const [k, b] of m._buffers) {
+        if (!b || !isFloating(b.dtype) || b.dtype === dtype) continue;
+        let c = converted.get(b);
+        if (!c) {
+          c = cast(b);
+          if (b.requiresGrad) c.requiresGrad_(true);
+          converted.set(b, c);
+        }
+        buffers.push([m, k, c]);
+      }
+    for (const [t, c] of swaps) t._setData(c);
+    for (const [m, k, c] of buffers) m._buffers.set(k, c);
+    return this;
+  }
+
   /** A summary like PyTorch's repr. */
   toString(): string {
     const kids = [...this.namedChildren()];
@@ -200,3 +261,39 @@ export class Module {
     return '';
   }
 }
+
+/** Why Module.to/half/bfloat16 cannot convert to dtype d. */
+function moduleDtypeMessage(op: string, d: string): string {
+  const floats = Object.keys(DTYPES).filter((k) => isFloating(k as DType));
+  const list = floats.map((k) => `'${k}'`).join(', ');
+  if (d === 'float16' || d === 'bfloat16' || d === 'half')
+    return (
+      `${op}: ${d === 'half' ? 'float16' : d} does not exist in adjoint yet (its floating-point dtypes are ${list}); ` +
+      `keep the model in float32 (.float()) or float64 (.double())`
+    );
+  if (Object.hasOwn(DTYPES, d))
+    return (
+      `${op}: modules convert only to a floating-point dtype (${list}), got '${d}', as PyTorch's Module.to; ` +
+      `convert an integer tensor itself with t.to('${d}')`
+    );
+  if (d === 'cpu' || d.startsWith('cuda') || d === 'mps')
+    return `${op}: '${d}' is a device, and adjoint has none: tensors live on the active backend (ad.setBackend); drop the call`;
+  return `${op}: unknown dtype '${d}'; use one of ${list}`;
+}
+
+checkMethods(Module, {
+  to: {
+    args: {
+      dtype: custom(
+        "a dtype name ('float32', 'float64') or a Tensor",
+        (v) => typeof v === 'string' || isTensorLike(v),
+        'custom',
+        'float64',
+      ),
+    },
+  },
+  double: {},
+  float: {},
+  half: {},
+  bfloat16: {},
+});

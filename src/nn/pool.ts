@@ -33,22 +33,33 @@ function py(v: number | readonly (number | null)[] | null, f: (n: number) => str
 }
 const single = (v: SpatialSize) => (typeof v === 'number' ? [v] : Array.from(v));
 
-/** What MaxPool1d and MaxPool2d share: the window as given (torch prints it so) and the repr. */
-export class MaxPoolNd extends Module {
+/**
+ * What a max-pooling layer's forward returns: the values, or [values, indices] when built with returnIndices true;
+ * either when returnIndices is a boolean the compiler cannot pin down.
+ */
+export type MaxPoolResult<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
+
+/**
+ * What MaxPool1d and MaxPool2d share: the window as given (torch prints it so) and the repr. R is returnIndices as
+ * the compiler sees it at construction — `new MaxPool2d(2)` is a MaxPool2d<false> whose forward returns a Tensor,
+ * `new MaxPool2d(2, {returnIndices: true})` a MaxPool2d<true> whose forward returns [values, indices] — so no use
+ * needs a cast.
+ */
+export class MaxPoolNd<R extends boolean = false> extends Module {
   readonly kernelSize: SpatialSize;
   readonly stride: SpatialSize;
   readonly padding: SpatialSize;
   readonly dilation: SpatialSize;
-  readonly returnIndices: boolean;
+  readonly returnIndices: R;
   readonly ceilMode: boolean;
 
-  constructor(kernelSize: SpatialSize, opts: MaxPoolOptions = {}) {
+  constructor(kernelSize: SpatialSize, opts: MaxPoolOptions & { returnIndices?: R } = {}) {
     super();
     this.kernelSize = kernelSize;
     this.stride = opts.stride ?? kernelSize;
     this.padding = opts.padding ?? 0;
     this.dilation = opts.dilation ?? 1;
-    this.returnIndices = opts.returnIndices ?? false;
+    this.returnIndices = (opts.returnIndices ?? false) as R;
     this.ceilMode = opts.ceilMode ?? false;
   }
 
@@ -71,16 +82,17 @@ export class MaxPoolNd extends Module {
 }
 
 /** 1-D max pooling (torch.nn.MaxPool1d); with returnIndices, forward returns [values, indices]. */
-export class MaxPool1d extends MaxPoolNd {
-  override forward(input: Tensor): Tensor | [Tensor, Tensor] {
-    return maxPool1d(input, this.kernelSize, this._opts);
+export class MaxPool1d<R extends boolean = false> extends MaxPoolNd<R> {
+  override forward(input: Tensor): MaxPoolResult<R> {
+    // The one cast: the functional op's result follows the returnIndices this layer was built with.
+    return maxPool1d(input, this.kernelSize, this._opts) as MaxPoolResult<R>;
   }
 }
 
 /** 2-D max pooling (torch.nn.MaxPool2d); with returnIndices, forward returns [values, indices]. */
-export class MaxPool2d extends MaxPoolNd {
-  override forward(input: Tensor): Tensor | [Tensor, Tensor] {
-    return maxPool2d(input, this.kernelSize, this._opts);
+export class MaxPool2d<R extends boolean = false> extends MaxPoolNd<R> {
+  override forward(input: Tensor): MaxPoolResult<R> {
+    return maxPool2d(input, this.kernelSize, this._opts) as MaxPoolResult<R>;
   }
 }
 

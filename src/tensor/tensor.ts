@@ -199,6 +199,31 @@ export class Tensor {
     return new Tensor(this._storage, this.shape, this._strides, this._offset);
   }
 
+  /**
+   * @internal PyTorch's `t.data = src`, for Module.to(dtype): this tensor takes over src's storage, strides and
+   * offset (and so its dtype) and keeps its identity, name, requiresGrad and gradient, so whoever holds it (an
+   * optimizer built earlier, the user) sees the new data. src must have this shape and be used for nothing else.
+   * Both storages' versions move past the old one's, so a graph that saved this tensor (or a view of it, such as
+   * linear's weight.T) before the swap fails its backward with the in-place error, instead of computing gradients
+   * of the old data for the new.
+   */
+  _setData(src: Tensor): void {
+    if (!this.isLeaf || src.shape.length !== this.shape.length || src.shape.some((d, i) => d !== this.shape[i]))
+      throw new ValueError(
+        `_setData: needs a leaf and a tensor of its shape, got ${this.isLeaf ? 'a leaf' : 'a non-leaf'} of shape ` +
+          `${fmtShape(this.shape)} and new data of shape ${fmtShape(src.shape)}`,
+      );
+    const old = this._storage;
+    old.version++;
+    src._storage.version = Math.max(src._storage.version, old.version);
+    // The fields are readonly to every other caller; this swap is the one place that rewrites them.
+    const self = this as unknown as { _storage: Storage; _strides: readonly number[]; _offset: number };
+    self._storage = src._storage;
+    self._strides = src._strides;
+    self._offset = src._offset;
+    this._base = null;
+  }
+
   /** Keeps .grad on a non-leaf after backward. */
   retainGrad(): void {
     if (!this._requiresGrad)
