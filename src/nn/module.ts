@@ -287,8 +287,7 @@ checkMethods(Module, {
       dtype: custom(
         "a dtype name ('float32', 'float64') or a Tensor",
         (v) => typeof v === 'string' || isTensorLike(v),
-        'custom',
-        'float64',
+        { example: 'float64' },
       ),
     },
   },

@@ -49,8 +49,7 @@ import { LayerNorm } from './norm.js';
 const floatDtype = custom<DType>(
   "a floating-point dtype ('float32', 'float64')",
   (v) => typeof v === 'string' && Object.hasOwn(DTYPES, v) && isFloating(v as DType),
-  'custom',
-  'float32',
+  { example: 'float32' },
 );
 const activationArg = union(oneOf(['relu', 'gelu'] as const), fn);
 const maskArg = optional(nullable(tensor));
