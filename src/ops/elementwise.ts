@@ -6,7 +6,7 @@
 
 import type { BinaryFn, UnaryFn } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
-import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { DEFAULT_FLOAT, type DType, intValue, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
 import { erf as erfScalar } from '../core/special.js';
@@ -312,12 +312,20 @@ const clampOp = unaryOp({
   explain: (dy, x, _y, [lo, hi]) =>
     `${dy} ⊙ 1[${lo === -Infinity ? '' : `${lo} ≤ `}${x}${hi === Infinity ? '' : ` ≤ ${hi}`}]`,
 });
-/** Limits x to [min, max]; either bound may be null. */
+/**
+ * Limits x to [min, max]; either bound may be null. The result has PyTorch's type (x with the bounds as JS
+ * numbers: an int tensor clamped by 0.5 is float32); bounds for an integer result must fit its dtype.
+ */
 export const clamp = testedOp({
   name: 'clamp',
   fn: (x: Tensor, min: number | null = null, max: number | null = null) => {
     if (min === null && max === null) throw new DTypeError('clamp: at least one of min and max must be given');
-    return apply(clampOp, [x], [min ?? -Infinity, max ?? Infinity]);
+    const dt = resultTypeOf('clamp', [x, ...[min, max].filter((b): b is number => b !== null)]);
+    if (isInteger(dt)) {
+      if (min !== null) intValue('clamp', min, dt, 'min');
+      if (max !== null) intValue('clamp', max, dt, 'max');
+    }
+    return apply(clampOp, [toDtype(x, dt)], [min ?? -Infinity, max ?? Infinity]);
   },
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, -1, 1), torch: 'lambda x: torch.clamp(x, -1, 1)' },
@@ -530,7 +538,7 @@ const powPrim = binary({
 export const pow = testedOp({
   name: 'pow',
   fn: (x: TensorLike, y: TensorLike): Tensor => {
-    if (resultTypeOf('pow', [x, y]) === 'int32') {
+    if (isInteger(resultTypeOf('pow', [x, y]))) {
       const e = typeof y === 'number' ? [y] : typeof y === 'boolean' ? [] : Array.from(y.dataSync());
       if (e.some((v) => v < 0))
         throw new DTypeError(
@@ -690,7 +698,11 @@ const castOp = defineOp<DType>({
   flops: () => 0,
   explain: (a) => [a.inDtypes[0] === a.params ? a.dy : `${a.dy}.to(${a.inDtypes[0]})`],
 });
-const castNoGradOp = { ...castOp, differentiable: false };
+const castNoGradOp = {
+  ...castOp,
+  differentiable: false,
+  int64Fix: 'keep the values in a float dtype, or clamp them into range before the cast',
+};
 
 /** A copy in another dtype (the same tensor if it already has it); casts to int or bool cut the graph. */
 export function toDtype(x: Tensor, dtype: DType): Tensor {
@@ -777,6 +789,7 @@ declare module '../tensor/tensor.js' {
     float(): Tensor;
     double(): Tensor;
     int(): Tensor;
+    long(): Tensor;
     bool(): Tensor;
   }
 }
@@ -825,5 +838,6 @@ installMethods({
   float: (x: Tensor) => toDtype(x, 'float32'),
   double: (x: Tensor) => toDtype(x, 'float64'),
   int: (x: Tensor) => toDtype(x, 'int32'),
+  long: (x: Tensor) => toDtype(x, 'int64'),
   bool: (x: Tensor) => toDtype(x, 'bool'),
 });
