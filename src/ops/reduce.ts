@@ -5,7 +5,7 @@
  */
 
 import type { View } from '../backend/backend.js';
-import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { DEFAULT_FLOAT, type DType, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, normDims, numel, reducedShape } from '../core/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -102,22 +102,36 @@ const sumOp = defineOp<ReduceParams>({
   vjp: (g, c) => [unreduce(g, c.inShapes[0], c.params)],
   flops: (ins) => numel(ins[0].shape),
   explain: (a) => [{ rhs: `expand(${a.dy})`, shapes: shapeText(a.outShape) }],
+  int64Fix: "sum in float64 instead: x.sum(dim, keepdim, {dtype: 'float64'})",
 });
 
 /**
  * The dtype sum, prod and the cumulative ops produce for an input when no dtype is asked for: a float keeps its
- * dtype; integers and bools accumulate in the integer accumulator type.
+ * dtype; integers and bools accumulate in int64, as PyTorch's do (so a sum of int32s or of a bool mask never wraps;
+ * past int64's exact range, ±(2^53 − 1), it throws).
  */
 export function accumulateDtype(d: DType): DType {
-  return isFloating(d) ? d : 'int32';
+  return isFloating(d) ? d : 'int64';
 }
 
-/** Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int32. */
+/**
+ * x in the dtype a reduction asked to compute in: a float reduced into an integer dtype is cast first (truncating
+ * each element), as PyTorch does, rather than accumulated as floats and truncated once.
+ */
+function reduceInput(x: Tensor, dtype: DType): Tensor {
+  return isInteger(dtype) && isFloating(x.dtype) ? toDtype(x, dtype) : x;
+}
+
+/**
+ * Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int64 (accumulateDtype), unless
+ * another dtype is asked for; an int32 dtype wraps as PyTorch's does.
+ */
 export const sum = testedOp({
   name: 'sum',
   fn: (x: Tensor, dim?: Dims, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
     const dtype = opts.dtype ?? accumulateDtype(x.dtype);
-    return apply(sumOp, [x], reduceParams('sum', x, dim, keepdim, dtype));
+    const xc = reduceInput(x, dtype);
+    return apply(sumOp, [xc], reduceParams('sum', xc, dim, keepdim, dtype));
   },
   samples: [
     { args: [[3, 4]] },
@@ -196,13 +210,15 @@ const prodOp = defineOp<ReduceParams>({
   jvp: ([t], c) => sum(mul(t!, prodOthers(c.inputs[0]!, c.out!, c.params)), c.params.dims, c.params.keepdim),
   flops: (ins) => numel(ins[0].shape),
   explain: (a) => [{ rhs: `expand(${a.dy}) ⊙ ∏_others(${a.x[0]})`, shapes: shapeText(a.outShape) }],
+  int64Fix: "multiply in float64 instead: x.prod(dim, keepdim, {dtype: 'float64'})",
 });
 
-/** Product of all elements, or along one dim. Integer and bool inputs multiply to int32 (PyTorch: int64). */
+/** Product of all elements, or along one dim. Integer and bool inputs multiply to int64, as in PyTorch. */
 export const prod = testedOp({
   name: 'prod',
   fn: (x: Tensor, dim: number | null = null, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
     const dtype = opts.dtype ?? accumulateDtype(x.dtype);
+    x = reduceInput(x, dtype);
     if (dim === null || dim === undefined) {
       // All elements: flattened to one dim, so the zero-aware gradient needs only the one-dim rule.
       const flat = x.ndim === 0 ? x : reshape(x, [-1]);
