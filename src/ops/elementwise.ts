@@ -86,12 +86,14 @@ const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 const pos = (shape: number[]): Arg => ({ shape, low: 0.2, high: 3 });
 const std1: Arg[][] = [[[3, 4]], [[]], [[0, 3]], [[2, 3, 4]]];
+/** Integers with zeros among them: an int64 neg or abs stores 0, never the −0 a Float64Array would keep. */
+const int64Sample: Arg = { shape: [3, 4], dtype: 'int64', low: -4, high: 4 };
 /** Kinks at 0 (relu, abs, leakyRelu, elu): PyTorch's one-sided choice there. */
 const atZero = { singularSamples: [{ args: [{ shape: [3], values: [0, -1.5, 2] }] }] };
 
 export const neg = unary(
   { name: 'neg', fn: (x) => -x, linear: true, noBool: 'logicalNot()', explain: (dy) => `−${dy}` },
-  std1,
+  [...std1, [int64Sample]],
 );
 export const exp = unary(
   { name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true, explain: (dy, _x, y) => `${dy} ⊙ ${y}` },
@@ -163,7 +165,7 @@ export const abs = unary(
     noBool: 'the tensor itself',
     explain: (dy, x) => `${dy} ⊙ sign(${x})`,
   },
-  std1,
+  [...std1, [int64Sample]],
   atZero,
 );
 export const sign = unary(
@@ -456,6 +458,14 @@ export const add = testedOp({
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, 2.5), torch: 'lambda x: torch.add(x, 2.5)' },
+    {
+      args: [
+        { shape: [3, 4], dtype: 'int64', low: -9, high: 9 },
+        { shape: [4], dtype: 'int32', low: -9, high: 9 },
+      ],
+      note: 'int64 + int32 → int64',
+    },
+    { args: [[3, 4], { shape: [4], dtype: 'int64', low: -3, high: 3 }], note: 'float64 + int64 → float64' },
   ],
   torch: 'torch.add',
 });
@@ -491,6 +501,13 @@ export const mul = testedOp({
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, -1.5), torch: 'lambda x: torch.mul(x, -1.5)' },
+    {
+      args: [{ shape: [3, 4], dtype: 'int64', low: -9, high: 9 }],
+      call: (f, x) => f(x, -3),
+      torch: 'lambda x: torch.mul(x, -3)',
+      note: 'int64 · −3 (a 0 times −3 stays 0, not −0)',
+    },
+    { args: [[3, 4], { shape: [3, 1], dtype: 'int64', low: -3, high: 3 }], note: 'float64 · int64 → float64' },
   ],
   torch: 'torch.mul',
 });

@@ -169,6 +169,12 @@ export const gather = testedOp({
       call: (f, x, i) => f(x, 1, i),
       torch: 'lambda x, i: torch.gather(x, 1, i)',
     },
+    {
+      args: [[3, 4], { shape: [3, 2], dtype: 'int64', low: 0, high: 4 }],
+      call: (f, x, i) => f(x, 1, i),
+      torch: 'lambda x, i: torch.gather(x, 1, i)',
+      note: 'int64 index',
+    },
   ],
 });
 
@@ -249,6 +255,12 @@ export const scatterAdd = testedOp({
       call: (f, x, i, s) => f(x, 1, i, s),
       torch: 'lambda x, i, s: torch.scatter_add(x, 1, i, s)',
     },
+    {
+      args: [[3, 4], { shape: [2, 4], dtype: 'int64', low: 0, high: 3 }, [2, 4]],
+      call: (f, x, i, s) => f(x, 0, i, s),
+      torch: 'lambda x, i, s: torch.scatter_add(x, 0, i, s)',
+      note: 'int64 index',
+    },
   ],
 });
 
@@ -302,6 +314,12 @@ export const indexSelect = testedOp({
       args: [[3, 4], { shape: [0], dtype: 'int32', values: [] }],
       call: (f, x, i) => f(x, 0, i),
       torch: 'lambda x, i: torch.index_select(x, 0, i)',
+    },
+    {
+      args: [[4, 3], { shape: [3], dtype: 'int64', values: [2, 0, 2] }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.index_select(x, 0, i)',
+      note: 'int64 index',
     },
   ],
 });
@@ -423,6 +441,7 @@ export const oneHot = testedOp({
     },
     { args: [{ shape: [], dtype: 'int32', values: 2 }] },
     { args: [{ shape: [0], dtype: 'int32', values: [] }], call: (f, i) => f(i, 3), torch: 'lambda i: F.one_hot(i, 3)' },
+    { args: [{ shape: [4], dtype: 'int64', values: [3, 0, 1, 3] }], note: 'int64 indices give int64' },
   ],
   torch: 'F.one_hot',
 });

@@ -376,6 +376,12 @@ const crossEntropySamples: Sample<ClassLossFn<CrossEntropyOptions>>[] = [
     ],
     note: 'large logits',
   },
+  {
+    args: [[4, 5], { shape: [4], dtype: 'int64', values: [4, -100, 0, 2] }, classWeight(5)],
+    call: (f, x, t, w) => f(x, t, { weight: w }),
+    torch: 'lambda x, t, w: F.cross_entropy(x, t, weight=w)',
+    note: 'int64 targets, one ignored',
+  },
 ];
 
 /**
@@ -424,6 +430,7 @@ export const nllLoss = testedOp({
       call: (f, x, t) => f(x, t, { reduction: 'sum' }),
       torch: "lambda x, t: F.nll_loss(x, t, reduction='sum')",
     },
+    { args: [[4, 3], { shape: [4], dtype: 'int64', values: [2, 0, 1, 2] }], note: 'int64 targets' },
   ],
   torch: 'F.nll_loss',
 });

@@ -229,6 +229,7 @@ export const embedding = testedOp({
       torch: 'lambda i, w: F.embedding(i, w, padding_idx=2)',
       note: 'paddingIdx not looked up',
     },
+    { args: [{ shape: [3, 2], dtype: 'int64', low: 0, high: 4 }, [4, 3]], torch: 'F.embedding', note: 'int64 indices' },
   ],
   // PyTorch's conventions rather than derivatives: the paddingIdx row gets no gradient although the output depends
   // on it, and scaleGradByFreq divides each row's gradient by its count. Finite differences see the true derivative.

@@ -139,6 +139,20 @@ export const sum = testedOp({
     { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true), torch: 'lambda x: torch.sum(x, [0, -1], keepdim=True)' },
     { args: [[]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.sum(x, 0)' },
     { args: [[0, 3]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.sum(x, 0)' },
+    // Integers and bools accumulate in int64, as PyTorch's.
+    {
+      args: [{ shape: [3, 4], dtype: 'int32', low: -5, high: 5 }],
+      call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.sum(x, 1)',
+      note: 'int32 to int64',
+    },
+    { args: [{ shape: [2, 3], dtype: 'bool' }], note: 'bool to int64' },
+    {
+      args: [{ shape: [2, 3, 4], dtype: 'int64', low: -9, high: 9 }],
+      call: (f, x) => f(x, [0, 2], true),
+      torch: 'lambda x: torch.sum(x, [0, 2], keepdim=True)',
+      note: 'int64',
+    },
   ],
   torch: 'torch.sum',
 });
@@ -267,6 +281,13 @@ export const prod = testedOp({
       torch: 'lambda x: torch.prod(x, 0, keepdim=True)',
       note: 'zeros along dim 0',
     },
+    {
+      args: [{ shape: [3, 4], dtype: 'int64', low: -3, high: 3 }],
+      call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.prod(x, 1)',
+      note: 'int64',
+    },
+    { args: [{ shape: [5], dtype: 'int32', values: [3, -1, 0, 2, 4] }], note: 'int32 to int64, with a zero' },
   ],
   torch: 'torch.prod',
 });
