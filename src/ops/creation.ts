@@ -149,7 +149,7 @@ const like = (x: Tensor, opts?: CreateOptions): CreateOptions => ({ ...opts, dty
 export const zerosLike = (x: Tensor, opts?: CreateOptions) => zeros(x.shape, like(x, opts));
 export const onesLike = (x: Tensor, opts?: CreateOptions) => ones(x.shape, like(x, opts));
 export const fullLike = (x: Tensor, value: number | boolean, opts?: CreateOptions) =>
-  full(x.shape, value, like(x, opts));
+  filled('fullLike', x.shape, +value, like(x, opts));
 export const emptyLike = (x: Tensor, opts?: CreateOptions) => empty(x.shape, like(x, opts));
 
 /** A fresh tensor of f(i); an integer dtype's values are stored truncated (its `cast`), already range-checked. */

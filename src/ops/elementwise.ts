@@ -450,11 +450,17 @@ const subPrim = binary({
   explain: (dz) => [dz, `−${dz}`],
 });
 
+/** alpha · y for add and sub: an integer result takes alpha only if it fits, as PyTorch checks. */
+function scaled(op: string, x: TensorLike, y: TensorLike, alpha: number | undefined): TensorLike {
+  if (alpha === undefined || alpha === 1) return y;
+  const dt = resultTypeOf(op, [x, y, alpha]);
+  return mul(y, isInteger(dt) ? intValue(op, alpha, dt, 'alpha') : alpha);
+}
+
 /** x + alpha · y */
 export const add = testedOp({
   name: 'add',
-  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor =>
-    addPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y),
+  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => addPrim(x, scaled('add', x, y, opts?.alpha)),
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, 2.5), torch: 'lambda x: torch.add(x, 2.5)' },
@@ -477,7 +483,7 @@ export const sub = testedOp({
       throw new DTypeError(
         'sub: subtracting bool tensors is not supported; use logicalXor-style ne(x, y) or cast first',
       );
-    return subPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y);
+    return subPrim(x, scaled('sub', x, y, opts?.alpha));
   },
   samples: [
     ...pair.map((args) => ({ args })),

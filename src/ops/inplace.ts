@@ -18,7 +18,7 @@ import { apply, bview, defineOp, installViewRefresh, type OpDef } from './define
 import { add, binaryInto, clamp, div, mul, sub, toDtype, where } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
-import { resultTypeOf, type TensorLike } from './scalar.js';
+import { lift, resultTypeOf, type TensorLike } from './scalar.js';
 import { clone, contiguous } from './shape.js';
 
 // ----- copy-slices: the base of a view that was written in place -----------------------------------------------
@@ -257,7 +257,7 @@ function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) 
       return true;
     }
     const yy = noGrad(() => {
-      const t = typeof y === 'object' ? y : full([], y, { dtype: resultTypeOf(name, [x, y]) });
+      const t = typeof y === 'object' ? y : lift(`${name}_`, [x, y])[1];
       return alpha !== undefined && alpha !== 1 ? mul(t, alpha) : t;
     });
     binaryInto(name, x, x, yy);
