@@ -86,6 +86,8 @@ describe('the int64 dtype', () => {
     assert.ok(Object.is(i64([0, -5]).prod().item(), 0));
     assert.deepEqual(ad.F.leakyRelu(i64([-300, 5]), 0.01).toArray(), [-3, 5]);
     assert.deepEqual(ad.F.leakyRelu(i64([-250]), 0.01).toArray(), [-2]);
+    // where with a forced integer dtype truncates a float operand, as a cast would.
+    assert.deepEqual(ad.where(ad.tensor([true, false]), ad.tensor([2.7, 1]), -1.5, 'int64').toArray(), [2, -1]);
   });
 
   test('every backend gives the same int64 results', () => {

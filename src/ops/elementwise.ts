@@ -695,7 +695,9 @@ export const where = testedOp({
         `where: the condition must be a bool tensor, got a ${cond.dtype} tensor of shape ${fmtShape(cond.shape)}; compare first (x.gt(0))`,
       );
     const dt = dtype ?? resultTypeOf('where', [x, y]);
-    return apply(whereOp, [cond, ...lift('where', [x, y], dt)], dt);
+    // The kernel copies values as they are, so a float tensor under a forced integer dtype is cast (truncated) first.
+    const ops = lift('where', [x, y], dt).map((t) => (isInteger(dt) && isFloating(t.dtype) ? toDtype(t, dt) : t));
+    return apply(whereOp, [cond, ...ops], dt);
   },
   samples: [
     { args: [{ shape: [3, 4], dtype: 'bool' }, [3, 4], [3, 4]] },
