@@ -18,11 +18,13 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CASES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".tmp", "golden-cases.json")
 FIXTURE = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "test", "fixtures", "golden.jsonl")
 
-# Our int32 index tensors are Long in PyTorch (gather, scatter_add, one_hot, index_select and losses' targets need
-# int64); their results are compared by value, so nothing else changes.
-DTYPES = {"float64": torch.float64, "float32": torch.float32, "int32": torch.int64, "bool": torch.bool}
-# The dtype our op should give for each PyTorch result dtype.
-OUR_DTYPE = {torch.float64: "float64", torch.float32: "float32", torch.int64: "int32", torch.int32: "int32",
+# Our int32 index tensors are Long in PyTorch too (gather, scatter_add, one_hot, index_select and losses' targets need
+# int64); their results are compared by value, so nothing else changes. int64 is int64.
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "int64": torch.int64, "int32": torch.int64,
+          "bool": torch.bool}
+# PyTorch's result dtype by our name; test/golden.test.ts accepts our int32 for its int64 (our default integer dtype,
+# as argmax's indices).
+OUR_DTYPE = {torch.float64: "float64", torch.float32: "float32", torch.int64: "int64", torch.int32: "int32",
              torch.bool: "bool"}
 
 

@@ -20,8 +20,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FIXTURE = os.path.join(ROOT, "test", "fixtures", "parity-norm-attention.json")
 
 torch.set_default_dtype(torch.float64)
-# PyTorch's int64 buffers (num_batches_tracked) are int32 in adjoint; the values are the same.
-DTYPE_NAMES = {torch.float64: "float64", torch.int64: "int32", torch.bool: "bool"}
+# PyTorch's int64 buffers (num_batches_tracked) are int64 in adjoint too.
+DTYPE_NAMES = {torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
 
 
 def encode(t):

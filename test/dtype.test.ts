@@ -1,13 +1,14 @@
 /**
  * @file Type promotion and casts against PyTorch 1.13 (torch.result_type and friends). Every expected dtype below is
- * what torch gives for the same operands, with torch's int64 read as our int32: our integer dtype stands in for both.
+ * what torch gives for the same operands, except where a JS number picks the integer dtype: our default integer is
+ * int32 where torch's is int64 (bool + 2). Integer overflow, range errors and int64 itself: test/int64.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type DType, promoteTypes, resultType } from '../src/core/dtype.js';
 import * as ad from '../src/index.js';
 
-const DTYPES: DType[] = ['float64', 'float32', 'int32', 'bool'];
+const DTYPES: DType[] = ['float64', 'float32', 'int64', 'int32', 'bool'];
 const t = (dtype: DType, shape: number[] = [3]) => ad.zeros(shape, { dtype });
 
 // torch.result_type(a, b) for a = DTYPES[i], b = DTYPES[j]: [both with dims, a with dims and b 0-d, both 0-d].
@@ -15,24 +16,35 @@ const TORCH_RESULT: Record<DType, Record<DType, [DType, DType, DType]>> = {
   float64: {
     float64: ['float64', 'float64', 'float64'],
     float32: ['float64', 'float64', 'float64'],
+    int64: ['float64', 'float64', 'float64'],
     int32: ['float64', 'float64', 'float64'],
     bool: ['float64', 'float64', 'float64'],
   },
   float32: {
     float64: ['float64', 'float32', 'float64'],
     float32: ['float32', 'float32', 'float32'],
+    int64: ['float32', 'float32', 'float32'],
     int32: ['float32', 'float32', 'float32'],
     bool: ['float32', 'float32', 'float32'],
+  },
+  int64: {
+    float64: ['float64', 'float64', 'float64'],
+    float32: ['float32', 'float32', 'float32'],
+    int64: ['int64', 'int64', 'int64'],
+    int32: ['int64', 'int64', 'int64'],
+    bool: ['int64', 'int64', 'int64'],
   },
   int32: {
     float64: ['float64', 'float64', 'float64'],
     float32: ['float32', 'float32', 'float32'],
+    int64: ['int64', 'int32', 'int64'],
     int32: ['int32', 'int32', 'int32'],
     bool: ['int32', 'int32', 'int32'],
   },
   bool: {
     float64: ['float64', 'float64', 'float64'],
     float32: ['float32', 'float32', 'float32'],
+    int64: ['int64', 'int64', 'int64'],
     int32: ['int32', 'int32', 'int32'],
     bool: ['bool', 'bool', 'bool'],
   },
@@ -42,8 +54,9 @@ const TORCH_RESULT: Record<DType, Record<DType, [DType, DType, DType]>> = {
 const TORCH_SCALAR: Record<DType, [DType, DType, DType]> = {
   float64: ['float64', 'float64', 'float64'],
   float32: ['float32', 'float32', 'float32'],
+  int64: ['int64', 'float32', 'int64'],
   int32: ['int32', 'float32', 'int32'],
-  bool: ['int32', 'float32', 'bool'], // bool + 2 is int64 in torch
+  bool: ['int32', 'float32', 'bool'], // bool + 2 is int64 in torch: a JS number's integer dtype is our default, int32
 };
 
 describe('promotion: tensor ⊕ tensor', () => {
@@ -177,9 +190,12 @@ describe('result dtypes of op families', () => {
     assert.equal(t('int32').neg().dtype, 'int32');
   });
 
-  test('sum of int32 and bool is int32 (torch: int64); of floats their own dtype', () => {
-    assert.equal(t('int32').sum().dtype, 'int32');
-    assert.equal(t('bool').sum().dtype, 'int32');
+  test('sum and prod of int32, int64 and bool are int64, as in torch; of floats their own dtype', () => {
+    for (const d of ['int32', 'int64', 'bool'] as const) {
+      assert.equal(t(d).sum().dtype, 'int64', `sum ${d}`);
+      assert.equal(t(d).sum(0).dtype, 'int64', `sum ${d} over dim 0`);
+      assert.equal(t(d).prod().dtype, 'int64', `prod ${d}`);
+    }
     assert.equal(t('float32').sum().dtype, 'float32');
     assert.equal(t('float64').sum(0).dtype, 'float64');
     assert.equal(ad.tensor([true, true, false]).sum().item(), 2);
@@ -214,6 +230,7 @@ describe('casts', () => {
       assert.equal(a.float().dtype, 'float32');
       assert.equal(a.double().dtype, 'float64');
       assert.equal(a.int().dtype, 'int32');
+      assert.equal(a.long().dtype, 'int64');
       assert.equal(a.bool().dtype, 'bool');
       for (const to of DTYPES) assert.equal(a.to(to).dtype, to);
     }
@@ -228,6 +245,8 @@ describe('casts', () => {
   test('float → int truncates toward zero', () => {
     assert.deepEqual(x().int().toArray(), [1, -1, 2, 0, 0]);
     assert.deepEqual(x().float().int().toArray(), [1, -1, 2, 0, 0]);
+    assert.deepEqual(x().long().toArray(), [1, -1, 2, 0, 0]);
+    assert.deepEqual(x().float().long().toArray(), [1, -1, 2, 0, 0]);
     assert.deepEqual(ad.tensor([1.7, -1.7], { dtype: 'int32' }).toArray(), [1, -1]);
   });
 
@@ -249,6 +268,7 @@ describe('casts', () => {
   // TypedArray store). Neither is a meaningful answer, so this pins our choice rather than torch's.
   test('non-finite float → int is 0 (torch: INT_MIN, undefined behaviour)', () => {
     assert.deepEqual(ad.tensor([Number.NaN, Infinity, -Infinity]).int().toArray(), [0, 0, 0]);
+    assert.deepEqual(ad.tensor([Number.NaN, Infinity, -Infinity]).long().toArray(), [0, 0, 0]);
   });
 
   test('NaN → bool is True, as in torch (NaN != 0)', () => {

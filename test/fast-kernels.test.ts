@@ -1,6 +1,6 @@
 /**
  * @file The shared fast CPU kernels (src/backend/fast-kernels.ts) against the js reference kernels on identical
- * inputs: every fast op name, float32 and float64 (plus int32, bool and mixed dtypes where ops produce them), sizes
+ * inputs: every fast op name, float32 and float64 (plus int32, int64, bool and mixed dtypes where ops produce them), sizes
  * 0 to 1023, the layouts the fast paths take (contiguous, broadcast scalar, bias row, column, NCHW channel) and ones
  * that fall back (transposed, strided), at non-zero offsets, with NaN, ±Infinity and −0 among the values. The fast
  * loops compute each element as the reference does, so every result must match exactly (NaN matching NaN), in
@@ -66,6 +66,8 @@ const SPECIAL = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
 function value(dtype: DType): number {
   if (dtype === 'bool') return rand() < 0.5 ? 1 : 0;
   if (dtype === 'int32') return Math.floor(rand() * 21) - 10;
+  // int64 in its Float64Array: small integers, 0 (whose negation must not be −0) and some beyond int32's range.
+  if (dtype === 'int64') return rand() < 0.1 ? (rand() < 0.5 ? -1 : 1) * 2 ** 40 : Math.floor(rand() * 21) - 10;
   const u = rand();
   // Mostly normal-ish values, some repeats (ties for max/min/argmax), some specials.
   if (u < 0.06) return SPECIAL[Math.floor(rand() * SPECIAL.length)];
@@ -216,6 +218,62 @@ describe('fast kernels match the reference', () => {
         }
   });
 
+  test('int64 (a Float64Array): stores truncate, −0 becomes 0, mixed dtypes read exactly', () => {
+    // Every unary name into int64 (the ones that keep an integer dtype, and the float ones whose results a store
+    // must truncate), and int64 read into float64.
+    for (const name of UNARY) {
+      const { fn, params } = unaryFns.get(name)!;
+      for (const outDtype of ['int64', 'float64'] as const)
+        for (const shape of SHAPES)
+          for (const layout of ['contig', 'scalar', 'transposed'] as Layout[]) {
+            const x = makeView('int64', shape, layout);
+            const [o1, o2] = outPair(outDtype, shape);
+            fast.unary(name, fn, o1, x, params);
+            ref.unary(name, fn, o2, x, params);
+            assertSame(o1, o2, `${name} int64→${outDtype} [${shape}] ${layout}`);
+          }
+    }
+    const cases: [string, DType, DType, DType][] = [];
+    for (const name of ['add', 'sub', 'mul', 'maximum', 'minimum', 'pow'])
+      cases.push(
+        [name, 'int64', 'int64', 'int64'],
+        [name, 'int64', 'int32', 'int64'],
+        [name, 'int64', 'bool', 'int64'],
+      );
+    for (const name of ['mul', 'div'])
+      cases.push([name, 'int64', 'float64', 'float64'], [name, 'int64', 'float32', 'float32']);
+    for (const name of COMPARISONS) if (name !== 'logicalAnd') cases.push([name, 'int64', 'int64', 'bool']);
+    for (const [name, da, db, dout] of cases)
+      for (const shape of SHAPES)
+        for (const lb of ['contig', 'scalar', 'row'] as Layout[]) {
+          const fn = binaryFns.get(name)!;
+          const a = makeView(da, shape, 'contig');
+          const b = makeView(db, shape, lb);
+          if (name === 'pow') for (let i = 0; i < (b.buf as TypedArray).length; i++) (b.buf as TypedArray)[i] &&= 2;
+          const [o1, o2] = outPair(dout, shape);
+          fast.binary(name, fn, o1, a, b);
+          ref.binary(name, fn, o2, a, b);
+          assertSame(o1, o2, `${name} ${da}/${db}→${dout} [${shape}] ${lb}`);
+        }
+    // The reference itself: 0 · −3 and −0 stored as 0, 2.7 and −2.7 truncated.
+    const o: View = { buf: new Float64Array(4), dtype: 'int64', shape: [4], strides: [1], offset: 0 };
+    const x: View = {
+      buf: new Float64Array([0, -0, 2.7, -2.7]),
+      dtype: 'float64',
+      shape: [4],
+      strides: [1],
+      offset: 0,
+    };
+    for (const k of [ref, fast]) {
+      k.unary('neg', (v) => -v, o, { ...x, buf: new Float64Array([0, 0, 2, -2]), dtype: 'int64' }, []);
+      assert.deepEqual(Array.from(o.buf as Float64Array), [0, 0, -2, 2]);
+      assert.ok(Object.is((o.buf as Float64Array)[0], 0));
+      k.copy(o, x);
+      assert.deepEqual(Array.from(o.buf as Float64Array), [0, 0, 2, -2]);
+      assert.ok(Object.is((o.buf as Float64Array)[1], 0));
+    }
+  });
+
   test('binary in place (out aliasing a, as gradient accumulation does)', () => {
     const add = binaryFns.get('add')!;
     for (const dtype of FLOATS)
@@ -248,7 +306,7 @@ describe('fast kernels match the reference', () => {
   });
 
   test('copy and fill', () => {
-    const dtypes: DType[] = ['float32', 'float64', 'int32', 'bool'];
+    const dtypes: DType[] = ['float32', 'float64', 'int64', 'int32', 'bool'];
     for (const from of dtypes)
       for (const to of dtypes)
         for (const shape of [...SHAPES, [2, 3, 5]])
@@ -283,7 +341,7 @@ describe('fast kernels match the reference', () => {
   test('reduce over leading, trailing, middle and all dims', () => {
     const shapes: number[][] = [[0, 5], [1], [7], [129], [1023], [3, 43], [31, 33], [2, 3, 4, 5], [4, 1, 6]];
     for (const op of ['sum', 'prod', 'amax', 'amin'] as const)
-      for (const dtype of [...FLOATS, 'int32' as const])
+      for (const dtype of [...FLOATS, 'int32' as const, 'int64' as const])
         for (const shape of shapes) {
           const nd = shape.length;
           // Every subset of dims as the reduced set (the empty one too).
@@ -291,16 +349,20 @@ describe('fast kernels match the reference', () => {
             const outShape = shape.map((d, i) => (mask & (1 << i) ? 1 : d));
             for (const layout of ['contig', 'transposed'] as Layout[]) {
               const x = makeView(dtype, shape, layout);
-              if (op === 'prod' && dtype !== 'int32') {
+              if (op === 'prod' && dtype !== 'int32' && dtype !== 'int64') {
                 // Keep products of up to 1023 factors finite and away from 0.
                 const b = x.buf as TypedArray;
                 for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i]) && b[i] !== 0) b[i] = 1 + b[i] / 64;
               }
-              const outDtype = dtype === 'int32' && op !== 'amax' && op !== 'amin' ? 'int32' : dtype;
-              const [o1, o2] = outPair(outDtype, outShape);
-              fast.reduce(op, o1, x);
-              ref.reduce(op, o2, x);
-              assertSame(o1, o2, `${op} ${dtype} [${shape}] → [${outShape}] ${layout}`);
+              // Integer sums and products land in int64 as sum and prod give them, or in int32 when asked for
+              // (its wrapping store); the extremes keep the input's dtype.
+              const integer = (dtype === 'int32' || dtype === 'int64') && op !== 'amax' && op !== 'amin';
+              for (const outDtype of integer ? (['int64', 'int32'] as const) : [dtype]) {
+                const [o1, o2] = outPair(outDtype, outShape);
+                fast.reduce(op, o1, x);
+                ref.reduce(op, o2, x);
+                assertSame(o1, o2, `${op} ${dtype} [${shape}] → [${outShape}] ${outDtype} ${layout}`);
+              }
             }
           }
         }

@@ -21,7 +21,7 @@ export function makeArg(a: Arg, shapeOverride?: number[]): ad.Tensor {
     return dtype === 'float64' && s.grad !== false ? t.requiresGrad_(true) : t;
   }
   if (dtype === 'bool') return ad.rand(shape, { dtype: 'float64' }).gt(0.5);
-  if (dtype === 'int32') return ad.randint(s.low ?? 0, s.high ?? 3, shape);
+  if (dtype === 'int32' || dtype === 'int64') return ad.randint(s.low ?? 0, s.high ?? 3, shape, { dtype });
   const lo = s.low ?? -2;
   const hi = s.high ?? 2;
   const t = ad

@@ -110,6 +110,7 @@ describe('safetensors format', () => {
       f64: ad.tensor([[Math.PI, -0, 1e-310]], { dtype: 'float64' }),
       f32: ad.tensor([1.5, Number.NaN, Number.NEGATIVE_INFINITY]),
       i32: ad.tensor([-2147483648, 2147483647, 0], { dtype: 'int32' }),
+      i64: ad.tensor([-(2 ** 53 - 1), -(2 ** 40) - 3, -1, 0, 2 ** 31, 2 ** 53 - 1], { dtype: 'int64' }),
       bool: ad.tensor([true, false, true]),
       scalar: ad.tensor(3.25, { dtype: 'float64' }),
       empty: ad.zeros([0, 4]),
@@ -126,22 +127,38 @@ describe('safetensors format', () => {
     assert.deepEqual(io.load(io.save({ tr })).tr.toArray(), tr.toArray());
   });
 
-  test('I64 as int32 (range-checked), F16/BF16 as float32: documented conversions', () => {
+  test('I64 as int64 (exact to 2^53 − 1, range-checked), F16/BF16 as float32: documented conversions', () => {
     const b = io.save({ i: ad.tensor([-5, 7], { dtype: 'int32' }) }, null, { as: { int32: 'I64' } });
     assert.equal(io.readHeader(b).tensors[0][1].dtype, 'I64');
     assert.deepEqual(io.load(b).i.toArray(), [-5, 7]);
-    assert.equal(io.load(b).i.dtype, 'int32');
-    // 7 + 2^40 in the second element: the high word is no longer the low word's sign extension.
+    assert.equal(io.load(b).i.dtype, 'int64');
+    // 7 + 2^40 in the second element: past int32, exact in int64.
     const big = b.slice();
     big[b.length - 8 + 5] = 1;
+    assert.deepEqual(io.load(big).i.toArray(), [-5, 2 ** 40 + 7]);
+    // 7 + 2^62: past 2^53 − 1, which float64 storage holds exactly; it throws rather than lose digits.
+    const huge = b.slice();
+    huge[b.length - 1] = 0x40;
     assertThrowsMsg(
-      () => io.load(big),
+      () => io.load(huge),
       DTypeError,
       "tensor 'i'",
-      '1099511627783',
+      '4611686018427387911',
       'element 1',
       `file byte ${b.length - 8}`,
-      'int32',
+      '2^53 − 1',
+    );
+    // int64 writes as I64 by default; as I32 (or narrower) when asked, range-checked.
+    const small = ad.tensor([-3, 2 ** 31 - 1], { dtype: 'int64' });
+    assert.equal(io.readHeader(io.save({ small })).tensors[0][1].dtype, 'I64');
+    const as32 = io.load(io.save({ small }, null, { as: { int64: 'I32' } })).small;
+    assert.deepEqual([as32.dtype, as32.toArray()], ['int32', [-3, 2 ** 31 - 1]]);
+    assertThrowsMsg(
+      () => io.save({ v: ad.tensor([2 ** 31], { dtype: 'int64' }) }, null, { as: { int64: 'I32' } }),
+      DTypeError,
+      "'v'",
+      '2147483648',
+      'write it as I64',
     );
   });
 });
@@ -200,7 +217,10 @@ describe('PyTorch fixtures (scripts/fixture_safetensors.py)', () => {
     assert.deepEqual(enc('F16'), dataOf('f16'));
     sameBf16Bits(enc('BF16'), dataOf('bf16'), 'bf16');
     assert.deepEqual(t.i64.toArray(), [0, -1, 7, 2147483647, -2147483648]);
-    assert.equal(t.i64.dtype, 'int32');
+    assert.equal(t.i64.dtype, 'int64');
+    // And writes back as torch wrote it.
+    const i64 = io.save({ x: t.i64 });
+    assert.deepEqual(i64.subarray(8 + headerLen(i64)), dataOf('i64'));
     assert.deepEqual(t.mask.toArray(), [[true, false, true]]);
     assert.deepEqual(t.scalar.shape, []);
     assert.deepEqual(t.empty.shape, [0, 3]);

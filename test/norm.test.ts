@@ -73,8 +73,8 @@ describe('BatchNorm', () => {
     assert.deepEqual(data(m.bias!), [0, 0, 0]);
     assert.deepEqual(data(m.running_mean!), [0, 0, 0]);
     assert.deepEqual(data(m.running_var!), [1, 1, 1]);
-    // int32 here; PyTorch's num_batches_tracked is int64.
-    assert.equal(m.num_batches_tracked!.dtype, 'int32');
+    // int64, as PyTorch's num_batches_tracked.
+    assert.equal(m.num_batches_tracked!.dtype, 'int64');
     assert.deepEqual(m.num_batches_tracked!.shape, []);
     assert.equal(m.toString(), 'BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)');
     const bare = new nn.BatchNorm2d(2, { affine: false, trackRunningStats: false });

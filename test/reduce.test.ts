@@ -80,10 +80,11 @@ describe('prod', () => {
     assertClose(hessian([1.5, 0, -2, 0]), [0, 0, 0, 0, 0, 0, 0, -3, 0, 0, 0, 0, 0, -3, 0, 0]);
   });
   test('dtypes and empty inputs', () => {
+    // Integers and bools multiply in int64, as in PyTorch.
     const i = ad.tensor([2, 3, 4], { dtype: 'int32' }).prod();
-    assert.equal(i.dtype, 'int32');
+    assert.equal(i.dtype, 'int64');
     assert.equal(i.item(), 24);
-    assert.equal(ad.tensor([true, false]).prod().dtype, 'int32');
+    assert.equal(ad.tensor([true, false]).prod().dtype, 'int64');
     assert.deepEqual(flat(ad.zeros([0, 3]).prod(0)), [1, 1, 1]);
     assert.equal(ad.zeros([0, 3]).prod().item(), 1);
     assert.equal(ad.tensor([2, 3], { dtype: 'int32' }).prod(0, false, { dtype: 'float64' }).dtype, 'float64');

@@ -246,8 +246,9 @@ function binary(name: string, fn: BinaryFn, out: View, x: View, y: View): void {
   const n = size(out.shape);
   if (n === 0) return;
   const op = BINARY[name] ?? GEN;
-  // A bool output normalises every store to 0/1 in the reference; only comparisons already give that.
-  if (out.dtype === 'bool' && !isComparison(op)) {
+  // A bool output normalises every store to 0/1 in the reference, and an int64 one (a Float64Array) truncates and
+  // turns −0 into 0; only comparisons (into bool) store what the loops compute.
+  if ((out.dtype === 'bool' && !isComparison(op)) || out.dtype === 'int64') {
     ref.binary(name, fn, out, x, y);
     return;
   }
@@ -418,7 +419,8 @@ UN[GEN] = (fn, p, o, ob, a, ab, n) => {
 function unary(name: string, fn: UnaryFn, out: View, x: View, params: readonly number[]): void {
   const n = size(out.shape);
   if (n === 0) return;
-  if (out.dtype === 'bool') {
+  // The reference's store casts into bool and int64 (see binary).
+  if (out.dtype === 'bool' || out.dtype === 'int64') {
     ref.unary(name, fn, out, x, params);
     return;
   }
@@ -472,13 +474,19 @@ function where(out: View, cond: View, x: View, y: View): void {
 }
 
 /**
- * A plain store equals the reference's cast for every output dtype but bool: int32 stores go through ToInt32,
- * which truncates as the reference's Math.trunc does and maps NaN and ±Infinity to 0 as it does too.
+ * A plain store equals the reference's cast for every output dtype but bool and int64: int32 stores go through
+ * ToInt32, which truncates as the reference's Math.trunc does and maps NaN and ±Infinity to 0 as it does too; int64's
+ * Float64Array would keep a float's fraction, so a float → int64 cast goes to the reference (an integer or bool
+ * source is stored exactly).
  */
 function copy(out: View, x: View): void {
   const n = size(out.shape);
   if (n === 0) return;
-  if ((out.dtype === 'bool' && x.dtype !== 'bool') || !isContiguous(out)) {
+  if (
+    (out.dtype === 'bool' && x.dtype !== 'bool') ||
+    (out.dtype === 'int64' && x.dtype !== 'int64' && x.dtype !== 'int32' && x.dtype !== 'bool') ||
+    !isContiguous(out)
+  ) {
     ref.copy(out, x);
     return;
   }
@@ -685,6 +693,8 @@ function reduce(op: ReduceOp, out: View, x: View): void {
     }
     reduceInto(op, acc, x.buf as Arr, x.offset, sizes, kept);
   }
+  // The reference's int64 store: integer sums and products are whole already, but a product can be −0 (0 · −1).
+  if (out.dtype === 'int64') for (let i = 0; i < nOut; i++) acc[i] += 0;
   (out.buf as Arr).set(acc, out.offset);
 }
 

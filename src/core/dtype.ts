@@ -1,10 +1,11 @@
 /**
  * @file The dtype table: every dtype's storage, category and promotion rank in one place, so a new dtype
- * (float16, bfloat16) is one row here and no op changes.
+ * (float16, bfloat16) is one row here and no op changes; and the one rule for storing a JS number in an integer
+ * dtype (range-checked, truncated toward zero), which every creation function and lifted scalar goes through.
  */
-import { DTypeError } from './errors.js';
+import { DTypeError, ValueError } from './errors.js';
 
-export type DType = 'float64' | 'float32' | 'int32' | 'bool';
+export type DType = 'float64' | 'float32' | 'int64' | 'int32' | 'bool';
 
 /** Category order drives promotion: bool < int < float (PyTorch's rule). */
 export type Category = 0 | 1 | 2;
@@ -25,14 +26,44 @@ export interface DTypeInfo {
   category: Category;
   /** Rank inside a category: a higher rank wins promotion (float64 over float32). */
   rank: number;
-  /** How a JS number is stored: rounding, truncation or truthiness. */
+  /**
+   * How a kernel stores a computed number: rounding, truncation or truthiness. Unchecked (int32 wraps as its
+   * TypedArray does, as PyTorch's int32 arithmetic wraps); JS values entering a tensor go through `intValue`.
+   */
   cast: (v: number) => number;
+  /** The integers an integer dtype holds: [min, max]. */
+  range?: readonly [number, number];
 }
+
+/**
+ * The largest integer int64 holds: 2^53 − 1. int64 is stored in a Float64Array, whose integers are exact up to
+ * there; PyTorch's int64 goes to 2^63 − 1. Past it, a result throws rather than silently losing its low bits.
+ */
+export const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
 export const DTYPES: Record<DType, DTypeInfo> = {
   float64: { name: 'float64', array: Float64Array, bytes: 8, category: FLOAT, rank: 2, cast: (v) => v },
   float32: { name: 'float32', array: Float32Array, bytes: 4, category: FLOAT, rank: 1, cast: Math.fround },
-  int32: { name: 'int32', array: Int32Array, bytes: 4, category: INT, rank: 1, cast: (v) => Math.trunc(v) | 0 },
+  // int64's storage is a Float64Array, so its store truncates by hand (a TypedArray store would keep the fraction)
+  // and adds 0, turning a −0 (of 0 · −1, or −0 itself) into the 0 an integer has.
+  int64: {
+    name: 'int64',
+    array: Float64Array,
+    bytes: 8,
+    category: INT,
+    rank: 2,
+    cast: (v) => Math.trunc(v) + 0,
+    range: [-INT64_MAX, INT64_MAX],
+  },
+  int32: {
+    name: 'int32',
+    array: Int32Array,
+    bytes: 4,
+    category: INT,
+    rank: 1,
+    cast: (v) => Math.trunc(v) | 0,
+    range: [-(2 ** 31), 2 ** 31 - 1],
+  },
   bool: { name: 'bool', array: Uint8Array, bytes: 1, category: BOOL, rank: 0, cast: (v) => (v !== 0 ? 1 : 0) },
 };
 
@@ -49,7 +80,39 @@ export function isFloating(d: DType): boolean {
   return DTYPES[d].category === FLOAT;
 }
 
-/** The higher of two dtypes: category first, then rank (float32 + float64 → float64, int32 + float32 → float32). */
+export function isInteger(d: DType): boolean {
+  return DTYPES[d].category === INT;
+}
+
+/** `[-2147483648, 2147483647]` or `±(2^53 − 1)`: an integer dtype's range as messages write it. */
+export function rangeText(d: DType): string {
+  const [lo, hi] = DTYPES[d].range as readonly [number, number];
+  return d === 'int64' ? `±(2^53 − 1) = ±${hi} (exact integers in its float64 storage)` : `[${lo}, ${hi}]`;
+}
+
+/**
+ * A JS number as an element of integer dtype d, as PyTorch converts a Python number: in range (the value itself, so
+ * 2147483647.5 does not fit int32), truncated toward zero (2.7 → 2, −2.7 → −2). NaN, ±Infinity and out-of-range
+ * values throw a ValueError naming `op` and `what` instead of wrapping; nothing is written before the check.
+ */
+export function intValue(op: string, v: number, d: DType, what = 'the value'): number {
+  const [lo, hi] = DTYPES[d].range as readonly [number, number];
+  if (v >= lo && v <= hi) return Math.trunc(v) + 0;
+  throw new ValueError(
+    `${op}: ${what} is ${String(v)}, which cannot be converted to ${d} without overflow (${d} holds ` +
+      `${rangeText(d)}); ` +
+      (Number.isNaN(v) || !Number.isFinite(v)
+        ? 'NaN and infinities have no integer value: use a float dtype'
+        : d === 'int32'
+          ? "use int64 ({dtype: 'int64'}, x.long()) or a float dtype"
+          : "use float64 ({dtype: 'float64'}, x.double())"),
+  );
+}
+
+/**
+ * The higher of two dtypes: category first, then rank (float32 + float64 → float64, int32 + int64 → int64,
+ * int64 + float32 → float32).
+ */
 export function promoteTypes(a: DType, b: DType): DType {
   if (a === b) return a;
   const A = DTYPES[a];

@@ -168,7 +168,10 @@ function checkModel(where: string, model: Module, sd: StateDict): void {
       throw new ShapeError(
         `${where}: 'model.${k}' has shape ${fmtShape(s.shape)} but the model's is ${fmtShape(t.shape)}`,
       );
-    if (s.dtype !== t.dtype) throw new DTypeError(`${where}: 'model.${k}' is ${s.dtype} but the model's is ${t.dtype}`);
+    // int32 loads into int64 exactly: checkpoints written before BatchNorm's num_batches_tracked became int64 hold
+    // it as int32.
+    if (s.dtype !== t.dtype && !(s.dtype === 'int32' && t.dtype === 'int64'))
+      throw new DTypeError(`${where}: 'model.${k}' is ${s.dtype} but the model's is ${t.dtype}`);
   }
 }
 

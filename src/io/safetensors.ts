@@ -5,7 +5,7 @@
  * name; header padded with spaces to 8 bytes), so files are byte-identical to PyTorch's for the same state dict.
  * Reading checks every offset and size before any tensor is built, and errors name the key and the byte.
  */
-import type { DType, TypedArray } from '../core/dtype.js';
+import { type DType, INT64_MAX, type TypedArray } from '../core/dtype.js';
 import { AdjointError, DTypeError, fmtShape, ValueError } from '../core/errors.js';
 import { numel } from '../core/shape.js';
 import { fromTypedArray, Tensor } from '../tensor/tensor.js';
@@ -54,6 +54,7 @@ const ALIGN_ORDER = [
 const DEFAULT_FILE_DTYPE: Record<DType, SafetensorsDType> = {
   float64: 'F64',
   float32: 'F32',
+  int64: 'I64',
   int32: 'I32',
   bool: 'BOOL',
 };
@@ -62,7 +63,7 @@ const LOADED_AS: Record<SafetensorsDType, DType> = {
   F32: 'float32',
   F16: 'float32',
   BF16: 'float32',
-  I64: 'int32',
+  I64: 'int64',
   I32: 'int32',
   I16: 'int32',
   I8: 'int32',
@@ -73,6 +74,7 @@ const LOADED_AS: Record<SafetensorsDType, DType> = {
 const WRITABLE: Record<DType, SafetensorsDType[]> = {
   float64: ['F64', 'F32', 'F16', 'BF16'],
   float32: ['F32', 'F64', 'F16', 'BF16'],
+  int64: ['I64', 'I32', 'I16', 'I8', 'U8'],
   int32: ['I32', 'I64', 'I16', 'I8', 'U8'],
   bool: ['BOOL'],
 };
@@ -101,8 +103,9 @@ export interface Header {
 export interface SaveOptions {
   /**
    * The file dtype to write each of our dtypes as, e.g. `{float32: 'BF16', int32: 'I64'}` (defaults: float64 → F64,
-   * float32 → F32, int32 → I32, bool → BOOL), or a function of the key and tensor choosing per tensor. F16/BF16
-   * round to nearest even, as PyTorch's .half() / .bfloat16(); I64 sign-extends; I16, I8 and U8 are range-checked.
+   * float32 → F32, int64 → I64, int32 → I32, bool → BOOL), or a function of the key and tensor choosing per tensor.
+   * F16/BF16 round to nearest even, as PyTorch's .half() / .bfloat16(); I64 sign-extends; I32 (for int64), I16, I8
+   * and U8 are range-checked.
    */
   as?: Partial<Record<DType, SafetensorsDType>> | ((key: string, t: Tensor) => SafetensorsDType | undefined);
 }
@@ -223,13 +226,18 @@ function describe(v: unknown): string {
 function encodeData(op: string, name: string, t: Tensor, dtype: SafetensorsDType): Uint8Array {
   const src = t.dataSync();
   const n = src.length;
-  const range = { I16: [-32768, 32767], I8: [-128, 127], U8: [0, 255] }[dtype as 'I16' | 'I8' | 'U8'];
+  const range = {
+    I32: t.dtype === 'int32' ? undefined : [-(2 ** 31), 2 ** 31 - 1],
+    I16: [-32768, 32767],
+    I8: [-128, 127],
+    U8: [0, 255],
+  }[dtype as 'I32' | 'I16' | 'I8' | 'U8'];
   if (range)
     for (let i = 0; i < n; i++)
       if (src[i] < range[0] || src[i] > range[1])
         throw new DTypeError(
           `${op}: '${name}' holds ${src[i]} at element ${i}, outside ${dtype}'s range [${range[0]}, ${range[1]}]; ` +
-            'write it as I32',
+            `write it as ${t.dtype === 'int64' ? 'I64' : 'I32'}`,
         );
   const out = new Uint8Array(n * SIZE[dtype]);
   const dv = new DataView(out.buffer);
@@ -247,9 +255,11 @@ function encodeData(op: string, name: string, t: Tensor, dtype: SafetensorsDType
       for (let i = 0; i < n; i++) dv.setUint16(i * 2, toBFloat16(src[i]), true);
       break;
     case 'I64':
+      // Two's complement in two words: the high word is ⌊v / 2³²⌋ and the low word what is left (exact, |v| < 2⁵³).
       for (let i = 0; i < n; i++) {
-        dv.setInt32(i * 8, src[i], true);
-        dv.setInt32(i * 8 + 4, src[i] < 0 ? -1 : 0, true);
+        const hi = Math.floor(src[i] / 2 ** 32);
+        dv.setUint32(i * 8, src[i] - hi * 2 ** 32, true);
+        dv.setInt32(i * 8 + 4, hi, true);
       }
       break;
     case 'I32':
@@ -518,18 +528,18 @@ function decodeData(
       return out;
     }
     case 'I64': {
-      const out = new Int32Array(n);
+      const out = new Float64Array(n);
       for (let i = 0; i < n; i++) {
-        const lo = dv.getInt32(i * 8, true);
-        const hi = dv.getInt32(i * 8 + 4, true);
-        // In int32's range exactly when the high word is the low word's sign extension.
-        if (hi !== lo >> 31)
+        // hi·2³² is exact; the sum rounds only past 2⁵³, where the value is out of range anyway.
+        const v = dv.getInt32(i * 8 + 4, true) * 2 ** 32 + dv.getUint32(i * 8, true);
+        if (!(Math.abs(v) <= INT64_MAX))
           throw new DTypeError(
             `${op}: ${what}: tensor '${key}' (I64, shape ${fmtShape(info.shape)}) holds ${dv.getBigInt64(i * 8, true)} ` +
-              `at element ${i} (file byte ${fileOffset + i * 8}), outside int32's range [-2147483648, 2147483647]; ` +
-              'adjoint stores integers as int32, so int64 tensors load only when every value fits',
+              `at element ${i} (file byte ${fileOffset + i * 8}), outside ±(2^53 − 1) = ±${INT64_MAX}: adjoint's ` +
+              'int64 is stored in float64, which holds integers exactly only up to there, so the file cannot load ' +
+              'without losing digits',
           );
-        out[i] = lo;
+        out[i] = v;
       }
       return out;
     }

@@ -36,7 +36,7 @@ function pyFloat(v: number): string {
   return String(v);
 }
 
-/** Maps int32 indices of any shape to rows of weight: output [...indices.shape, embeddingDim] (torch.nn.Embedding). */
+/** Maps int32 or int64 indices of any shape to rows of weight: output [...indices.shape, embeddingDim] (torch.nn.Embedding). */
 export class Embedding extends Module {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;

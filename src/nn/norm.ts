@@ -51,7 +51,7 @@ abstract class BatchNormBase extends Module {
   bias: Tensor | null;
   declare running_mean: Tensor | null;
   declare running_var: Tensor | null;
-  /** int32 here; PyTorch's is int64 (the values are the same). */
+  /** int64, as PyTorch's (a 0-d count of the training batches seen). */
   declare num_batches_tracked: Tensor | null;
 
   /** The input ranks this layer takes, and how its message describes them. */
@@ -78,7 +78,7 @@ abstract class BatchNormBase extends Module {
     const track = this.trackRunningStats;
     this.registerBuffer('running_mean', track ? zeros([numFeatures], { dtype }) : null);
     this.registerBuffer('running_var', track ? ones([numFeatures], { dtype }) : null);
-    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int32' }) : null);
+    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int64' }) : null);
   }
 
   /** Resets the running statistics to mean 0, variance 1 and no batches (torch's reset_running_stats). */

@@ -4,8 +4,17 @@
  */
 
 import { kernels } from '../backend/index.js';
-import { DEFAULT_FLOAT, DTYPES, type DType, type DTypeInfo, FLOAT, type TypedArray } from '../core/dtype.js';
-import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import {
+  DEFAULT_FLOAT,
+  DTYPES,
+  type DType,
+  type DTypeInfo,
+  FLOAT,
+  INT,
+  intValue,
+  type TypedArray,
+} from '../core/dtype.js';
+import { DTypeError, fmtPosition, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { random, random24, randomInt, randomNormal } from '../core/rng.js';
 import { checkSizes, numel } from '../core/shape.js';
 import { emptyTensor, fromTypedArray, type NestedArray, type Tensor } from '../tensor/tensor.js';
@@ -62,20 +71,37 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
     const arr = data as TypedArray;
     const dtype = opts.dtype ?? dtypeOfArray(arr);
     const shape = opts.shape ? checkSizes('tensor', opts.shape) : [arr.length];
-    const { array, cast } = info('tensor', dtype);
-    const copy = new array(arr.length);
-    for (let i = 0; i < arr.length; i++) copy[i] = cast(arr[i]);
+    const row = info('tensor', dtype);
+    const copy = new row.array(arr.length);
+    const store = elementStore('tensor', row, shape);
+    for (let i = 0; i < arr.length; i++) copy[i] = store(arr[i], i);
     return finish(fromTypedArray(copy, shape, dtype), opts);
   }
   const { shape, flat } = inferNested('tensor', data);
   // JS has no integer literals ([1, 2] and [1.0, 2.0] are the same value), so numbers default to float32 and
   // integer tensors are asked for with {dtype: 'int32'}; all-boolean data gives a bool tensor.
   const dtype = opts.dtype ?? (flat.length && flat.every((v) => typeof v === 'boolean') ? 'bool' : DEFAULT_FLOAT);
-  const { array, cast } = info('tensor', dtype);
-  const arr = new array(flat.length);
-  for (let i = 0; i < flat.length; i++) arr[i] = cast(+flat[i]);
+  const row = info('tensor', dtype);
+  const arr = new row.array(flat.length);
+  const store = elementStore('tensor', row, shape);
+  for (let i = 0; i < flat.length; i++) arr[i] = store(+flat[i], i);
   const target = opts.shape ? checkSizes('tensor', opts.shape) : shape;
   return finish(fromTypedArray(arr, target, dtype), opts);
+}
+
+/**
+ * How element i of the data is stored: the dtype's cast (rounding to float32, truthiness for bool), or for an
+ * integer dtype the range-checked truncation (`intValue`), whose error names the element's position in `shape`.
+ * The array being filled is a fresh one, so an error leaves nothing behind.
+ */
+function elementStore(op: string, row: DTypeInfo, shape: readonly number[]): (v: number, i: number) => number {
+  if (row.category !== INT) return row.cast;
+  return (v, i) => {
+    const [lo, hi] = row.range as readonly [number, number];
+    return v >= lo && v <= hi
+      ? Math.trunc(v) + 0
+      : intValue(op, v, row.name, `the element at ${fmtPosition(shape, i)}`);
+  };
 }
 
 /**
@@ -94,7 +120,7 @@ function dtypeOfArray(arr: ArrayBufferView): DType {
 function filled(op: string, shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   const dims = checkSizes(op, shape as number[]);
   const dtype = opts.dtype ?? DEFAULT_FLOAT;
-  info(op, dtype);
+  if (info(op, dtype).category === INT) value = intValue(op, value, dtype, 'the fill value');
   const t = emptyTensor(dims, dtype);
   if (value !== 0) kernels().fill(t._view(), value);
   return finish(t, opts);
@@ -108,7 +134,8 @@ export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
 }
 /**
  * A tensor of `value`: bool for a boolean, otherwise the default float, as in tensor(): JS cannot tell `full(s, 1)`
- * from `full(s, 1.0)`, so integer tensors are asked for with {dtype: 'int32'} (PyTorch gives int64 for an int fill).
+ * from `full(s, 1.0)`, so integer tensors are asked for with {dtype: 'int32'} or {dtype: 'int64'} (PyTorch gives
+ * int64 for an int fill). Into an integer dtype the value truncates toward zero; out of range, NaN or ±Infinity throws.
  */
 export function full(shape: readonly number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : DEFAULT_FLOAT);
@@ -122,34 +149,47 @@ const like = (x: Tensor, opts?: CreateOptions): CreateOptions => ({ ...opts, dty
 export const zerosLike = (x: Tensor, opts?: CreateOptions) => zeros(x.shape, like(x, opts));
 export const onesLike = (x: Tensor, opts?: CreateOptions) => ones(x.shape, like(x, opts));
 export const fullLike = (x: Tensor, value: number | boolean, opts?: CreateOptions) =>
-  full(x.shape, value, like(x, opts));
+  filled('fullLike', x.shape, +value, like(x, opts));
 export const emptyLike = (x: Tensor, opts?: CreateOptions) => empty(x.shape, like(x, opts));
 
+/** A fresh tensor of f(i); an integer dtype's values are stored truncated (its `cast`), already range-checked. */
 function fromFn(op: string, shape: readonly number[], dtype: DType, f: (i: number) => number, opts?: CreateOptions) {
   const dims = checkSizes(op, shape as number[]);
   const n = numel(dims);
-  const arr = new (info(op, dtype).array)(n);
-  for (let i = 0; i < n; i++) arr[i] = f(i);
+  const { array, cast } = info(op, dtype);
+  const arr = new array(n);
+  for (let i = 0; i < n; i++) arr[i] = cast(f(i));
   return finish(fromTypedArray(arr, dims, dtype), opts);
 }
 
 /**
  * Values from start to end (exclusive) by step; one argument means arange(0, end). PyTorch's length rule,
  * ceil((end − start) / step), and values start + i·step computed in float64 then stored. Whole-number arguments give
- * int32 (PyTorch: int64), others the default float; JS cannot tell arange(0, 5, 1.0) from arange(0, 5, 1).
+ * int32 (PyTorch: int64), others the default float; JS cannot tell arange(0, 5, 1.0) from arange(0, 5, 1). For an
+ * integer dtype, start, end and step are truncated first, as PyTorch does (arange(0.5, 5, 1.5, int) is 0, 1, 2, 3,
+ * 4), and the first and last values must fit the dtype: they throw rather than wrap (PyTorch wraps them).
  */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   if (![start, end, step].every(Number.isFinite))
     throw new ValueError(`arange: start (${start}), end (${end}) and step (${step}) must be finite numbers`);
-  if (step === 0) throw new ValueError('arange: step must be nonzero');
+  const allInt = [start, end, step].every(Number.isInteger);
+  const dtype = opts.dtype ?? (allInt ? 'int32' : DEFAULT_FLOAT);
+  const integer = info('arange', dtype).category === INT;
+  if (integer) [start, end, step] = [Math.trunc(start), Math.trunc(end), Math.trunc(step)];
+  if (step === 0)
+    throw new ValueError(
+      `arange: step must be nonzero${integer ? ` (an integer dtype truncates it toward zero, so |step| must be ≥ 1)` : ''}`,
+    );
   if ((end - start) / step < 0)
     throw new ValueError(
       `arange: the range [${start}, ${end}) cannot be walked with step ${step}; flip the step's sign`,
     );
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const allInt = [start, end, step].every(Number.isInteger);
-  const dtype = opts.dtype ?? (allInt ? 'int32' : DEFAULT_FLOAT);
+  if (integer && n > 0) {
+    intValue('arange', start, dtype, 'start');
+    intValue('arange', start + (n - 1) * step, dtype, `the last value (start + ${n - 1}·step)`);
+  }
   return fromFn('arange', [n], dtype, (i) => start + i * step, opts);
 }
 
@@ -161,6 +201,11 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   checkSizes('linspace', [steps]);
   const dtype = opts.dtype ?? DEFAULT_FLOAT;
+  // Every value lies between the endpoints, so they alone need to fit an integer dtype (values are then truncated).
+  if (info('linspace', dtype).category === INT && steps > 0) {
+    intValue('linspace', start, dtype, 'start');
+    if (steps > 1) intValue('linspace', end, dtype, 'end');
+  }
   const r = dtype === 'float32' ? Math.fround : (v: number) => v;
   const a = r(start);
   const b = r(end);
@@ -216,7 +261,12 @@ export function randint(
   if (!Number.isInteger(low) || !Number.isInteger(high))
     throw new ValueError(`randint: low (${low}) and high (${high}) must be whole numbers`);
   if (!(high > low)) throw new ValueError(`randint: high (${high}) must be greater than low (${low})`);
-  return fromFn('randint', shape as readonly number[], opts.dtype ?? 'int32', () => randomInt(low, high), opts);
+  const dtype = opts.dtype ?? 'int32';
+  if (info('randint', dtype).category === INT) {
+    intValue('randint', low, dtype, 'low');
+    intValue('randint', high - 1, dtype, 'the largest value drawn, high − 1,');
+  }
+  return fromFn('randint', shape as readonly number[], dtype, () => randomInt(low, high), opts);
 }
 export const randLike = (x: Tensor, opts?: CreateOptions) => rand(x.shape, like(x, opts));
 export const randnLike = (x: Tensor, opts?: CreateOptions) => randn(x.shape, like(x, opts));

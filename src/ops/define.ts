@@ -11,8 +11,8 @@ import { isGradEnabled, setGradEnabled } from '../autograd/mode.js';
 import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { type Kernels, kernels } from '../backend/index.js';
-import type { DType } from '../core/dtype.js';
-import { AdjointError, AutogradError, fmtShape, ShapeError } from '../core/errors.js';
+import { type DType, INT64_MAX } from '../core/dtype.js';
+import { AdjointError, AutogradError, fmtPosition, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastStrides, type Shape, sameShape } from '../core/shape.js';
 import { emptyTensor, Tensor } from '../tensor/tensor.js';
 
@@ -61,6 +61,11 @@ export interface OpDef<P = any> {
   differentiable?: boolean;
   /** Inputs that never receive a gradient (indices, masks). */
   nondiffInputs?: readonly number[];
+  /**
+   * What to do instead when an int64 result leaves int64's exact range (apply checks every int64 output, see
+   * checkInt64): `sum in float64: x.sum(dim, keepdim, {dtype: 'float64'})`. Default: compute in float64.
+   */
+  int64Fix?: string;
   /** Floating-point operations for one call, for the profiler and explain mode. */
   flops?: (ins: readonly Tensor[], out: OutMeta, p: P) => number;
   /**
@@ -156,6 +161,7 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
   } else {
     out = emptyTensor(meta!.shape, meta!.dtype);
     op.forward!(kernels(), out, ins, p);
+    if (meta!.dtype === 'int64') checkInt64(op, out);
   }
   const differentiable = op.differentiable !== false;
   if (differentiable && isGradEnabled()) record(op, ins, out, p);
@@ -164,6 +170,26 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
   if (differentiable && forwardLevel() !== 0) pushTangent(op, ins, out, p);
   if (observer) observer(op as OpDef, ins, out, p);
   return out;
+}
+
+/**
+ * int64 lives in a Float64Array, exact only for integers up to 2^53 − 1 in magnitude. A kernel's int64 output past
+ * that (a sum, a product, a cast of a huge float) has lost its low bits, so it throws here, naming the op and the
+ * fix, instead of being handed out; the output is fresh, so nothing the caller holds has changed. (int32 results
+ * wrap as PyTorch's do; PyTorch's int64 wraps past 2^63 − 1.)
+ */
+function checkInt64(op: OpDef, out: Tensor): void {
+  const st = out._storage;
+  const a = st.backend.readSync(st.buf, 'int64', st.size);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v <= INT64_MAX && v >= -INT64_MAX) continue;
+    throw new ValueError(
+      `${op.name}: the int64 result ${v}${out.ndim ? ` at ${fmtPosition(out.shape, i)} of ${fmtShape(out.shape)}` : ''} is ` +
+        `beyond ±(2^53 − 1) = ±${INT64_MAX}, the integers adjoint's int64 holds exactly (its storage is float64; ` +
+        `PyTorch's int64 would wrap past 2^63 − 1); ${op.int64Fix ?? 'compute in float64 instead (x.double())'}`,
+    );
+  }
 }
 
 /** Runs a compute op's forward with recording and forward mode off; the result is a fresh alias it owns. */

@@ -7,7 +7,7 @@
 import type { BinaryFn, UnaryFn } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
 import { checked, nullable, number, optional, tensor, union } from '../core/args.js';
-import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { DEFAULT_FLOAT, type DType, intValue, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtShape, ValueError } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
 import { erf as erfScalar } from '../core/special.js';
@@ -87,12 +87,14 @@ const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 const pos = (shape: number[]): Arg => ({ shape, low: 0.2, high: 3 });
 const std1: Arg[][] = [[[3, 4]], [[]], [[0, 3]], [[2, 3, 4]]];
+/** Integers with zeros among them: an int64 neg or abs stores 0, never the −0 a Float64Array would keep. */
+const int64Sample: Arg = { shape: [3, 4], dtype: 'int64', low: -4, high: 4 };
 /** Kinks at 0 (relu, abs, leakyRelu, elu): PyTorch's one-sided choice there. */
 const atZero = { singularSamples: [{ args: [{ shape: [3], values: [0, -1.5, 2] }] }] };
 
 export const neg = unary(
   { name: 'neg', fn: (x) => -x, linear: true, noBool: 'logicalNot()', explain: (dy) => `−${dy}` },
-  std1,
+  [...std1, [int64Sample]],
 );
 export const exp = unary(
   { name: 'exp', fn: Math.exp, d: (_x, out) => out, uses: 'out', float: true, explain: (dy, _x, y) => `${dy} ⊙ ${y}` },
@@ -164,7 +166,7 @@ export const abs = unary(
     noBool: 'the tensor itself',
     explain: (dy, x) => `${dy} ⊙ sign(${x})`,
   },
-  std1,
+  [...std1, [int64Sample]],
   atZero,
 );
 export const sign = unary(
@@ -317,8 +319,9 @@ const clampOp = unaryOp({
 const BOUND = optional(nullable(union(number({ infinite: true }), tensor)));
 
 /**
- * Limits x to [min, max]; either bound may be null. Number bounds are one kernel; tensor bounds (PyTorch allows
- * them, broadcast against x) are maximum then minimum.
+ * Limits x to [min, max]; either bound may be null. The result has PyTorch's type (x with the bounds as JS
+ * numbers: an int tensor clamped by 0.5 is float32); bounds for an integer result must fit its dtype. Number
+ * bounds are one kernel; tensor bounds (PyTorch allows them, broadcast against x) are maximum then minimum.
  */
 export const clamp = testedOp({
   name: 'clamp',
@@ -328,11 +331,16 @@ export const clamp = testedOp({
     (x: Tensor, min: number | Tensor | null = null, max: number | Tensor | null = null): Tensor => {
       if (min === null && max === null)
         throw new ValueError('clamp: at least one of min and max must be given (null means no bound)');
-      if (typeof min === 'object' || typeof max === 'object') {
+      if ((min !== null && typeof min === 'object') || (max !== null && typeof max === 'object')) {
         const lo = min === null ? x : maximum(x, min);
         return max === null ? lo : minimum(lo, max);
       }
-      return apply(clampOp, [x], [min ?? -Infinity, max ?? Infinity]);
+      const dt = resultTypeOf('clamp', [x, ...[min, max].filter((b): b is number => b !== null)]);
+      if (isInteger(dt)) {
+        if (min !== null) intValue('clamp', min, dt, 'min');
+        if (max !== null) intValue('clamp', max, dt, 'max');
+      }
+      return apply(clampOp, [toDtype(x, dt)], [min ?? -Infinity, max ?? Infinity]);
     },
   ),
   samples: [
@@ -462,14 +470,28 @@ const subPrim = binary({
   explain: (dz) => [dz, `−${dz}`],
 });
 
+/** alpha · y for add and sub: an integer result takes alpha only if it fits, as PyTorch checks. */
+function scaled(op: string, x: TensorLike, y: TensorLike, alpha: number | undefined): TensorLike {
+  if (alpha === undefined || alpha === 1) return y;
+  const dt = resultTypeOf(op, [x, y, alpha]);
+  return mul(y, isInteger(dt) ? intValue(op, alpha, dt, 'alpha') : alpha);
+}
+
 /** x + alpha · y */
 export const add = testedOp({
   name: 'add',
-  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor =>
-    addPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y),
+  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => addPrim(x, scaled('add', x, y, opts?.alpha)),
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, 2.5), torch: 'lambda x: torch.add(x, 2.5)' },
+    {
+      args: [
+        { shape: [3, 4], dtype: 'int64', low: -9, high: 9 },
+        { shape: [4], dtype: 'int32', low: -9, high: 9 },
+      ],
+      note: 'int64 + int32 → int64',
+    },
+    { args: [[3, 4], { shape: [4], dtype: 'int64', low: -3, high: 3 }], note: 'float64 + int64 → float64' },
   ],
   torch: 'torch.add',
 });
@@ -481,7 +503,7 @@ export const sub = testedOp({
       throw new DTypeError(
         'sub: subtracting bool tensors is not supported; use logicalXor-style ne(x, y) or cast first',
       );
-    return subPrim(x, opts?.alpha !== undefined && opts.alpha !== 1 ? mul(y, opts.alpha) : y);
+    return subPrim(x, scaled('sub', x, y, opts?.alpha));
   },
   samples: [
     ...pair.map((args) => ({ args })),
@@ -505,6 +527,13 @@ export const mul = testedOp({
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, -1.5), torch: 'lambda x: torch.mul(x, -1.5)' },
+    {
+      args: [{ shape: [3, 4], dtype: 'int64', low: -9, high: 9 }],
+      call: (f, x) => f(x, -3),
+      torch: 'lambda x: torch.mul(x, -3)',
+      note: 'int64 · −3 (a 0 times −3 stays 0, not −0)',
+    },
+    { args: [[3, 4], { shape: [3, 1], dtype: 'int64', low: -3, high: 3 }], note: 'float64 · int64 → float64' },
   ],
   torch: 'torch.mul',
 });
@@ -552,7 +581,7 @@ const powPrim = binary({
 export const pow = testedOp({
   name: 'pow',
   fn: (x: TensorLike, y: TensorLike): Tensor => {
-    if (resultTypeOf('pow', [x, y]) === 'int32') {
+    if (isInteger(resultTypeOf('pow', [x, y]))) {
       const e = typeof y === 'number' ? [y] : typeof y === 'boolean' ? [] : Array.from(y.dataSync());
       if (e.some((v) => v < 0))
         throw new DTypeError(
@@ -686,7 +715,9 @@ export const where = testedOp({
         `where: the condition must be a bool tensor, got a ${cond.dtype} tensor of shape ${fmtShape(cond.shape)}; compare first (x.gt(0))`,
       );
     const dt = dtype ?? resultTypeOf('where', [x, y]);
-    return apply(whereOp, [cond, ...lift('where', [x, y], dt)], dt);
+    // The kernel copies values as they are, so a float tensor under a forced integer dtype is cast (truncated) first.
+    const ops = lift('where', [x, y], dt).map((t) => (isInteger(dt) && isFloating(t.dtype) ? toDtype(t, dt) : t));
+    return apply(whereOp, [cond, ...ops], dt);
   },
   samples: [
     { args: [{ shape: [3, 4], dtype: 'bool' }, [3, 4], [3, 4]] },
@@ -712,7 +743,11 @@ const castOp = defineOp<DType>({
   flops: () => 0,
   explain: (a) => [a.inDtypes[0] === a.params ? a.dy : `${a.dy}.to(${a.inDtypes[0]})`],
 });
-const castNoGradOp = { ...castOp, differentiable: false };
+const castNoGradOp = {
+  ...castOp,
+  differentiable: false,
+  int64Fix: 'keep the values in a float dtype, or clamp them into range before the cast',
+};
 
 /** A copy in another dtype (the same tensor if it already has it); casts to int or bool cut the graph. */
 export function toDtype(x: Tensor, dtype: DType): Tensor {
@@ -799,6 +834,7 @@ declare module '../tensor/tensor.js' {
     float(): Tensor;
     double(): Tensor;
     int(): Tensor;
+    long(): Tensor;
     bool(): Tensor;
   }
 }
@@ -847,5 +883,6 @@ installMethods({
   float: (x: Tensor) => toDtype(x, 'float32'),
   double: (x: Tensor) => toDtype(x, 'float64'),
   int: (x: Tensor) => toDtype(x, 'int32'),
+  long: (x: Tensor) => toDtype(x, 'int64'),
   bool: (x: Tensor) => toDtype(x, 'bool'),
 });

@@ -1,10 +1,11 @@
 /**
  * @file Indexing by integer tensors: gather and scatterAdd are the primitive pair (each is the other's adjoint),
  * indexSelect is gather over an expanded index, maskedFill is where, and oneHot is a comparison with arange. Index
- * tensors are int32, never differentiated, and every index value is checked against its dim before a kernel runs,
+ * tensors are int32 or int64, never differentiated, and every index value is checked against its dim before a kernel runs,
  * so an out-of-range index throws an IndexError instead of reading or writing outside the buffer.
  */
 import type { View } from '../backend/backend.js';
+import { intValue, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, normDim, numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -24,10 +25,10 @@ function v1(t: Tensor): View {
 }
 
 function checkIndexDtype(op: string, index: Tensor, shapes: string): void {
-  if (index.dtype !== 'int32')
+  if (!isInteger(index.dtype))
     throw new DTypeError(
-      `${op}: the index must be an int32 tensor, got ${index.dtype} (${shapes}); cast it with .int() or create it ` +
-        `with {dtype: 'int32'}`,
+      `${op}: the index must be an int32 or int64 tensor, got ${index.dtype} (${shapes}); cast it with .int() or ` +
+        `.long(), or create it with {dtype: 'int32'}`,
     );
 }
 
@@ -168,6 +169,12 @@ export const gather = testedOp({
       call: (f, x, i) => f(x, 1, i),
       torch: 'lambda x, i: torch.gather(x, 1, i)',
     },
+    {
+      args: [[3, 4], { shape: [3, 2], dtype: 'int64', low: 0, high: 4 }],
+      call: (f, x, i) => f(x, 1, i),
+      torch: 'lambda x, i: torch.gather(x, 1, i)',
+      note: 'int64 index',
+    },
   ],
 });
 
@@ -248,13 +255,19 @@ export const scatterAdd = testedOp({
       call: (f, x, i, s) => f(x, 1, i, s),
       torch: 'lambda x, i, s: torch.scatter_add(x, 1, i, s)',
     },
+    {
+      args: [[3, 4], { shape: [2, 4], dtype: 'int64', low: 0, high: 3 }, [2, 4]],
+      call: (f, x, i, s) => f(x, 0, i, s),
+      torch: 'lambda x, i, s: torch.scatter_add(x, 0, i, s)',
+      note: 'int64 index',
+    },
   ],
 });
 
 // ----- indexSelect ---------------------------------------------------------------------------------------------
 
 /**
- * The entries of x at the given positions along dim (a 1-D or 0-d int32 index; repeats allowed). Composed as gather
+ * The entries of x at the given positions along dim (a 1-D or 0-d int32 or int64 index; repeats allowed). Composed as gather
  * over the index expanded to x's shape, so the gradient is gather's adjoint: index_add of g into zeros.
  */
 export const indexSelect = testedOp({
@@ -302,6 +315,12 @@ export const indexSelect = testedOp({
       call: (f, x, i) => f(x, 0, i),
       torch: 'lambda x, i: torch.index_select(x, 0, i)',
     },
+    {
+      args: [[4, 3], { shape: [3], dtype: 'int64', values: [2, 0, 2] }],
+      call: (f, x, i) => f(x, 0, i),
+      torch: 'lambda x, i: torch.index_select(x, 0, i)',
+      note: 'int64 index',
+    },
   ],
 });
 
@@ -326,6 +345,8 @@ export const maskedFill = testedOp({
           `mask must broadcast to x: drop its extra dims or expand x first`,
       );
     let v: number | boolean | Tensor = value;
+    // Into an integer x a number truncates toward zero and must fit, as PyTorch's masked_fill checks.
+    if (typeof value === 'number' && isInteger(x.dtype)) v = intValue('maskedFill', value, x.dtype);
     if (isTensor(value)) {
       if (value.ndim !== 0)
         throw new ShapeError(
@@ -368,15 +389,17 @@ export const maskedFill = testedOp({
 // ----- oneHot --------------------------------------------------------------------------------------------------
 
 /**
- * An int32 tensor with a trailing dim of numClasses that is 1 at each index and 0 elsewhere (F.one_hot); -1 infers
- * numClasses as the largest index + 1. No gradient.
+ * A tensor with a trailing dim of numClasses that is 1 at each index and 0 elsewhere (F.one_hot), of the indices'
+ * dtype (int32 or int64; PyTorch takes and gives int64); -1 infers numClasses as the largest index + 1. No gradient.
  */
 export const oneHot = testedOp({
   name: 'oneHot',
   fn: (indices: Tensor, numClasses = -1): Tensor => {
     const at = `indices have shape ${fmtShape(indices.shape)}`;
-    if (indices.dtype !== 'int32')
-      throw new DTypeError(`oneHot: indices must be int32, got ${indices.dtype} (${at}); cast them with .int()`);
+    if (!isInteger(indices.dtype))
+      throw new DTypeError(
+        `oneHot: indices must be int32 or int64, got ${indices.dtype} (${at}); cast them with .int() or .long()`,
+      );
     if (!Number.isInteger(numClasses) || (numClasses !== -1 && numClasses < 1))
       throw new ValueError(`oneHot: numClasses must be -1 (infer) or a whole number ≥ 1, got ${numClasses} (${at})`);
     const vals = indices.dataSync();
@@ -397,7 +420,7 @@ export const oneHot = testedOp({
         `oneHot: class ${vals[hi]} at position ${fmtPosition(indices.shape, hi)} is out of range for numClasses ${n} ` +
           `(${at}); classes must be in [0, ${n - 1}]: raise numClasses or fix the labels`,
       );
-    return toDtype(eq(unsqueeze(indices, -1), arange(n)), 'int32');
+    return toDtype(eq(unsqueeze(indices, -1), arange(n)), indices.dtype);
   },
   differentiable: false,
   samples: [
@@ -418,6 +441,7 @@ export const oneHot = testedOp({
     },
     { args: [{ shape: [], dtype: 'int32', values: 2 }] },
     { args: [{ shape: [0], dtype: 'int32', values: [] }], call: (f, i) => f(i, 3), torch: 'lambda i: F.one_hot(i, 3)' },
+    { args: [{ shape: [4], dtype: 'int64', values: [3, 0, 1, 3] }], note: 'int64 indices give int64' },
   ],
   torch: 'F.one_hot',
 });

@@ -9,7 +9,7 @@ import { copyTangents, forwardLevel } from '../autograd/forward.js';
 import { isGradEnabled, noGrad } from '../autograd/mode.js';
 import type { Node } from '../autograd/node.js';
 import { kernels } from '../backend/index.js';
-import { DEFAULT_FLOAT, DTYPES, type DType, isFloating } from '../core/dtype.js';
+import { DEFAULT_FLOAT, DTYPES, type DType, intValue, isFloating, isInteger } from '../core/dtype.js';
 import { AutogradError, DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes, isContiguous, numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -18,7 +18,7 @@ import { apply, bview, defineOp, installViewRefresh, type OpDef } from './define
 import { add, binaryInto, clamp, div, mul, sub, toDtype, where } from './elementwise.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
-import { resultTypeOf, type TensorLike } from './scalar.js';
+import { lift, resultTypeOf, type TensorLike } from './scalar.js';
 import { clone, contiguous } from './shape.js';
 
 // ----- copy-slices: the base of a view that was written in place -----------------------------------------------
@@ -247,7 +247,9 @@ installViewRefresh((x) => {
  */
 function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) => boolean {
   return (x) => {
-    if (!isContiguous(x.shape, x._strides)) return false;
+    // An int64 result is range-checked by apply before anything is written (checkInt64 in define.ts), so int64
+    // takes the out-of-place path.
+    if (!isContiguous(x.shape, x._strides) || x.dtype === 'int64') return false;
     if (typeof y === 'object' && y._storage === x._storage) return false;
     // x ± alpha·y of one float dtype (an optimizer step): the product and the sum in one pass.
     if (alpha !== undefined && alpha !== 1 && typeof y === 'object' && y.dtype === x.dtype && isFloating(x.dtype)) {
@@ -255,7 +257,7 @@ function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) 
       return true;
     }
     const yy = noGrad(() => {
-      const t = typeof y === 'object' ? y : full([], y, { dtype: resultTypeOf(name, [x, y]) });
+      const t = typeof y === 'object' ? y : lift(`${name}_`, [x, y])[1];
       return alpha !== undefined && alpha !== 1 ? mul(t, alpha) : t;
     });
     binaryInto(name, x, x, yy);
@@ -391,6 +393,8 @@ export const fill_ = testedOp({
   name: 'fill_',
   fn: (x: Tensor, value: TensorLike): Tensor => {
     checkValue('fill_', value);
+    // A number must fit an integer x (truncated toward zero), as PyTorch's fill_ checks; checked before any write.
+    if (typeof value === 'number' && isInteger(x.dtype)) value = intValue('fill_', value, x.dtype);
     return inplace(x, 'fill_', {
       operands: typeof value === 'object' ? [value] : [],
       dtype: null,
@@ -437,6 +441,7 @@ export const maskedFill_ = testedOp({
         `maskedFill_: the mask must be a bool tensor, got ${mask.dtype} (shape ${fmtShape(mask.shape)}); compare first (m.gt(0))`,
       );
     checkValue('maskedFill_', value);
+    if (typeof value === 'number' && isInteger(x.dtype)) value = intValue('maskedFill_', value, x.dtype);
     return inplace(x, 'maskedFill_', {
       operands: typeof value === 'object' ? [mask, value] : [mask],
       dtype: null,

@@ -6,7 +6,7 @@
  * follow from the ops they are made of.
  */
 import type { View } from '../backend/backend.js';
-import { type DType, promoteTypes } from '../core/dtype.js';
+import { type DType, intValue, isInteger, promoteTypes } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -172,7 +172,9 @@ export const pad = testedOp({
               `sizes cannot be negative, so crop less`,
           );
       });
-      return apply(padOp, [x], { pads, value: opts.value ?? 0 });
+      // An integer x takes the value truncated, and it must fit, as PyTorch's pad checks.
+      const value = opts.value ?? 0;
+      return apply(padOp, [x], { pads, value: isInteger(x.dtype) ? intValue('pad', value, x.dtype, 'value') : value });
     }
     if (mode !== 'reflect' && mode !== 'replicate' && mode !== 'circular')
       throw new ValueError(`pad: unknown mode '${mode}'; use 'constant', 'reflect', 'replicate' or 'circular'`);

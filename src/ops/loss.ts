@@ -6,7 +6,7 @@
  * stability (see bceOp). Every check — options, shapes, dtypes, class-index ranges, probability ranges — runs in the
  * public function before anything is computed.
  */
-import { isFloating, promoteTypes } from '../core/dtype.js';
+import { isFloating, isInteger, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -128,7 +128,7 @@ interface ClassSpec {
   /** The class dim of the input: 1, or 0 for an unbatched [C] input. */
   classDim: number;
   classes: number;
-  /** Class indices (int32, the input's shape without the class dim) or probabilities (the input's shape). */
+  /** Class indices (int32 or int64, the input's shape without the class dim) or probabilities (the input's shape). */
   probabilities: boolean;
 }
 
@@ -193,10 +193,10 @@ function classSpec(
         `${fmtShape(indexShape)} (class indices)${probs}${hint}`,
     );
   }
-  if (isIndexShape && target.dtype !== 'int32')
+  if (isIndexShape && !isInteger(target.dtype))
     throw new DTypeError(
       `${op}: target is ${target.dtype} ${fmtShape(target.shape)}, the shape of class indices for an input of ` +
-        `${fmtShape(input.shape)}, but class indices must be int32; cast it with target.int()` +
+        `${fmtShape(input.shape)}, but class indices must be int32 or int64; cast it with target.int() or .long()` +
         (ce ? ` (or give class probabilities of shape ${fmtShape(input.shape)})` : ''),
     );
   if (isProbShape && !isFloating(target.dtype))
@@ -376,11 +376,17 @@ const crossEntropySamples: Sample<ClassLossFn<CrossEntropyOptions>>[] = [
     ],
     note: 'large logits',
   },
+  {
+    args: [[4, 5], { shape: [4], dtype: 'int64', values: [4, -100, 0, 2] }, classWeight(5)],
+    call: (f, x, t, w) => f(x, t, { weight: w }),
+    torch: 'lambda x, t, w: F.cross_entropy(x, t, weight=w)',
+    note: 'int64 targets, one ignored',
+  },
 ];
 
 /**
  * The cross entropy between the softmax of the input (unnormalised scores, class dim 1, or 0 for a [C] input) and
- * the target: class indices (int32, the input's shape without the class dim; ignoreIndex ones are skipped) or class
+ * the target: class indices (int32 or int64, the input's shape without the class dim; ignoreIndex ones are skipped) or class
  * probabilities (the input's shape). Built on logSoftmax, so large scores are safe.
  */
 export const crossEntropy = testedOp({
@@ -424,6 +430,7 @@ export const nllLoss = testedOp({
       call: (f, x, t) => f(x, t, { reduction: 'sum' }),
       torch: "lambda x, t: F.nll_loss(x, t, reduction='sum')",
     },
+    { args: [[4, 3], { shape: [4], dtype: 'int64', values: [2, 0, 1, 2] }], note: 'int64 targets' },
   ],
   torch: 'F.nll_loss',
 });

@@ -5,7 +5,7 @@
  * Every check runs in the public function, before anything is computed or drawn from the random stream.
  */
 import { noGrad } from '../autograd/mode.js';
-import { isFloating } from '../core/dtype.js';
+import { isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { random } from '../core/rng.js';
 import { normDim, numel, sameShape } from '../core/shape.js';
@@ -143,7 +143,7 @@ function renormRows(weight: Tensor, vals: ArrayLike<number>, maxNorm: number, no
 }
 
 /**
- * Looks up rows of weight ([numEmbeddings, embeddingDim]) by int32 indices of any shape; the output is
+ * Looks up rows of weight ([numEmbeddings, embeddingDim]) by int32 or int64 indices of any shape; the output is
  * [...indices.shape, embeddingDim]. The gradient goes to the rows that were looked up (summed over repeats, through
  * indexSelect's adjoint), except the paddingIdx row, which gets none, as in PyTorch.
  */
@@ -165,9 +165,10 @@ export const embedding = testedOp({
         );
     if (opts.sparse)
       throw new ValueError(`embedding: sparse gradients are not supported (${at}); leave sparse out for dense ones`);
-    if (input.dtype !== 'int32')
+    if (!isInteger(input.dtype))
       throw new DTypeError(
-        `embedding: the input must be int32 indices, got ${input.dtype} (${at}); cast it with input.int()`,
+        `embedding: the input must be int32 or int64 indices, got ${input.dtype} (${at}); cast it with input.int() ` +
+          'or input.long()',
       );
     if (weight.ndim !== 2)
       throw new ShapeError(
@@ -228,6 +229,7 @@ export const embedding = testedOp({
       torch: 'lambda i, w: F.embedding(i, w, padding_idx=2)',
       note: 'paddingIdx not looked up',
     },
+    { args: [{ shape: [3, 2], dtype: 'int64', low: 0, high: 4 }, [4, 3]], torch: 'F.embedding', note: 'int64 indices' },
   ],
   // PyTorch's conventions rather than derivatives: the paddingIdx row gets no gradient although the output depends
   // on it, and scaleGradByFreq divides each row's gradient by its count. Finite differences see the true derivative.

@@ -16,7 +16,7 @@ import {
   tensor,
   union,
 } from '../core/args.js';
-import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { DEFAULT_FLOAT, type DType, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, normDims, numel, reducedShape } from '../core/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -113,6 +113,7 @@ const sumOp = defineOp<ReduceParams>({
   vjp: (g, c) => [unreduce(g, c.inShapes[0], c.params)],
   flops: (ins) => numel(ins[0].shape),
   explain: (a) => [{ rhs: `expand(${a.dy})`, shapes: shapeText(a.outShape) }],
+  int64Fix: "sum in float64 instead: x.sum(dim, keepdim, {dtype: 'float64'})",
 });
 
 /** Any of a reduction's parameters by name, as PyTorch's keyword arguments: `x.sum(1, {keepdim: true})`. */
@@ -130,18 +131,31 @@ const REDUCE_ARGS = {
 
 /**
  * The dtype sum, prod and the cumulative ops produce for an input when no dtype is asked for: a float keeps its
- * dtype; integers and bools accumulate in the integer accumulator type.
+ * dtype; integers and bools accumulate in int64, as PyTorch's do (so a sum of int32s or of a bool mask never wraps;
+ * past int64's exact range, ±(2^53 − 1), it throws).
  */
 export function accumulateDtype(d: DType): DType {
-  return isFloating(d) ? d : 'int32';
+  return isFloating(d) ? d : 'int64';
 }
 
-/** Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int32. */
+/**
+ * x in the dtype a reduction asked to compute in: a float reduced into an integer dtype is cast first (truncating
+ * each element), as PyTorch does, rather than accumulated as floats and truncated once.
+ */
+function reduceInput(x: Tensor, dtype: DType): Tensor {
+  return isInteger(dtype) && isFloating(x.dtype) ? toDtype(x, dtype) : x;
+}
+
+/**
+ * Sum over dim (one, several, or all when omitted). Integer and bool inputs sum to int64 (accumulateDtype), unless
+ * another dtype is asked for; an int32 dtype wraps as PyTorch's does.
+ */
 export const sum = testedOp({
   name: 'sum',
   fn: checked('sum', REDUCE_ARGS, (x: Tensor, dim?: Dims, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
     const dtype = opts.dtype ?? accumulateDtype(x.dtype);
-    return apply(sumOp, [x], reduceParams('sum', x, dim, keepdim, dtype));
+    const xc = reduceInput(x, dtype);
+    return apply(sumOp, [xc], reduceParams('sum', xc, dim, keepdim, dtype));
   }),
   samples: [
     { args: [[3, 4]] },
@@ -149,6 +163,20 @@ export const sum = testedOp({
     { args: [[2, 3, 4]], call: (f, x) => f(x, [0, -1], true), torch: 'lambda x: torch.sum(x, [0, -1], keepdim=True)' },
     { args: [[]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.sum(x, 0)' },
     { args: [[0, 3]], call: (f, x) => f(x, 0), torch: 'lambda x: torch.sum(x, 0)' },
+    // Integers and bools accumulate in int64, as PyTorch's.
+    {
+      args: [{ shape: [3, 4], dtype: 'int32', low: -5, high: 5 }],
+      call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.sum(x, 1)',
+      note: 'int32 to int64',
+    },
+    { args: [{ shape: [2, 3], dtype: 'bool' }], note: 'bool to int64' },
+    {
+      args: [{ shape: [2, 3, 4], dtype: 'int64', low: -9, high: 9 }],
+      call: (f, x) => f(x, [0, 2], true),
+      torch: 'lambda x: torch.sum(x, [0, 2], keepdim=True)',
+      note: 'int64',
+    },
   ],
   torch: 'torch.sum',
 });
@@ -221,13 +249,15 @@ const prodOp = defineOp<ReduceParams>({
   jvp: ([t], c) => sum(mul(t!, prodOthers(c.inputs[0]!, c.out!, c.params)), c.params.dims, c.params.keepdim),
   flops: (ins) => numel(ins[0].shape),
   explain: (a) => [{ rhs: `expand(${a.dy}) ⊙ ∏_others(${a.x[0]})`, shapes: shapeText(a.outShape) }],
+  int64Fix: "multiply in float64 instead: x.prod(dim, keepdim, {dtype: 'float64'})",
 });
 
-/** Product of all elements, or along one dim. Integer and bool inputs multiply to int32 (PyTorch: int64). */
+/** Product of all elements, or along one dim. Integer and bool inputs multiply to int64, as in PyTorch. */
 export const prod = testedOp({
   name: 'prod',
   fn: (x: Tensor, dim: number | null = null, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
     const dtype = opts.dtype ?? accumulateDtype(x.dtype);
+    x = reduceInput(x, dtype);
     if (dim === null || dim === undefined) {
       // All elements: flattened to one dim, so the zero-aware gradient needs only the one-dim rule.
       const flat = x.ndim === 0 ? x : reshape(x, [-1]);
@@ -276,6 +306,13 @@ export const prod = testedOp({
       torch: 'lambda x: torch.prod(x, 0, keepdim=True)',
       note: 'zeros along dim 0',
     },
+    {
+      args: [{ shape: [3, 4], dtype: 'int64', low: -3, high: 3 }],
+      call: (f, x) => f(x, 1),
+      torch: 'lambda x: torch.prod(x, 1)',
+      note: 'int64',
+    },
+    { args: [{ shape: [5], dtype: 'int32', values: [3, -1, 0, 2, 4] }], note: 'int32 to int64, with a zero' },
   ],
   torch: 'torch.prod',
 });

@@ -11,7 +11,7 @@ import type { NestedArray, Tensor } from '../tensor/tensor.js';
 export interface ArgSpec {
   shape: number[];
   dtype?: DType;
-  /** Uniform range for random floats (default [-2, 2]) or integers ([low, high), for int32). */
+  /** Uniform range for random floats (default [-2, 2]) or integers ([low, high), for int32 and int64). */
   low?: number;
   high?: number;
   /** Fixed values instead of random ones (indices, masks, special points). */
@@ -33,7 +33,8 @@ export interface Sample<F = (...xs: any[]) => Tensor> {
   /**
    * The same computation in PyTorch, for the golden fixtures (test/golden.test.ts): Python source of a function of
    * the sample tensors, e.g. `(f, x) => f(x, 1, true)` ↔ `'lambda x: torch.sum(x, 1, keepdim=True)'`. It sees `torch`
-   * and `F` (torch.nn.functional); float inputs are float64 and int32 inputs int64 (the Long indices torch needs).
+   * and `F` (torch.nn.functional); float inputs are float64, int64 inputs int64 and int32 inputs int64 too (the Long
+   * indices torch needs).
    * Needed on every sample with a `call`; without one the op's `torch` is used. `null` (with a torchNote saying why)
    * where PyTorch has no equivalent, e.g. a deliberate difference.
    */

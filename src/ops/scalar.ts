@@ -2,7 +2,7 @@
  * @file Turning JS values into tensors at op boundaries: numbers and booleans become "wrapped" 0-d tensors that,
  * like Python scalars in PyTorch, never widen a tensor of their own category (float32 · 2.5 stays float32).
  */
-import { DTYPES, type DType, defaultDTypeOf, type Operand, resultType } from '../core/dtype.js';
+import { DTYPES, type DType, defaultDTypeOf, INT, intValue, type Operand, resultType } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { fromTypedArray, Tensor } from '../tensor/tensor.js';
 
@@ -51,12 +51,19 @@ export function resultTypeOf(op: string, vals: readonly TensorLike[]): DType {
   return resultType(vals.map((v, i) => operand(v, op, i)));
 }
 
-/** Lifts JS scalars to wrapped tensors of the op's computation dtype; tensors pass through. */
+/**
+ * Lifts JS scalars to wrapped tensors of the op's computation dtype; tensors pass through. A number lifted into an
+ * integer dtype must fit it (it truncates toward zero): `int32Tensor.add(3e9)` and `boolTensor.add(3e9)` throw
+ * rather than wrap 3e9 to −1294967296, where PyTorch wraps it for arithmetic and comparisons (and raises for pow,
+ * where, clamp and masked_fill). Arithmetic between integer tensors still wraps, as PyTorch's does.
+ */
 export function lift(op: string, vals: readonly TensorLike[], dtype?: DType): Tensor[] {
   let dt = dtype;
-  return vals.map((v) => {
+  return vals.map((v, i) => {
     if (v instanceof Tensor) return v;
     dt ??= resultTypeOf(op, vals);
+    if (typeof v === 'number' && DTYPES[dt].category === INT)
+      return scalarTensor(intValue(op, v, dt, `the number given as argument ${i}`), dt);
     return scalarTensor(v, dt);
   });
 }

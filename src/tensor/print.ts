@@ -1,7 +1,8 @@
 /**
  * @file PyTorch-style printing, a port of torch 1.13's `_tensor_str.py` with its default print options:
  * `tensor([[1.0000, 2.0000]], dtype=float32, grad_fn=<MmBackward>)`. Two deliberate differences: the dtype is
- * always printed (JS users cannot tell float32 from int32 by the digits, and we have no int64 default to omit), and
+ * always printed (JS users cannot tell float32 from int32 by the digits, and our default integer dtype is int32, not
+ * the int64 PyTorch omits), and
  * grad_fn names carry no version digit (`MmBackward`, not `MmBackward0`).
  */
 import { tangentOf } from '../autograd/forward.js';

@@ -3,7 +3,7 @@
  * specification the fast backends are tested against, so clarity wins over speed, except for the cheap fast paths
  * (contiguous operands, a row-accumulated matmul) that keep the demo and the overhead benchmark honest.
  */
-import { DTYPES, type DType, type TypedArray } from '../../core/dtype.js';
+import { DTYPES, type DType, isFloating, isInteger, type TypedArray } from '../../core/dtype.js';
 import type { Backend, BinaryFn, Conv2dParams, Kernels, ReduceOp, UnaryFn, View } from '../backend.js';
 
 type Arr = TypedArray;
@@ -66,9 +66,12 @@ function size(shape: readonly number[]): number {
   return n;
 }
 
-/** Stores into a bool buffer normalise to 0/1; other dtypes round or truncate through their TypedArray. */
+/**
+ * Stores into a bool buffer normalise to 0/1 and into int64's Float64Array truncate toward zero (its `cast`); the
+ * other dtypes round or truncate through their TypedArray.
+ */
 function storeCast(dtype: DType): ((v: number) => number) | null {
-  return dtype === 'bool' ? (v) => (v !== 0 ? 1 : 0) : null;
+  return dtype === 'bool' ? (v) => (v !== 0 ? 1 : 0) : dtype === 'int64' ? DTYPES.int64.cast : null;
 }
 
 /**
@@ -386,11 +389,13 @@ const kernels: Kernels = {
     const oo = offsets(out);
     const xo = offsets(x);
     const cast = storeCast(out.dtype);
-    const toInt = out.dtype === 'int32' && x.dtype !== 'int32';
+    // A float cast to an integer dtype truncates, and NaN and ±Infinity become 0 (documented: PyTorch's result there
+    // is undefined behaviour); int32 then wraps through its TypedArray, and apply checks an int64 result's range.
+    const toInt = isInteger(out.dtype) && isFloating(x.dtype);
     for (let i = 0; i < n; i++) {
       let v = a[xo ? xo[i] : x.offset + i];
+      if (toInt) v = Number.isFinite(v) ? Math.trunc(v) : 0;
       if (cast) v = cast(v);
-      else if (toInt) v = Number.isFinite(v) ? Math.trunc(v) : 0;
       o[oo ? oo[i] : out.offset + i] = v;
     }
   },
@@ -499,7 +504,8 @@ const kernels: Kernels = {
       else acc[k] = v < cur || v !== v ? v : cur;
     }
     const oo = offsets(out);
-    for (let i = 0; i < nOut; i++) o[oo ? oo[i] : out.offset + i] = acc[i];
+    const cast = storeCast(out.dtype);
+    for (let i = 0; i < nOut; i++) o[oo ? oo[i] : out.offset + i] = cast ? cast(acc[i]) : acc[i];
   },
 
   argReduce(op, out, x, dim) {
