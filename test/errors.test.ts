@@ -304,7 +304,7 @@ describe('creation and conversion', () => {
       ad.ShapeError,
       'tensor',
       '"a"',
-      'number or boolean',
+      'numbers or booleans',
     );
   });
 

@@ -11,7 +11,7 @@
  * (TENSOR), not by an import.
  */
 import { DTYPES, type DType } from './dtype.js';
-import { ArgumentError } from './errors.js';
+import { ArgumentError, DTypeError } from './errors.js';
 
 /** Set on Tensor.prototype by src/tensor/tensor.ts, so core can recognise a tensor without importing it. */
 export const TENSOR: unique symbol = Symbol.for('adjoint.tensor');
@@ -90,6 +90,12 @@ export interface Arg<T = unknown> {
   readonly example?: unknown;
   /** For a union, its members; for an array, its element type. */
   readonly parts?: readonly Arg[];
+  /** The error class a wrong value throws (default ArgumentError): a dtype name that does not exist is a DTypeError. */
+  readonly error?: new (
+    message: string,
+  ) => Error;
+  /** The message for a wrong value, when "KEY must be WHAT, got V" is not the clearest way to say it. */
+  readonly message?: (key: string, v: unknown) => string;
   /** The class an `instance` accepts. */
   readonly cls?: abstract new (
     ...a: any[]
@@ -203,7 +209,14 @@ export const dtype: Arg<DType> = make(
     .join(', ')})`,
   (v) => typeof v === 'string' && Object.hasOwn(DTYPES, v),
   'dtype',
-  { example: 'float32' },
+  {
+    example: 'float32',
+    error: DTypeError,
+    message: (key, v) =>
+      typeof v === 'string'
+        ? `unknown dtype '${v}'${key === 'dtype' ? '' : ` (${key})`}; use one of ${Object.keys(DTYPES).join(', ')}`
+        : `${key} must be a dtype name (${Object.keys(DTYPES).join(', ')}), got ${describe(v)}`,
+  },
 );
 
 /** A tensor. */
@@ -428,7 +441,10 @@ export class Signature<P extends Params, K extends Params> {
       if (!a.optional) this.fail(`missing ${where} '${key}' (${a.what}); call it as ${this.usage()}`);
       return;
     }
-    if (!a.ok(v)) this.fail(`${key} must be ${a.what}, got ${describe(v)}`);
+    if (!a.ok(v)) {
+      const msg = `${this.name}: ${a.message ? a.message(key, v) : `${key} must be ${a.what}, got ${describe(v)}`}`;
+      throw new (a.error ?? ArgumentError)(msg);
+    }
   }
 
   /** Splits and checks the arguments; throws ArgumentError before anything runs. */

@@ -36,7 +36,25 @@ export function checkSizes(op: string, shape: readonly number[]): number[] {
       throw new ValueError(`${op}: sizes must be whole numbers, got ${fmtShape(shape)}; round them with Math.floor`);
     if (s < 0) throw new ValueError(`${op}: sizes must be ≥ 0, got ${fmtShape(shape)}`);
   }
+  checkNumel(op, shape);
   return shape.slice();
+}
+
+/**
+ * The most elements one tensor holds: the longest TypedArray V8 allocates (2^32 elements; a longer one is a
+ * RangeError deep inside an allocation).
+ */
+export const MAX_NUMEL = 2 ** 32;
+
+/** Throws, naming the op and the limit, for a shape with more elements than a tensor can hold; before allocating. */
+export function checkNumel(op: string, shape: readonly number[]): void {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n > MAX_NUMEL)
+    throw new ShapeError(
+      `${op}: a tensor of shape ${fmtShape(shape)} would hold ${n.toExponential(3)} elements; a tensor holds at most ` +
+        `2^32 = ${MAX_NUMEL} (the longest typed array JavaScript allocates); split the work into smaller tensors`,
+    );
 }
 
 /** NumPy broadcasting of any number of shapes; the error names the op and every shape. */

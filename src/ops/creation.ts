@@ -5,6 +5,20 @@
 
 import { kernels } from '../backend/index.js';
 import {
+  bool,
+  checked,
+  custom,
+  describe,
+  dtype as dtypeArg,
+  int,
+  number,
+  optional,
+  scalar,
+  shape as shapeArg,
+  tensor as tensor_,
+  union,
+} from '../core/args.js';
+import {
   DEFAULT_FLOAT,
   DTYPES,
   type DType,
@@ -49,7 +63,7 @@ function inferNested(op: string, data: NestedArray): { shape: number[]; flat: (n
     if (d === shape.length) {
       if (Array.isArray(v) || (typeof v !== 'number' && typeof v !== 'boolean'))
         throw new ShapeError(
-          `${op}: element at [${path.join(', ')}] is ${JSON.stringify(v)}, expected a number or boolean`,
+          `${op}: the element at [${path.join(', ')}] is ${describe(v)}; data holds numbers or booleans (nested arrays of them)`,
         );
       flat.push(v);
       return;
@@ -66,7 +80,8 @@ function inferNested(op: string, data: NestedArray): { shape: number[]; flat: (n
 }
 
 /** A tensor from nested arrays, a number, or a TypedArray (with `shape` for a TypedArray of rank ≠ 1). */
-export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+function tensorFn(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return fromBigInts(data, opts);
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
     const dtype = opts.dtype ?? dtypeOfArray(arr);
@@ -87,6 +102,19 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
   for (let i = 0; i < flat.length; i++) arr[i] = store(+flat[i], i);
   const target = opts.shape ? checkSizes('tensor', opts.shape) : shape;
   return finish(fromTypedArray(arr, target, dtype), opts);
+}
+
+/** A BigInt64Array's values as int64 (or the asked dtype), each within the safe-integer range int64 holds. */
+function fromBigInts(data: BigInt64Array | BigUint64Array, opts: CreateOptions & { shape?: number[] }): Tensor {
+  const nums = new Float64Array(data.length);
+  data.forEach((b: bigint, i: number) => {
+    if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < -BigInt(Number.MAX_SAFE_INTEGER))
+      throw new ValueError(
+        `tensor: the element at [${i}] is ${b}n, beyond ±(2^53 − 1), the integers adjoint's int64 holds exactly`,
+      );
+    nums[i] = Number(b);
+  });
+  return tensorFn(nums, { ...opts, dtype: opts.dtype ?? 'int64' });
 }
 
 /**
@@ -126,10 +154,10 @@ function filled(op: string, shape: readonly number[], value: number, opts: Creat
   return finish(t, opts);
 }
 
-export function zeros(shape: readonly number[], opts?: CreateOptions): Tensor {
+function zerosFn(shape: readonly number[], opts?: CreateOptions): Tensor {
   return filled('zeros', shape, 0, opts);
 }
-export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
+function onesFn(shape: readonly number[], opts?: CreateOptions): Tensor {
   return filled('ones', shape, 1, opts);
 }
 /**
@@ -137,20 +165,20 @@ export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
  * from `full(s, 1.0)`, so integer tensors are asked for with {dtype: 'int32'} or {dtype: 'int64'} (PyTorch gives
  * int64 for an int fill). Into an integer dtype the value truncates toward zero; out of range, NaN or ±Infinity throws.
  */
-export function full(shape: readonly number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
+function fullFn(shape: readonly number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : DEFAULT_FLOAT);
   return filled('full', shape, +value, { ...opts, dtype });
 }
-export function empty(shape: readonly number[], opts?: CreateOptions): Tensor {
+function emptyFn(shape: readonly number[], opts?: CreateOptions): Tensor {
   return filled('empty', shape, 0, opts);
 }
 
 const like = (x: Tensor, opts?: CreateOptions): CreateOptions => ({ ...opts, dtype: opts?.dtype ?? x.dtype });
-export const zerosLike = (x: Tensor, opts?: CreateOptions) => zeros(x.shape, like(x, opts));
-export const onesLike = (x: Tensor, opts?: CreateOptions) => ones(x.shape, like(x, opts));
-export const fullLike = (x: Tensor, value: number | boolean, opts?: CreateOptions) =>
+const zerosLikeFn = (x: Tensor, opts?: CreateOptions) => filled('zerosLike', x.shape, 0, like(x, opts));
+const onesLikeFn = (x: Tensor, opts?: CreateOptions) => filled('onesLike', x.shape, 1, like(x, opts));
+const fullLikeFn = (x: Tensor, value: number | boolean, opts?: CreateOptions) =>
   filled('fullLike', x.shape, +value, like(x, opts));
-export const emptyLike = (x: Tensor, opts?: CreateOptions) => empty(x.shape, like(x, opts));
+const emptyLikeFn = (x: Tensor, opts?: CreateOptions) => filled('emptyLike', x.shape, 0, like(x, opts));
 
 /** A fresh tensor of f(i); an integer dtype's values are stored truncated (its `cast`), already range-checked. */
 function fromFn(op: string, shape: readonly number[], dtype: DType, f: (i: number) => number, opts?: CreateOptions) {
@@ -169,7 +197,7 @@ function fromFn(op: string, shape: readonly number[], dtype: DType, f: (i: numbe
  * integer dtype, start, end and step are truncated first, as PyTorch does (arange(0.5, 5, 1.5, int) is 0, 1, 2, 3,
  * 4), and the first and last values must fit the dtype: they throw rather than wrap (PyTorch wraps them).
  */
-export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+function arangeFn(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   if (![start, end, step].every(Number.isFinite))
     throw new ValueError(`arange: start (${start}), end (${end}) and step (${step}) must be finite numbers`);
@@ -186,6 +214,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
       `arange: the range [${start}, ${end}) cannot be walked with step ${step}; flip the step's sign`,
     );
   const n = Math.max(0, Math.ceil((end - start) / step));
+  checkSizes('arange', [n]);
   if (integer && n > 0) {
     intValue('arange', start, dtype, 'start');
     intValue('arange', start + (n - 1) * step, dtype, `the last value (start + ${n - 1}·step)`);
@@ -198,7 +227,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
  * kernel does: in the output's float type (float64 steps for integer outputs), the first half counted up from
  * start and the second half down from end, so both endpoints are exact.
  */
-export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+function linspaceFn(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   checkSizes('linspace', [steps]);
   const dtype = opts.dtype ?? DEFAULT_FLOAT;
   // Every value lies between the endpoints, so they alone need to fit an integer dtype (values are then truncated).
@@ -216,7 +245,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 }
 
 /** The n×m identity (n×n when m is omitted; eye(n, {dtype}) also works). */
-export function eye(n: number, m?: number | CreateOptions, opts: CreateOptions = {}): Tensor {
+function eyeFn(n: number, m?: number | CreateOptions, opts: CreateOptions = {}): Tensor {
   if (typeof m === 'object') [m, opts] = [undefined, m];
   const cols = m ?? n;
   return fromFn(
@@ -239,25 +268,25 @@ function floatDType(op: string, opts: CreateOptions): DType {
  * Uniform samples in [0, 1), from the generator manualSeed seeds: 24 random bits for float32 (53 would round up to
  * 1.0 about once in 2^25 draws), 53 for float64.
  */
-export function rand(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+function randFn(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   const dtype = floatDType('rand', opts);
   return fromFn('rand', shape, dtype, dtype === 'float32' ? random24 : random, opts);
 }
 /** Standard normal samples. */
-export function randn(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+function randnFn(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   return fromFn('randn', shape, floatDType('randn', opts), randomNormal, opts);
 }
 
 /** Integers uniform in [low, high), int32 by default; randint(high, shape) means low = 0, as in PyTorch. */
-export function randint(high: number, shape: readonly number[], opts?: CreateOptions): Tensor;
-export function randint(low: number, high: number, shape: readonly number[], opts?: CreateOptions): Tensor;
-export function randint(
+function randintFn(high: number, shape: readonly number[], opts?: CreateOptions): Tensor;
+function randintFn(low: number, high: number, shape: readonly number[], opts?: CreateOptions): Tensor;
+function randintFn(
   low: number,
   high: number | readonly number[],
   shape?: readonly number[] | CreateOptions,
   opts: CreateOptions = {},
 ): Tensor {
-  if (typeof high !== 'number') return randint(0, low, high, shape as CreateOptions | undefined);
+  if (typeof high !== 'number') return randintFn(0, low, high, shape as CreateOptions | undefined);
   if (!Number.isInteger(low) || !Number.isInteger(high))
     throw new ValueError(`randint: low (${low}) and high (${high}) must be whole numbers`);
   if (!(high > low)) throw new ValueError(`randint: high (${high}) must be greater than low (${low})`);
@@ -268,12 +297,91 @@ export function randint(
   }
   return fromFn('randint', shape as readonly number[], dtype, () => randomInt(low, high), opts);
 }
-export const randLike = (x: Tensor, opts?: CreateOptions) => rand(x.shape, like(x, opts));
-export const randnLike = (x: Tensor, opts?: CreateOptions) => randn(x.shape, like(x, opts));
+const randLikeFn = (x: Tensor, opts?: CreateOptions) => randFn(x.shape, like(x, opts));
+const randnLikeFn = (x: Tensor, opts?: CreateOptions) => randnFn(x.shape, like(x, opts));
 /** randint with x's shape and dtype: randintLike(x, high) or randintLike(x, low, high). */
-export function randintLike(x: Tensor, high: number, opts?: CreateOptions): Tensor;
-export function randintLike(x: Tensor, low: number, high: number, opts?: CreateOptions): Tensor;
-export function randintLike(x: Tensor, low: number, high?: number | CreateOptions, opts?: CreateOptions): Tensor {
-  if (typeof high !== 'number') return randint(0, low, x.shape, like(x, high));
-  return randint(low, high, x.shape, like(x, opts));
+function randintLikeFn(x: Tensor, high: number, opts?: CreateOptions): Tensor;
+function randintLikeFn(x: Tensor, low: number, high: number, opts?: CreateOptions): Tensor;
+function randintLikeFn(x: Tensor, low: number, high?: number | CreateOptions, opts?: CreateOptions): Tensor {
+  if (typeof high !== 'number') return randintFn(0, low, x.shape, like(x, high));
+  return randintFn(low, high, x.shape, like(x, opts));
 }
+
+// ----- the public creation functions, with their declared parameters ---------------------------------------------
+
+const CREATE = { dtype: optional(dtypeArg), requiresGrad: optional(bool) };
+
+/** What tensor() takes: a number, a boolean, nested arrays of them, or a TypedArray (not a DataView). */
+const DATA = custom<NestedArray | TypedArray>(
+  'a number, a boolean, a nested array of them, or a TypedArray',
+  (v) =>
+    typeof v === 'number' ||
+    typeof v === 'boolean' ||
+    Array.isArray(v) ||
+    (ArrayBuffer.isView(v) && !(v instanceof DataView)),
+  { example: [1] },
+);
+export const tensor = checked(
+  'tensor',
+  { args: { data: DATA }, options: { ...CREATE, shape: optional(shapeArg) } },
+  tensorFn,
+);
+
+/** zeros([2, 3]) and zeros(2, 3), as torch.zeros takes a size or sizes. */
+const SIZE = { args: { size: union(shapeArg, int({ min: 0 })) }, rest: int({ min: 0 }), options: CREATE };
+function sizes<R>(f: (shape: readonly number[], opts?: CreateOptions) => R) {
+  return (size: number | number[], ...more: (number | CreateOptions)[]): R => {
+    const opts = typeof more[more.length - 1] === 'object' ? (more.pop() as CreateOptions) : undefined;
+    return f(typeof size === 'number' ? [size, ...(more as number[])] : size, opts);
+  };
+}
+type SizeFn = {
+  (shape: readonly number[], opts?: CreateOptions): Tensor;
+  (...sizes: number[]): Tensor;
+  (...sizesThenOptions: [...number[], CreateOptions]): Tensor;
+};
+export const zeros = checked('zeros', SIZE, sizes(zerosFn)) as SizeFn;
+export const ones = checked('ones', SIZE, sizes(onesFn)) as SizeFn;
+export const empty = checked('empty', SIZE, sizes(emptyFn)) as SizeFn;
+export const rand = checked('rand', SIZE, sizes(randFn)) as SizeFn;
+export const randn = checked('randn', SIZE, sizes(randnFn)) as SizeFn;
+export const full = checked('full', { args: { size: shapeArg, fillValue: scalar }, options: CREATE }, fullFn);
+
+const LIKE = { args: { input: tensor_ }, options: CREATE };
+export const zerosLike = checked('zerosLike', LIKE, zerosLikeFn);
+export const onesLike = checked('onesLike', LIKE, onesLikeFn);
+export const emptyLike = checked('emptyLike', LIKE, emptyLikeFn);
+export const randLike = checked('randLike', LIKE, randLikeFn);
+export const randnLike = checked('randnLike', LIKE, randnLikeFn);
+export const fullLike = checked(
+  'fullLike',
+  { args: { input: tensor_, fillValue: scalar }, options: CREATE },
+  fullLikeFn,
+);
+
+const BOUND = number();
+export const arange = checked(
+  'arange',
+  { args: { start: BOUND, end: optional(BOUND), step: optional(BOUND) }, options: CREATE },
+  arangeFn,
+);
+export const linspace = checked(
+  'linspace',
+  { args: { start: BOUND, end: BOUND, steps: int({ min: 0 }) }, options: CREATE },
+  linspaceFn,
+);
+export const eye = checked(
+  'eye',
+  { args: { n: int({ min: 0 }), m: optional(int({ min: 0 })) }, options: CREATE },
+  eyeFn,
+);
+export const randint = checked(
+  'randint',
+  { args: { low: int(), high: union(int(), shapeArg), size: optional(shapeArg) }, options: CREATE },
+  randintFn,
+);
+export const randintLike = checked(
+  'randintLike',
+  { args: { input: tensor_, low: int(), high: optional(int()) }, options: CREATE },
+  randintLikeFn,
+);

@@ -13,7 +13,7 @@ import type { View } from '../backend/backend.js';
 import { type Kernels, kernels } from '../backend/index.js';
 import { type DType, INT64_MAX } from '../core/dtype.js';
 import { AdjointError, AutogradError, fmtPosition, fmtShape, ShapeError, ValueError } from '../core/errors.js';
-import { broadcastStrides, type Shape, sameShape } from '../core/shape.js';
+import { broadcastStrides, checkNumel, type Shape, sameShape } from '../core/shape.js';
 import { emptyTensor, Tensor } from '../tensor/tensor.js';
 
 export type { Grad, RuleCtx } from '../autograd/node.js';
@@ -159,6 +159,7 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
     out = new Tensor(x._storage, meta!.shape, strides, offset);
     out._base = x._base ?? x;
   } else {
+    checkNumel(op.name, meta!.shape);
     out = emptyTensor(meta!.shape, meta!.dtype);
     op.forward!(kernels(), out, ins, p);
     if (meta!.dtype === 'int64') checkInt64(op, out);
