@@ -18,3 +18,4 @@ export * from './pool.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './softmax.js';
+export * from './sort.js';
