@@ -7,6 +7,7 @@ export * from './autograd.js';
 export * from './conv.js';
 export * from './creation.js';
 export * from './cumulative.js';
+export * from './einsum.js';
 export * from './elementwise.js';
 export * from './indexing.js';
 export * from './inplace.js';
