@@ -94,11 +94,12 @@ export const linear = testedOp({
             : 'must be 0-d (a 1-D weight gives one output)'),
       );
     // PyTorch's rule, which is also why a float64 input to a float32 nn.Linear raises: one dtype, no promotion.
-    checkSameDtype('linear', [
-      ['input', input],
-      ['weight', weight],
-      ['bias', bias],
-    ]);
+    if (weight.dtype !== input.dtype || (bias && bias.dtype !== input.dtype))
+      checkSameDtype('linear', [
+        ['input', input],
+        ['weight', weight],
+        ['bias', bias],
+      ]);
     const y = matmul(input, weight.ndim === 2 ? transpose(weight, 0, 1) : weight);
     return bias ? add(y, bias) : y;
   },

@@ -36,6 +36,8 @@ interface ConvOpParams extends Conv2dParams {
  * type Float but found Double`), nothing is promoted; so a float64 input to a float32 Conv2d raises.
  */
 function convDtype(ins: readonly Tensor[], p: ConvOpParams, fallback: string): DType {
+  const d = ins[0].dtype;
+  if (ins[1].dtype === d && (ins.length < 3 || ins[2].dtype === d)) return d;
   checkSameDtype(p.op ?? fallback, [
     ['input', ins[0], p.shapes?.[0]],
     ['weight', ins[1], p.shapes?.[1]],

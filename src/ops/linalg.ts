@@ -43,11 +43,14 @@ const matmulOp = defineOp<MatmulParams>({
   name: 'matmul',
   backwardName: 'MmBackward',
   infer: ([a, b], p) => {
-    const [na, nb] = p.names ?? ['A', 'B'];
-    checkSameDtype(p.op ?? 'matmul', [
-      [na, a, p.shapes?.[0]],
-      [nb, b, p.shapes?.[1]],
-    ]);
+    // The test first, so the hot path allocates nothing for the message's arguments.
+    if (a.dtype !== b.dtype) {
+      const [na, nb] = p.names ?? ['A', 'B'];
+      checkSameDtype(p.op ?? 'matmul', [
+        [na, a, p.shapes?.[0]],
+        [nb, b, p.shapes?.[1]],
+      ]);
+    }
     const batch = broadcastShapes(p.op ?? 'matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
     return { shape: [...batch, a.shape[a.ndim - 2], b.shape[b.ndim - 1]], dtype: a.dtype };
   },
