@@ -74,6 +74,7 @@ function exampleInstance(cls: unknown): unknown {
 function example(a: Arg): unknown {
   if (a.kind === 'tensor' || a.kind === 'scalarOrTensor') return ad.ones([1]);
   if (a.kind === 'instance') return exampleInstance(a.cls);
+  if (a.kind === 'generator') return new ad.data.Generator();
   if (a.kind === 'union' && a.parts) {
     for (const p of a.parts) {
       const e = example(p);

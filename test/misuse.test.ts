@@ -123,7 +123,7 @@ describe('options and positional arguments on Tensor methods', () => {
   test('backward takes its options by name, and a wrong gradient is a typed error', () => {
     const p = ad.ones([2], { requiresGrad: true });
     const y = p.mul(2).sum();
-    y.backward({ retainGraph: true });
+    y.backward({ retainGraph: true } as never);
     y.backward();
     assert.deepEqual(Array.from(p.grad!.dataSync()), [4, 4]);
     assertThrowsMsg(() => p.mul(2).backward([1, 1] as never), ad.ArgumentError, 'backward', 'gradient', '[1, 1]');

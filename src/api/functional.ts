@@ -3,6 +3,7 @@
  * logSoftmax, oneHot and pad, re-exported from the op files that define them — plus linear, defined here because
  * it is a layer's computation rather than a tensor op, and so has no op file of its own.
  */
+import { checkSameDtype } from '../core/dtype.js';
 import { fmtShape, ShapeError } from '../core/errors.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/linalg.js';
@@ -63,6 +64,7 @@ export { logSoftmax, softmax } from '../ops/softmax.js';
 /**
  * y = x·Wᵀ + b, with PyTorch's weight layout [outFeatures, inFeatures] (a 1-D weight [inFeatures] gives one output
  * with that dim dropped). The input is [..., inFeatures]; the bias, usually [outFeatures], broadcasts to the output.
+ * Input, weight and bias share one dtype (a DTypeError otherwise, as in PyTorch).
  */
 export const linear = testedOp({
   name: 'linear',
@@ -91,6 +93,13 @@ export const linear = testedOp({
             ? `must be [${weight.shape[0]}] (one per output feature)`
             : 'must be 0-d (a 1-D weight gives one output)'),
       );
+    // PyTorch's rule, which is also why a float64 input to a float32 nn.Linear raises: one dtype, no promotion.
+    if (weight.dtype !== input.dtype || (bias && bias.dtype !== input.dtype))
+      checkSameDtype('linear', [
+        ['input', input],
+        ['weight', weight],
+        ['bias', bias],
+      ]);
     const y = matmul(input, weight.ndim === 2 ? transpose(weight, 0, 1) : weight);
     return bias ? add(y, bias) : y;
   },

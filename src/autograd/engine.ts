@@ -56,7 +56,8 @@ function rootGrad(t: Tensor, g: Tensor | null | undefined, fn: string): Tensor {
       throw new AutogradError(
         `${fn}: the gradient has shape ${fmtShape(g.shape)} but the output has shape ${fmtShape(t.shape)}; they must match`,
       );
-    return g;
+    // In the output's dtype, as PyTorch casts it: rules such as matmul's take operands of one dtype only.
+    return g.dtype === t.dtype ? g : ops.cast(g, t.dtype);
   }
   if (t.numel() !== 1)
     throw new AutogradError(

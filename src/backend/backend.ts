@@ -24,6 +24,7 @@ export interface View {
 export type UnaryFn = (x: number, p: readonly number[]) => number;
 export type BinaryFn = (a: number, b: number) => number;
 export type ReduceOp = 'sum' | 'prod' | 'amax' | 'amin';
+export type ScanOp = 'cumsum' | 'cumprod';
 
 /**
  * The kernels. Unary and binary kernels receive both the op's name (what a fast backend dispatches on) and its
@@ -49,6 +50,16 @@ export interface Kernels {
   reduce(op: ReduceOp, out: View, x: View): void;
   /** Index (int32) of the first max/min along dim; out has x's rank with 1 at dim. NaN counts as the max. */
   argReduce(op: 'argmax' | 'argmin', out: View, x: View, dim: number): void;
+  /**
+   * The int32 indices that sort x along dim, stably (equal elements keep their order): ascending with NaN last, or
+   * descending with NaN first (NaN counts as the largest value, as in PyTorch). out has x's shape, contiguous.
+   */
+  argsort(out: View, x: View, dim: number, descending: boolean): void;
+  /**
+   * Running sum or product along dim, accumulated in float64 and stored once per element (one rounding each, as
+   * PyTorch's CPU kernels do with their double accumulator). out has x's shape; x may be any dtype.
+   */
+  scan(op: ScanOp, out: View, x: View, dim: number): void;
   /** out[..., m, n] = Σ_k a[..., m, k] b[..., k, n]; batch dims of a and b already broadcast to out's. */
   matmul(out: View, a: View, b: View): void;
   /** out[i][j][k] = x[index[i][j][k]][j][k] for dim 0, likewise for other dims; out has index's shape. */

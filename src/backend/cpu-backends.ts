@@ -3,8 +3,9 @@
  * pool) and `blas` (the system OpenBLAS through koffi, Node only). Both keep tensors in GC-owned TypedArrays like
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
  * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts), with wasm SIMD under the large
- * elementwise cases it rounds exactly as the reference does (wasm/elementwise.ts); gather and scatterAdd are the
- * reference kernels on purpose (index-bound, no arithmetic to speed up).
+ * elementwise cases it rounds exactly as the reference does (wasm/elementwise.ts); gather, scatterAdd, argsort and
+ * scan (cumsum, cumprod) are the reference kernels on purpose (index-bound or sequential, nothing to speed up), taken
+ * from the spread of the reference kernels below, so they run without the missing-kernel warning.
  */
 import { numel } from '../core/shape.js';
 import type { Backend, Kernels } from './backend.js';

@@ -3,7 +3,7 @@
  * (float16, bfloat16) is one row here and no op changes; and the one rule for storing a JS number in an integer
  * dtype (range-checked, truncated toward zero), which every creation function and lifted scalar goes through.
  */
-import { DTypeError, ValueError } from './errors.js';
+import { DTypeError, fmtShape, ValueError } from './errors.js';
 
 export type DType = 'float64' | 'float32' | 'int64' | 'int32' | 'bool';
 
@@ -162,4 +162,45 @@ export function resultType(ops: readonly Operand[]): DType {
     }
   }
   return r ?? DEFAULT_FLOAT;
+}
+
+/** What the dtype rule below reads of an operand (a Tensor). */
+export interface DTypedOperand {
+  dtype: DType;
+  shape: readonly number[];
+}
+
+/** PyTorch's names for our dtypes, as its "expected scalar type Float but found Double" says them. */
+const TORCH_NAME: Record<string, string> = { float64: 'Double', float32: 'Float', int32: 'Int', bool: 'Bool' };
+
+/** How to convert a tensor to dtype d, as the fix in a message says it. */
+function convert(d: DType): string {
+  return d === 'float32' ? '.float()' : d === 'float64' ? '.double()' : `.to('${d}')`;
+}
+
+/**
+ * The matmul family's and convolution's dtype rule: every operand has the first one's dtype, as PyTorch requires
+ * (`expected scalar type Float but found Double`); nothing is promoted. operands: [name, tensor (null: absent),
+ * the shape to print (default the tensor's)]. The message names the op, both operands with their dtypes and the fix,
+ * including the module-level one for a layer's input.
+ */
+export function checkSameDtype(
+  op: string,
+  operands: readonly (readonly [string, DTypedOperand | null | undefined, (readonly number[] | undefined)?])[],
+): void {
+  const [first, a, sa] = operands[0];
+  if (!a) return;
+  for (const [name, b, sb] of operands.slice(1)) {
+    if (!b || b.dtype === a.dtype) continue;
+    // A layer's input against its weight: the usual fix is the input's dtype, or the whole module's.
+    const fix =
+      /^input\d?$/.test(first) && name === 'weight'
+        ? `convert the input with ${first}${convert(b.dtype)}, or the module with model${convert(a.dtype)}`
+        : `convert ${name} with ${name}${convert(a.dtype)} (or ${first} with ${first}${convert(b.dtype)})`;
+    throw new DTypeError(
+      `${op}: ${first} is ${a.dtype} ${fmtShape(sa ?? a.shape)} but ${name} is ${b.dtype} ${fmtShape(sb ?? b.shape)}; ` +
+        `${op} needs one dtype and does not promote (PyTorch: expected scalar type ${TORCH_NAME[a.dtype] ?? a.dtype} ` +
+        `but found ${TORCH_NAME[b.dtype] ?? b.dtype}): ${fix}`,
+    );
+  }
 }

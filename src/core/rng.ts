@@ -95,6 +95,19 @@ export function randomNormal(): number {
   return r * Math.cos(2 * Math.PI * v);
 }
 
+/**
+ * A random stream of its own (ad.data.Generator, PyTorch's torch.Generator): `draw(fn)` runs fn with the stream's
+ * state as this module's, so ops that take a `generator` option draw through the functions above either way.
+ */
+export interface RandomStream {
+  draw<T>(fn: () => T): T;
+}
+
+/** Runs fn drawing from `generator` when one is given, else from the global stream manualSeed seeds. */
+export function drawFrom<T>(generator: RandomStream | null | undefined, fn: () => T): T {
+  return generator ? generator.draw(fn) : fn();
+}
+
 /** Uniform integer in [low, high). */
 export function randomInt(low: number, high: number): number {
   return low + Math.floor(random() * (high - low));

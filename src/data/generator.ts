@@ -5,9 +5,9 @@
  */
 
 import { ValueError } from '../core/errors.js';
-import { getRngState, manualSeed, randomInt, setRngState } from '../core/rng.js';
+import { getRngState, manualSeed, type RandomStream, randomInt, setRngState } from '../core/rng.js';
 
-export class Generator {
+export class Generator implements RandomStream {
   private state: number[];
 
   constructor(seed = 0) {
@@ -18,7 +18,7 @@ export class Generator {
   /** Reseeds this generator (torch.Generator.manual_seed); returns this. */
   manualSeed(seed: number): this {
     if (!Number.isFinite(seed)) throw new ValueError(`Generator.manualSeed: the seed must be a number, got ${seed}`);
-    this.run(() => manualSeed(seed));
+    this.draw(() => manualSeed(seed));
     return this;
   }
 
@@ -34,7 +34,7 @@ export class Generator {
   /** A random permutation of 0..n-1 (Fisher–Yates). */
   randperm(n: number): number[] {
     const p = Array.from({ length: n }, (_, i) => i);
-    this.run(() => {
+    this.draw(() => {
       for (let i = n - 1; i > 0; i--) {
         const j = randomInt(0, i + 1);
         [p[i], p[j]] = [p[j], p[i]];
@@ -45,11 +45,14 @@ export class Generator {
 
   /** An integer uniform in [low, high). */
   randint(low: number, high: number): number {
-    return this.run(() => randomInt(low, high));
+    return this.draw(() => randomInt(low, high));
   }
 
-  /** Runs fn with this generator's state as the global one, then puts the global state back. */
-  private run<T>(fn: () => T): T {
+  /**
+   * Runs fn with this generator's state as the global one, then puts the global state back: how ops that take a
+   * {generator} option (multinomial) draw from it.
+   */
+  draw<T>(fn: () => T): T {
     const global = getRngState();
     if (this.state.length) setRngState(this.state);
     try {

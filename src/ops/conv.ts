@@ -10,7 +10,7 @@
  * pass over the output); its gradient is Σ dY over batch and space. 1-D convolutions are 2-D ones over a unit height.
  */
 import type { Conv2dParams } from '../backend/backend.js';
-import { isFloating, promoteTypes } from '../core/dtype.js';
+import { checkSameDtype, type DType, isFloating, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { numel } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -26,6 +26,24 @@ import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 /** The geometry plus the spatial size of the op's output, which the shapes alone do not fix (stride, padding). */
 interface ConvOpParams extends Conv2dParams {
   size: readonly [number, number];
+  /** For messages: the public op (conv1d, convTranspose2d, …) and the shapes its caller passed, before lifting to 4-D. */
+  op?: string;
+  shapes?: readonly (readonly number[] | undefined)[];
+}
+
+/**
+ * The dtype rule of conv and its transpose, as PyTorch's: input, weight and bias share one dtype (`expected scalar
+ * type Float but found Double`), nothing is promoted; so a float64 input to a float32 Conv2d raises.
+ */
+function convDtype(ins: readonly Tensor[], p: ConvOpParams, fallback: string): DType {
+  const d = ins[0].dtype;
+  if (ins[1].dtype === d && (ins.length < 3 || ins[2].dtype === d)) return d;
+  checkSameDtype(p.op ?? fallback, [
+    ['input', ins[0], p.shapes?.[0]],
+    ['weight', ins[1], p.shapes?.[1]],
+    ['bias', ins[2], p.shapes?.[2]],
+  ]);
+  return ins[0].dtype;
 }
 
 const geometry = (p: ConvOpParams): Conv2dParams => ({
@@ -35,13 +53,16 @@ const geometry = (p: ConvOpParams): Conv2dParams => ({
   groups: p.groups,
 });
 
+/** For messages: the public op and its caller's shapes (see ConvOpParams). */
+type Caller = Pick<ConvOpParams, 'op' | 'shapes'>;
+
 /** y = conv(x, w) + b: x [N, C, H, W], w [O, C/g, kH, kW], b [O] or null → [N, O, size]. */
-function conv(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, size: readonly number[]): Tensor {
-  return apply(convOp, b ? [x, w, b] : [x, w], { ...p, size: [size[0], size[1]] });
+function conv(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, size: readonly number[], by?: Caller): Tensor {
+  return apply(convOp, b ? [x, w, b] : [x, w], { ...p, size: [size[0], size[1]], ...by });
 }
 /** x = convᵀ(y, w) + b, the adjoint of conv in x: y [N, O, OH, OW], w [O, C/g, kH, kW], b [C] or null → [N, C, size]. */
-function convT(y: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, size: readonly number[]): Tensor {
-  return apply(convTransposeOp, b ? [y, w, b] : [y, w], { ...p, size: [size[0], size[1]] });
+function convT(y: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, size: readonly number[], by?: Caller): Tensor {
+  return apply(convTransposeOp, b ? [y, w, b] : [y, w], { ...p, size: [size[0], size[1]], ...by });
 }
 /** w = correlate(x, y), the adjoint of conv in w: x [N, C, H, W], y [N, O, OH, OW] → [O, C/g, size]. */
 function correlate(x: Tensor, y: Tensor, p: Conv2dParams, size: readonly number[]): Tensor {
@@ -66,7 +87,6 @@ function bilinearJvp(op: () => OpDef<ConvOpParams>) {
 }
 
 const macs = (y: readonly number[], w: readonly number[]) => numel(y) * w[1] * w[2] * w[3];
-const dtypeOf = (ts: readonly Tensor[]) => ts.map((t) => t.dtype).reduce(promoteTypes);
 /** The bias's gradient: Σ dY over batch and space. */
 const biasGrad = (g: Tensor) => sum(g, [0, 2, 3]);
 const biasText = (dy: string) => `${sumText([0, 2, 3], 4)} ${dy}`;
@@ -74,7 +94,7 @@ const biasText = (dy: string) => `${sumText([0, 2, 3], 4)} ${dy}`;
 const convOp: OpDef<ConvOpParams> = defineOp<ConvOpParams>({
   name: 'conv2d',
   backwardName: 'ConvolutionBackward',
-  infer: (ins, p) => ({ shape: [ins[0].shape[0], ins[1].shape[0], ...p.size], dtype: dtypeOf(ins) }),
+  infer: (ins, p) => ({ shape: [ins[0].shape[0], ins[1].shape[0], ...p.size], dtype: convDtype(ins, p, 'conv2d') }),
   forward: (k, out, [x, w, b], p) => k.conv2d(out._view(), x._view(), w._view(), b ? b._view() : null, geometry(p)),
   saveInputs: [0, 1],
   // The adjoint in each argument: dX = convᵀ(dY, W), dW = correlate(X, dY), db = Σ dY.
@@ -99,7 +119,10 @@ const convOp: OpDef<ConvOpParams> = defineOp<ConvOpParams>({
 const convTransposeOp: OpDef<ConvOpParams> = defineOp<ConvOpParams>({
   name: 'convTranspose2d',
   backwardName: 'ConvolutionBackward',
-  infer: (ins, p) => ({ shape: [ins[0].shape[0], ins[1].shape[1] * p.groups, ...p.size], dtype: dtypeOf(ins) }),
+  infer: (ins, p) => ({
+    shape: [ins[0].shape[0], ins[1].shape[1] * p.groups, ...p.size],
+    dtype: convDtype(ins, p, 'convTranspose2d'),
+  }),
   forward: (k, out, [y, w, b], p) =>
     k.conv2dTranspose(out._view(), y._view(), w._view(), b ? b._view() : null, geometry(p)),
   saveInputs: [0, 1],
@@ -353,6 +376,7 @@ function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Ten
     bias,
     { stride: as2d(stride, 1), padding: as2d(padding, 0), dilation: as2d(dilation, 1), groups },
     as2d(out, 1),
+    { op, shapes: [input.shape, weight.shape, bias?.shape] },
   );
   return from4d(y, batched, nd);
 }
@@ -507,6 +531,7 @@ function convTransposeNd(
     bias,
     { stride: as2d(stride, 1), padding: as2d(padding, 0), dilation: as2d(dilation, 1), groups },
     as2d(out, 1),
+    { op, shapes: [input.shape, weight.shape, bias?.shape] },
   );
   return from4d(y, batched, nd);
 }

@@ -360,11 +360,17 @@ export const fullLike = checked(
 );
 
 const BOUND = number();
+/** arange(end), arange(start, end), arange(start, end, step), each with the options last, as torch.arange. */
+type ArangeFn = {
+  (end: number, opts?: CreateOptions): Tensor;
+  (start: number, end: number, opts?: CreateOptions): Tensor;
+  (start: number, end: number | undefined, step: number, opts?: CreateOptions): Tensor;
+};
 export const arange = checked(
   'arange',
   { args: { start: BOUND, end: optional(BOUND), step: optional(BOUND) }, options: CREATE },
   arangeFn,
-);
+) as ArangeFn;
 export const linspace = checked(
   'linspace',
   { args: { start: BOUND, end: BOUND, steps: int({ min: 0 }) }, options: CREATE },

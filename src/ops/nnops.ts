@@ -5,7 +5,7 @@
  * Every check runs in the public function, before anything is computed or drawn from the random stream.
  */
 import { noGrad } from '../autograd/mode.js';
-import { isFloating, isInteger } from '../core/dtype.js';
+import { checkSameDtype, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { random } from '../core/rng.js';
 import { normDim, numel, sameShape } from '../core/shape.js';
@@ -318,6 +318,12 @@ export const bilinear = testedOp({
     ] as const)
       checkFloat('bilinear', name, t, at);
     if (bias) checkFloat('bilinear', 'bias', bias, at);
+    // One dtype for the inputs and the weight, as PyTorch's matmul requires; the bias is added, so it may promote.
+    checkSameDtype('bilinear', [
+      ['input1', input1],
+      ['input2', input2],
+      ['weight', weight],
+    ]);
 
     const n = numel(lead);
     const x1 = reshape(input1, [n, in1]);

@@ -72,8 +72,11 @@ export interface OpTest<F = (...xs: any[]) => Tensor> {
 
 export const OP_TESTS: OpTest<any>[] = [];
 
-/** Registers an op's samples; returns fn so a definition can be `export const f = testedOp({...})`. */
-export function testedOp<F extends (...xs: any[]) => Tensor>(t: OpTest<F>): F {
+/**
+ * Registers an op's samples; returns fn so a definition can be `export const f = testedOp({...})`. fn may return
+ * more than a tensor (sort's {values, indices}); then every sample says with `call` which tensor to check.
+ */
+export function testedOp<F extends (...xs: any[]) => unknown>(t: OpTest<F>): F {
   OP_TESTS.push(t);
   return t.fn;
 }

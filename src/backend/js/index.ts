@@ -4,7 +4,7 @@
  * (contiguous operands, a row-accumulated matmul) that keep the demo and the overhead benchmark honest.
  */
 import { DTYPES, type DType, isFloating, isInteger, type TypedArray } from '../../core/dtype.js';
-import type { Backend, BinaryFn, Conv2dParams, Kernels, ReduceOp, UnaryFn, View } from '../backend.js';
+import type { Backend, BinaryFn, Conv2dParams, Kernels, ReduceOp, ScanOp, UnaryFn, View } from '../backend.js';
 
 type Arr = TypedArray;
 
@@ -527,6 +527,73 @@ const kernels: Kernels = {
         }
       }
       o[out.offset + i] = bi;
+    }
+  },
+
+  argsort(out, x, dim, descending) {
+    const o = out.buf as Arr;
+    const a = x.buf as Arr;
+    const len = x.shape[dim];
+    const xs = x.strides[dim];
+    const os = out.strides[dim];
+    const lineShape = x.shape.map((d, i) => (i === dim ? 1 : d));
+    const xStarts = offsets({ ...x, shape: lineShape });
+    const oStarts = offsets({ ...out, shape: lineShape });
+    const lines = size(lineShape);
+    const vals = new Float64Array(len);
+    const order = new Array<number>(len);
+    // NaN is the largest value; ties keep their positions (the index breaks them), so the order is stable.
+    const cmp = descending
+      ? (i: number, j: number) => {
+          const u = vals[i];
+          const v = vals[j];
+          if (u > v) return -1;
+          if (u < v) return 1;
+          if (u !== u && v === v) return -1;
+          if (v !== v && u === u) return 1;
+          return i - j;
+        }
+      : (i: number, j: number) => {
+          const u = vals[i];
+          const v = vals[j];
+          if (u < v) return -1;
+          if (u > v) return 1;
+          if (u !== u && v === v) return 1;
+          if (v !== v && u === u) return -1;
+          return i - j;
+        };
+    for (let l = 0; l < lines; l++) {
+      const xb = xStarts ? xStarts[l] : x.offset + l;
+      const ob = oStarts ? oStarts[l] : out.offset + l;
+      for (let j = 0; j < len; j++) {
+        vals[j] = a[xb + j * xs];
+        order[j] = j;
+      }
+      order.sort(cmp);
+      for (let j = 0; j < len; j++) o[ob + j * os] = order[j];
+    }
+  },
+
+  scan(op: ScanOp, out: View, x: View, dim: number) {
+    const o = out.buf as Arr;
+    const a = x.buf as Arr;
+    const len = x.shape[dim];
+    const xs = x.strides[dim];
+    const os = out.strides[dim];
+    const lineShape = x.shape.map((d, i) => (i === dim ? 1 : d));
+    const xStarts = offsets({ ...x, shape: lineShape });
+    const oStarts = offsets({ ...out, shape: lineShape });
+    const lines = size(lineShape);
+    const cast = storeCast(out.dtype);
+    for (let l = 0; l < lines; l++) {
+      const xb = xStarts ? xStarts[l] : x.offset + l;
+      const ob = oStarts ? oStarts[l] : out.offset + l;
+      let acc = op === 'cumsum' ? 0 : 1;
+      for (let j = 0; j < len; j++) {
+        const v = a[xb + j * xs];
+        acc = op === 'cumsum' ? acc + v : acc * v;
+        o[ob + j * os] = cast ? cast(acc) : acc;
+      }
     }
   },
 
