@@ -7,6 +7,7 @@ import type { AccumulateGrad, Node } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
 import { TENSOR } from '../core/args.js';
+import { THIS_COPY } from '../core/copy.js';
 import { DTYPES, type DType, type TypedArray } from '../core/dtype.js';
 import { AutogradError, fmtShape, ValueError } from '../core/errors.js';
 import { contiguousStrides, isContiguous, numel } from '../core/shape.js';
@@ -212,8 +213,8 @@ export class Tensor {
   }
 }
 
-// The brand core/args.ts recognises tensors by, without importing this class.
-(Tensor.prototype as unknown as Record<symbol, boolean>)[TENSOR] = true;
+// The brand core/args.ts recognises tensors by, without importing this class: this copy's mark.
+(Tensor.prototype as unknown as Record<symbol, unknown>)[TENSOR] = THIS_COPY;
 
 /** Creates a tensor that owns fresh contiguous storage. */
 export function fromTypedArray(data: TypedArray, shape: readonly number[], dtype: DType): Tensor {
