@@ -115,8 +115,18 @@ const failed = (system: string, threads: number, why: string): RunRecord =>
     error: why,
   }) as RunRecord;
 
+/**
+ * Node 20's V8 has relaxed SIMD behind this flag, and the peers (tfjs-wasm, jax-js) compile their wasm without setting
+ * it as our backend does; Node 22 and 24 ship relaxed SIMD and reject the flag as a bad option. So the children get it
+ * where this Node takes it.
+ */
+const RELAXED_FLAG =
+  spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', '']).status === 0
+    ? ['--experimental-wasm-relaxed-simd']
+    : [];
+
 function runChild(system: string, threads: number): Promise<RunRecord> {
-  const argv = ['--experimental-wasm-relaxed-simd', '--import', 'tsx', path.join(ROOT, 'bench', 'child.ts')];
+  const argv = [...RELAXED_FLAG, '--import', 'tsx', path.join(ROOT, 'bench', 'child.ts')];
   argv.push('--system', system, '--threads', String(threads), '--only', sections.join(','));
   if (quick) argv.push('--quick');
   return new Promise((resolve) => {

@@ -82,9 +82,12 @@ export function cli(...args: string[]): Promise<CliResult> {
 /** cli() with extra environment variables (ADJOINT_BACKEND, ADJOINT_OPENBLAS, …). */
 export function cliWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    // FORCE_COLOR is left out, not set to '': Node 22 and later warn on stderr when NO_COLOR and FORCE_COLOR are
+    // both set, whatever their values (and the test runner sets FORCE_COLOR for its children on a terminal).
+    const { FORCE_COLOR: _, ...inherited } = process.env;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...env },
+      env: { ...inherited, NO_COLOR: '1', ...env },
       timeout: 60_000,
     });
     let stdout = '';

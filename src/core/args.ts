@@ -10,14 +10,26 @@
  * This sits in core, below the Tensor class: tensors are recognised by a brand the Tensor class puts on its prototype
  * (TENSOR), not by an import.
  */
+import { THIS_COPY } from './copy.js';
 import { DTYPES, type DType } from './dtype.js';
 import { ArgumentError, DTypeError } from './errors.js';
 
-/** Set on Tensor.prototype by src/tensor/tensor.ts, so core can recognise a tensor without importing it. */
+/**
+ * Set on Tensor.prototype by src/tensor/tensor.ts, so core can recognise a tensor without importing it. Its value is
+ * this copy's mark (core/copy.ts): the key is shared by every copy of adjoint in the process, so a tensor of another
+ * copy is recognised — and named in the message — but never taken for one of ours.
+ */
 export const TENSOR: unique symbol = Symbol.for('adjoint.tensor');
 
 export function isTensorLike(v: unknown): v is { shape: readonly number[]; dtype: string } {
-  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[TENSOR] === true;
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[TENSOR] === THIS_COPY;
+}
+
+/** A tensor made by another copy of adjoint loaded in the same process. */
+function isForeignTensor(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const mark = (v as Record<symbol, unknown>)[TENSOR];
+  return mark !== undefined && mark !== THIS_COPY;
 }
 
 /** An object literal (`{a: 1}`), not an array, a tensor, a class instance, a typed array or a map. */
@@ -55,6 +67,11 @@ export function describe(v: unknown): string {
       return v.name ? `the function ${v.name}` : 'a function';
   }
   if (isTensorLike(v)) return `a ${v.dtype} tensor of shape [${v.shape.join(', ')}]`;
+  if (isForeignTensor(v)) {
+    const { dtype, shape } = v as { dtype?: unknown; shape?: unknown };
+    const what = Array.isArray(shape) ? `a ${String(dtype)} tensor of shape [${shape.join(', ')}]` : 'a tensor';
+    return `${what} of another copy of adjoint (two are loaded in this process: load adjoint one way)`;
+  }
   if (typeof (v as { then?: unknown }).then === 'function') return 'a Promise (await it first)';
   if (Array.isArray(v)) {
     let s: string;

@@ -7,6 +7,7 @@ import type { AccumulateGrad, Node } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
 import { bool, checkMethods, describe, dim, fn, optional, TENSOR } from '../core/args.js';
+import { THIS_COPY } from '../core/copy.js';
 import { DTYPES, type DType, isFloating, type TypedArray } from '../core/dtype.js';
 import { AutogradError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, isContiguous, numel } from '../core/shape.js';
@@ -284,8 +285,8 @@ export function checkGradFor(t: Tensor, g: unknown, what: string): asserts g is 
     );
 }
 
-// The brand core/args.ts recognises tensors by, without importing this class.
-(Tensor.prototype as unknown as Record<symbol, boolean>)[TENSOR] = true;
+// The brand core/args.ts recognises tensors by, without importing this class: this copy's mark.
+(Tensor.prototype as unknown as Record<symbol, unknown>)[TENSOR] = THIS_COPY;
 
 // The class's own public methods, checked like every public function (op methods are checked where they are defined).
 const NONE = {};
