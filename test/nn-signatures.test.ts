@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { signatureOf } from '../src/core/args.js';
 import * as ad from '../src/index.js';
-import { assertThrowsMsg } from './helpers.js';
+import { assertClose, assertThrowsMsg } from './helpers.js';
 
 const { nn } = ad;
 const F64 = { dtype: 'float64' } as const;
@@ -277,6 +277,23 @@ describe('the cases of the issue', () => {
     const ce = new nn.CrossEntropyLoss(w, null, 1, null, 'sum', 0.1);
     assert.deepEqual([ce.ignoreIndex, ce.reduction, ce.labelSmoothing], [1, 'sum', 0.1]);
     assert.equal(ce.weight, w);
+  });
+
+  test('inplace activations write into their input and differentiate as PyTorch', () => {
+    const x = ad.tensor([-1, 2, -3, 4], { ...F64, requiresGrad: true });
+    const y = x.mul(2);
+    // torch: y = x * 2; nn.LeakyReLU(0.1, True)(y) is y, [-0.2, 4, -0.6, 8]; sum().backward() gives x.grad
+    // [0.2, 2, 0.2, 2].
+    const r = new nn.LeakyReLU(0.1, true).forward(y);
+    assert.equal(r, y);
+    assertClose(y.dataSync(), [-0.2, 4, -0.6, 8]);
+    r.sum().backward();
+    assertClose(x.grad?.dataSync() ?? [], [0.2, 2, 0.2, 2]);
+    const z = ad.tensor([-1, 1], F64);
+    assert.equal(new nn.ReLU(true).forward(z), z);
+    assert.deepEqual(Array.from(z.dataSync()), [0, 1]);
+    assertThrowsMsg(() => new nn.ELU(1, true).forward(x), ad.AutogradError, 'leaf', 'in-place');
+    assert.deepEqual(Array.from(x.dataSync()), [-1, 2, -3, 4]);
   });
 
   test('Identity takes any arguments and ignores them, as PyTorch', () => {

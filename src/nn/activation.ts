@@ -5,6 +5,7 @@
 import { bool, checkMethods, dim, number, oneOf, optional, type Signature, sig, tensor } from '../core/args.js';
 import { elu, gelu, leakyRelu, relu, sigmoid, silu, softplus, tanh } from '../ops/elementwise.js';
 import { copy_ } from '../ops/inplace.js';
+import { clone } from '../ops/shape.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
@@ -16,9 +17,12 @@ function pyFloat(v: number): string {
   return String(v);
 }
 
-/** The result, written into the input when the layer was built with inplace (PyTorch's relu_ and friends). */
-function maybeInplace(inplace: boolean, input: Tensor, out: Tensor): Tensor {
-  return inplace ? copy_(input, out) : out;
+/**
+ * f(input), written into the input when the layer was built with inplace (PyTorch's relu_ and friends). As the
+ * in-place ops do (src/ops/inplace.ts), f reads a copy, so what its backward saved is not the tensor overwritten.
+ */
+function applied(inplace: boolean, input: Tensor, f: (x: Tensor) => Tensor): Tensor {
+  return inplace ? copy_(input, f(clone(input))) : f(input);
 }
 
 const INPLACE = { inplace: optional(bool) };
@@ -35,7 +39,7 @@ export class ReLU extends Module {
     this.inplace = RELU.bind(args).inplace ?? false;
   }
   override forward(input: Tensor): Tensor {
-    return maybeInplace(this.inplace, input, relu(input));
+    return applied(this.inplace, input, relu);
   }
   override extraRepr(): string {
     return this.inplace ? 'inplace=True' : '';
@@ -73,7 +77,7 @@ export class SiLU extends Module {
     this.inplace = SILU.bind(args).inplace ?? false;
   }
   override forward(input: Tensor): Tensor {
-    return maybeInplace(this.inplace, input, silu(input));
+    return applied(this.inplace, input, silu);
   }
   override extraRepr(): string {
     return this.inplace ? 'inplace=True' : '';
@@ -164,7 +168,7 @@ export class LeakyReLU extends Module {
     this.inplace = a.inplace ?? false;
   }
   override forward(input: Tensor): Tensor {
-    return maybeInplace(this.inplace, input, leakyRelu(input, this.negativeSlope));
+    return applied(this.inplace, input, (x) => leakyRelu(x, this.negativeSlope));
   }
   override extraRepr(): string {
     return `negative_slope=${pyFloat(this.negativeSlope)}${this.inplace ? ', inplace=True' : ''}`;
@@ -186,7 +190,7 @@ export class ELU extends Module {
     this.inplace = a.inplace ?? false;
   }
   override forward(input: Tensor): Tensor {
-    return maybeInplace(this.inplace, input, elu(input, this.alpha));
+    return applied(this.inplace, input, (x) => elu(x, this.alpha));
   }
   override extraRepr(): string {
     return `alpha=${pyFloat(this.alpha)}${this.inplace ? ', inplace=True' : ''}`;
