@@ -141,7 +141,7 @@ describe('nn.init', () => {
       () => init.kaimingUniform_(t, { mode: 'fan_avg' as 'fan_in' }),
       ad.ValueError,
       'fan_avg',
-      'fan_in, fan_out',
+      "'fan_in', 'fan_out'",
     );
     // Zero-element tensors are left alone, as torch does (with a warning there).
     assert.deepEqual(init.kaimingUniform_(ad.empty([0, 3])).shape, [0, 3]);
@@ -324,7 +324,7 @@ describe('Dropout and train/eval', () => {
     const r = new nn.Dropout(0.5, true).call(y) as ad.Tensor;
     assert.equal(r, y);
     assert.ok(Array.from(y.dataSync()).some((v) => v === 0));
-    assertThrowsMsg(() => new nn.Dropout(1.5), ad.ValueError, 'between 0 and 1', '1.5');
+    assertThrowsMsg(() => new nn.Dropout(1.5), ad.ArgumentError, 'Dropout', 'p must be', 'in [0, 1]', '1.5');
     assertThrowsMsg(() => ad.dropout(x, -0.1), ad.ValueError, 'dropout', 'between 0 and 1', '[5]');
     assertThrowsMsg(() => ad.dropout(i32([1, 2]), 0.5), ad.DTypeError, 'dropout', 'int32');
   });
@@ -368,7 +368,7 @@ describe('containers', () => {
       ['2.weight', '2.bias'],
     );
     assert.equal(tail.at(1), c);
-    assertThrowsMsg(() => new nn.Sequential(a, 3 as unknown as ad.nn.Module), ad.ValueError, 'argument 1', 'Module');
+    assertThrowsMsg(() => new nn.Sequential(a, 3 as unknown as ad.nn.Module), ad.ArgumentError, 'argument 2', 'Module');
   });
 
   test('Sequential with named children (torch’s OrderedDict form)', () => {
@@ -606,7 +606,7 @@ describe('loss modules', () => {
       () => new nn.MSELoss({ reduction: 'avg' as 'mean' }),
       ad.ValueError,
       'MSELoss',
-      "'mean', 'sum' or 'none'",
+      "one of 'mean', 'sum', 'none'",
     );
     assertThrowsMsg(() => new nn.MSELoss({ beta: 1 } as ad.F.ReductionOptions), ad.ValueError, "unknown option 'beta'");
   });

@@ -326,8 +326,13 @@ test('errors name the layer, the shapes and the fix, before anything runs', () =
   assertThrowsMsg(() => cell.forward(ad.randn([3]), ad.zeros([1, 4])), ad.ShapeError, 'must be [4]');
   assertThrowsMsg(() => cell.forward(ad.randn([2, 2, 3])), ad.ShapeError, '1-D', '[2, 2, 3]');
   assertThrowsMsg(() => new RNN(3, 4, { dropout: 1.5 }), ad.ValueError, 'dropout', '1.5');
-  assertThrowsMsg(() => new RNN(3, 4, { nonlinearity: 'sigmoid' as never }), ad.ValueError, "'sigmoid'");
-  assertThrowsMsg(() => new RNNCell(3, 4, { nonlinearity: 'gelu' as never }), ad.ValueError, "'gelu'");
+  assertThrowsMsg(
+    () => new RNN(3, 4, { nonlinearity: 'sigmoid' as never }),
+    ad.ValueError,
+    '"sigmoid"',
+    "'tanh', 'relu'",
+  );
+  assertThrowsMsg(() => new RNNCell(3, 4, { nonlinearity: 'gelu' as never }), ad.ValueError, '"gelu"');
   assertThrowsMsg(() => new GRU(3, 4, { projSize: 2 } as never), ad.ValueError, 'only supported by LSTM');
   assertThrowsMsg(() => new LSTM(3, 4, { projSize: 4 }), ad.ValueError, 'smaller than hiddenSize');
   assertThrowsMsg(() => new LSTM(3, 0), ad.ValueError, 'hiddenSize', '≥ 1');

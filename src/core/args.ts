@@ -324,8 +324,15 @@ export function record<T>(of: Arg<T> = any, what = 'an object'): Arg<Record<stri
 }
 
 /** A narrower custom check, for what no combinator says (an int32 range, a whole-number-or-list rule). */
-export function custom<T>(what: string, ok: (v: unknown) => boolean, more: Partial<Arg<T>> = {}): Arg<T> {
-  return make(what, ok, more.kind ?? 'custom', more);
+export function custom<T>(
+  what: string,
+  ok: (v: unknown) => boolean,
+  more: Partial<Arg<T>> | string = {},
+  example?: unknown,
+): Arg<T> {
+  // custom(what, ok, kind, example) is the short form of custom(what, ok, {kind, example}).
+  const m: Partial<Arg<T>> = typeof more === 'string' ? { kind: more, example } : more;
+  return make(what, ok, m.kind ?? 'custom', m);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,19 @@
  */
 import { linear } from '../api/functional.js';
 import { noGrad } from '../autograd/mode.js';
+import {
+  bool,
+  checked,
+  checkMethods,
+  custom,
+  fn,
+  int,
+  nullable,
+  optional,
+  sig,
+  signatureOf,
+  tensor,
+} from '../core/args.js';
 import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
@@ -16,10 +29,10 @@ import { chunk } from '../ops/join.js';
 import { matmul } from '../ops/linalg.js';
 import { dropout } from '../ops/nnops.js';
 import { mean } from '../ops/reduce.js';
-import { isTensor } from '../ops/scalar.js';
 import { permute, reshape, squeeze, transpose, unsqueeze } from '../ops/shape.js';
 import { softmax } from '../ops/softmax.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { EPS, FLOAT_DTYPE, PROB, SIZE } from './args.js';
 import { Dropout } from './dropout.js';
 import { xavierUniform_ } from './init.js';
 import { Linear } from './linear.js';
@@ -30,12 +43,15 @@ import { LayerNorm } from './norm.js';
  * The [sz, sz] float causal mask: 0 where query i may attend to key j (j ≤ i), −inf above the diagonal
  * (torch.nn.Transformer.generate_square_subsequent_mask), for attnMask or srcMask.
  */
-export function generateSquareSubsequentMask(sz: number, opts: { dtype?: DType } = {}): Tensor {
-  if (!Number.isInteger(sz) || sz < 0)
-    throw new ValueError(`generateSquareSubsequentMask: sz must be a whole number ≥ 0, got ${sz}`);
-  const blocked = gt(sub(arange(sz), reshape(arange(sz), [sz, 1])), 0);
-  return where(blocked, -Infinity, 0, opts.dtype ?? DEFAULT_FLOAT);
-}
+export const generateSquareSubsequentMask: (sz: number, opts?: { dtype?: 'float32' | 'float64' }) => Tensor = checked(
+  'generateSquareSubsequentMask',
+  // torch.nn.Transformer.generate_square_subsequent_mask(sz, *, dtype): a float dtype, which can hold −inf.
+  { args: { sz: int({ min: 0 }) }, options: { dtype: FLOAT_DTYPE } },
+  (sz: number, opts: { dtype?: DType } = {}): Tensor => {
+    const blocked = gt(sub(arange(sz), reshape(arange(sz), [sz, 1])), 0);
+    return where(blocked, -Infinity, 0, opts.dtype ?? DEFAULT_FLOAT);
+  },
+);
 
 /**
  * out_proj's class, named as PyTorch names it (a Linear that quantization leaves alone), so reprs match; it is a
@@ -48,6 +64,10 @@ export interface MultiheadAttentionOptions {
   dropout?: number;
   /** Biases on the input and output projections. Default true. */
   bias?: boolean;
+  /** Must be false: adjoint's MultiheadAttention has no bias_k / bias_v. */
+  addBiasKv?: false;
+  /** Must be false: adjoint's MultiheadAttention adds no zero attention row. */
+  addZeroAttn?: false;
   /** Inputs and output are [N, L, E] (true) or [L, N, E] (false, the default, as PyTorch). */
   batchFirst?: boolean;
   /** The key's features, when not embedDim: separate q/k/v_proj_weight replace in_proj_weight. */
@@ -78,31 +98,37 @@ export interface MultiheadAttentionForwardOptions {
   isCausal?: boolean;
 }
 
-const MHA_OPTIONS = ['keyPaddingMask', 'needWeights', 'attnMask', 'averageAttnWeights', 'isCausal'];
-const SNAKE: Record<string, string> = {
-  key_padding_mask: 'keyPaddingMask',
-  need_weights: 'needWeights',
-  attn_mask: 'attnMask',
-  average_attn_weights: 'averageAttnWeights',
-  is_causal: 'isCausal',
-  src_mask: 'srcMask',
-  src_key_padding_mask: 'srcKeyPaddingMask',
-};
+/** Only false: adjoint's MultiheadAttention has no bias_k/bias_v and adds no zero attention row. */
+const ONLY_FALSE = (what: string) =>
+  optional(
+    custom<false>(
+      `false (${what} is not supported by adjoint's MultiheadAttention)`,
+      (v) => v === false,
+      'custom',
+      false,
+    ),
+  );
 
-function checkOptions(where_: string, opts: unknown, allowed: readonly string[]): void {
-  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
-    throw new ValueError(
-      `${where_}: the options must be an object like {${allowed.join(', ')}}, got ` +
-        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : String(opts)}; pass masks by name, ` +
-        `e.g. {${allowed[0]}: m}`,
-    );
-  for (const k of Object.keys(opts))
-    if (!allowed.includes(k))
-      throw new ValueError(
-        `${where_}: unknown option '${k}'; the options are ${allowed.join(', ')}` +
-          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
-      );
-}
+/**
+ * torch.nn.MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
+ * kdim=None, vdim=None, batch_first=False, *, dtype=None).
+ */
+const MHA = sig('MultiheadAttention', {
+  args: {
+    embedDim: SIZE,
+    numHeads: SIZE,
+    dropout: optional(PROB),
+    bias: optional(bool),
+    addBiasKv: ONLY_FALSE('addBiasKv'),
+    addZeroAttn: ONLY_FALSE('addZeroAttn'),
+    kdim: optional(nullable(SIZE)),
+    vdim: optional(nullable(SIZE)),
+    batchFirst: optional(bool),
+  },
+  options: { dtype: FLOAT_DTYPE },
+});
+
+const MASK = optional(nullable(tensor));
 
 /** A mask as an additive float tensor: a bool mask's true (blocked) becomes −inf, a float mask is cast. */
 function additive(mask: Tensor, dtype: DType): Tensor {
@@ -132,33 +158,36 @@ export class MultiheadAttention extends Module {
   in_proj_bias: Tensor | null = null;
   out_proj: NonDynamicallyQuantizableLinear;
 
-  constructor(embedDim: number, numHeads: number, opts: MultiheadAttentionOptions = {}) {
+  constructor(
+    embedDim: number,
+    numHeads: number,
+    dropout?: number | MultiheadAttentionOptions,
+    bias?: boolean | MultiheadAttentionOptions,
+    addBiasKv?: false | MultiheadAttentionOptions,
+    addZeroAttn?: false | MultiheadAttentionOptions,
+    kdim?: number | null | MultiheadAttentionOptions,
+    vdim?: number | null | MultiheadAttentionOptions,
+    batchFirst?: boolean | MultiheadAttentionOptions,
+    opts?: MultiheadAttentionOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    for (const [what, n] of [
-      ['embedDim', embedDim],
-      ['numHeads', numHeads],
-      ['kdim', opts.kdim ?? embedDim],
-      ['vdim', opts.vdim ?? embedDim],
-    ] as const)
-      if (!(Number.isInteger(n) && n > 0))
-        throw new ValueError(`MultiheadAttention: ${what} must be a whole number ≥ 1, got ${String(n)}`);
+    const a = MHA.bind(args);
+    const { embedDim, numHeads } = a;
     if (embedDim % numHeads !== 0)
       throw new ValueError(
         `MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads}), each head taking ` +
           `embedDim / numHeads features; pick a numHeads that divides ${embedDim}`,
       );
-    const p = opts.dropout ?? 0;
-    if (!(typeof p === 'number' && p >= 0 && p <= 1))
-      throw new ValueError(`MultiheadAttention: dropout must be a probability in [0, 1], got ${String(p)}`);
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
-    const bias = opts.bias ?? true;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
+    const bias = a.bias ?? true;
     this.embedDim = embedDim;
-    this.kdim = opts.kdim ?? embedDim;
-    this.vdim = opts.vdim ?? embedDim;
+    this.kdim = a.kdim ?? embedDim;
+    this.vdim = a.vdim ?? embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;
-    this.dropout = p;
-    this.batchFirst = opts.batchFirst ?? false;
+    this.dropout = a.dropout ?? 0;
+    this.batchFirst = a.batchFirst ?? false;
     this._qkvSameEmbedDim = this.kdim === embedDim && this.vdim === embedDim;
     // Registration order is PyTorch's, so the state dict's keys come in its order.
     if (this._qkvSameEmbedDim)
@@ -179,14 +208,24 @@ export class MultiheadAttention extends Module {
     query: Tensor,
     key: Tensor,
     value: Tensor,
-    opts: MultiheadAttentionForwardOptions = {},
+    keyPaddingMask?: Tensor | null | MultiheadAttentionForwardOptions,
+    needWeights?: boolean | MultiheadAttentionForwardOptions,
+    attnMask?: Tensor | null | MultiheadAttentionForwardOptions,
+    averageAttnWeights?: boolean | MultiheadAttentionForwardOptions,
+    isCausal?: boolean | MultiheadAttentionForwardOptions,
+    opts?: MultiheadAttentionForwardOptions,
+  ): [Tensor, Tensor | null];
+  override forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    keyPaddingMask: Tensor | null = null,
+    needWeights = true,
+    attnMask: Tensor | null = null,
+    average = true,
+    isCausal = false,
   ): [Tensor, Tensor | null] {
-    checkOptions('MultiheadAttention.forward', opts, MHA_OPTIONS);
-    const kpm = opts.keyPaddingMask ?? null;
-    const attnMask = opts.attnMask ?? null;
-    const needWeights = opts.needWeights ?? true;
-    const average = opts.averageAttnWeights ?? true;
-    const isCausal = opts.isCausal ?? false;
+    const kpm = keyPaddingMask;
     const { batched, l, s, n } = this._checkShapes(query, key, value, kpm, attnMask);
     const e = this.embedDim;
     const h = this.numHeads;
@@ -210,7 +249,10 @@ export class MultiheadAttention extends Module {
     if (attnMask) {
       const m = additive(attnMask, dtype);
       bias = attnMask.ndim === 2 ? m : reshape(m, [n, h, l, s]);
-    } else if (isCausal) bias = generateSquareSubsequentMask(Math.max(l, s), { dtype }).slice(0, 0, l).slice(1, 0, s);
+    } else if (isCausal)
+      bias = generateSquareSubsequentMask(Math.max(l, s), { dtype: dtype as 'float32' | 'float64' })
+        .slice(0, 0, l)
+        .slice(1, 0, s);
     if (kpm) {
       const m = reshape(additive(kpm, dtype), [n, 1, 1, s]);
       bias = bias ? add(bias, m) : m;
@@ -241,13 +283,8 @@ export class MultiheadAttention extends Module {
       ['query', query],
       ['key', key],
       ['value', value],
-    ] as const) {
-      if (!isTensor(t))
-        throw new ValueError(
-          `${me}: ${what} must be a Tensor, got ${t === null ? 'null' : typeof t}; call forward(query, key, value, {...})`,
-        );
+    ] as const)
       if (!isFloating(t.dtype)) throw new DTypeError(`${me}: ${what} must be floating point, got ${t.dtype}`);
-    }
     let at = `query is ${fmtShape(query.shape)}, key is ${fmtShape(key.shape)}, value is ${fmtShape(value.shape)}`;
     const layout = this.batchFirst ? '[N, L, E] (batchFirst)' : '[L, N, E] (batchFirst false)';
     if (query.ndim !== 2 && query.ndim !== 3)
@@ -286,7 +323,6 @@ export class MultiheadAttention extends Module {
       ['attnMask', attnMask],
     ] as const) {
       if (m === null) continue;
-      if (!isTensor(m)) throw new ValueError(`${me}: ${what} must be a Tensor or null, got ${typeof m}`);
       at += `, ${what} is ${fmtShape(m.shape)}`;
       if (m.dtype !== 'bool' && !isFloating(m.dtype))
         throw new DTypeError(
@@ -310,6 +346,28 @@ export class MultiheadAttention extends Module {
     return { batched, l, s, n };
   }
 }
+
+MHA.describes(MultiheadAttention);
+/**
+ * torch.nn.MultiheadAttention.forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+ * average_attn_weights=True, is_causal=False): is_causal as PyTorch 2 has it.
+ */
+checkMethods(MultiheadAttention, {
+  forward: {
+    args: {
+      query: tensor,
+      key: tensor,
+      value: tensor,
+      keyPaddingMask: MASK,
+      needWeights: optional(bool),
+      attnMask: MASK,
+      averageAttnWeights: optional(bool),
+      isCausal: optional(bool),
+    },
+  },
+});
+// out_proj's class is a Linear in all but name; its constructor is Linear's (linear.ts declares it).
+signatureOf(Linear)?.describes(NonDynamicallyQuantizableLinear);
 
 export type TransformerActivation = 'relu' | 'gelu' | ((x: Tensor) => Tensor);
 
@@ -340,6 +398,31 @@ export interface TransformerEncoderLayerForwardOptions {
 }
 
 /**
+ * torch.nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu,
+ * layer_norm_eps=1e-05, batch_first=False, norm_first=False, *, dtype=None).
+ */
+const ENCODER_LAYER = sig('TransformerEncoderLayer', {
+  args: {
+    dModel: SIZE,
+    nhead: SIZE,
+    dimFeedforward: optional(SIZE),
+    dropout: optional(PROB),
+    activation: optional(
+      custom<TransformerActivation>(
+        "'relu', 'gelu' or a function of a Tensor",
+        (v) => v === 'relu' || v === 'gelu' || fn.ok(v),
+        'custom',
+        'relu',
+      ),
+    ),
+    layerNormEps: optional(EPS),
+    batchFirst: optional(bool),
+    normFirst: optional(bool),
+  },
+  options: { dtype: FLOAT_DTYPE },
+});
+
+/**
  * A transformer encoder layer (torch.nn.TransformerEncoderLayer): self-attention and a feed-forward block
  * (linear1, activation, dropout, linear2), each with a residual connection and a LayerNorm — after the sum by
  * default, before the block with normFirst.
@@ -356,35 +439,54 @@ export class TransformerEncoderLayer extends Module {
   dropout2: Dropout;
   activation: (x: Tensor) => Tensor;
 
-  constructor(dModel: number, nhead: number, opts: TransformerEncoderLayerOptions = {}) {
+  constructor(
+    dModel: number,
+    nhead: number,
+    dimFeedforward?: number | TransformerEncoderLayerOptions,
+    dropout?: number | TransformerEncoderLayerOptions,
+    activation?: TransformerActivation | TransformerEncoderLayerOptions,
+    layerNormEps?: number | TransformerEncoderLayerOptions,
+    batchFirst?: boolean | TransformerEncoderLayerOptions,
+    normFirst?: boolean | TransformerEncoderLayerOptions,
+    opts?: TransformerEncoderLayerOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    const p = opts.dropout ?? 0.1;
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
-    const act = opts.activation ?? 'relu';
-    if (act !== 'relu' && act !== 'gelu' && typeof act !== 'function')
-      throw new ValueError(
-        `TransformerEncoderLayer: activation must be 'relu', 'gelu' or a function, got ${JSON.stringify(act)}`,
-      );
+    const a = ENCODER_LAYER.bind(args);
+    const { dModel, nhead } = a;
+    const p = a.dropout ?? 0.1;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
+    const act = a.activation ?? 'relu';
+    const ff = a.dimFeedforward ?? 2048;
+    const eps = a.layerNormEps ?? 1e-5;
     // Built in PyTorch's order, so parameters and state-dict keys come in its order.
-    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst, dtype });
-    this.linear1 = new Linear(dModel, opts.dimFeedforward ?? 2048, { dtype });
+    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: a.batchFirst, dtype });
+    this.linear1 = new Linear(dModel, ff, { dtype });
     this.dropout = new Dropout(p);
-    this.linear2 = new Linear(opts.dimFeedforward ?? 2048, dModel, { dtype });
-    this.normFirst = opts.normFirst ?? false;
-    this.norm1 = new LayerNorm(dModel, { eps: opts.layerNormEps ?? 1e-5, dtype });
-    this.norm2 = new LayerNorm(dModel, { eps: opts.layerNormEps ?? 1e-5, dtype });
+    this.linear2 = new Linear(ff, dModel, { dtype });
+    this.normFirst = a.normFirst ?? false;
+    this.norm1 = new LayerNorm(dModel, { eps, dtype });
+    this.norm2 = new LayerNorm(dModel, { eps, dtype });
     this.dropout1 = new Dropout(p);
     this.dropout2 = new Dropout(p);
     this.activation = act === 'relu' ? (x) => relu(x) : act === 'gelu' ? (x) => gelu(x) : act;
   }
 
-  override forward(src: Tensor, opts: TransformerEncoderLayerForwardOptions = {}): Tensor {
-    checkOptions('TransformerEncoderLayer.forward', opts, ['srcMask', 'srcKeyPaddingMask', 'isCausal']);
-    const mask = { attnMask: opts.srcMask ?? null, keyPaddingMask: opts.srcKeyPaddingMask ?? null };
+  override forward(
+    src: Tensor,
+    srcMask?: Tensor | null | TransformerEncoderLayerForwardOptions,
+    srcKeyPaddingMask?: Tensor | null | TransformerEncoderLayerForwardOptions,
+    isCausal?: boolean | TransformerEncoderLayerForwardOptions,
+    opts?: TransformerEncoderLayerForwardOptions,
+  ): Tensor;
+  override forward(
+    src: Tensor,
+    srcMask: Tensor | null = null,
+    srcKeyPaddingMask: Tensor | null = null,
+    isCausal = false,
+  ): Tensor {
     const sa = (x: Tensor) =>
-      this.dropout1.forward(
-        this.self_attn.forward(x, x, x, { ...mask, isCausal: opts.isCausal ?? false, needWeights: false })[0],
-      );
+      this.dropout1.forward(this.self_attn.forward(x, x, x, srcKeyPaddingMask, false, srcMask, true, isCausal)[0]);
     const ff = (x: Tensor) =>
       this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.activation(this.linear1.forward(x)))));
     let x = src;
@@ -396,3 +498,9 @@ export class TransformerEncoderLayer extends Module {
     return this.norm2.forward(add(x, ff(x)));
   }
 }
+
+ENCODER_LAYER.describes(TransformerEncoderLayer);
+/** torch.nn.TransformerEncoderLayer.forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False). */
+checkMethods(TransformerEncoderLayer, {
+  forward: { args: { src: tensor, srcMask: MASK, srcKeyPaddingMask: MASK, isCausal: optional(bool) } },
+});

@@ -3,15 +3,34 @@
  * (not as properties, whose order JavaScript changes for number-like keys), named '0', '1', … or by their keys, so
  * parameter names are PyTorch's (`0.weight`, `layers.1.bias`, `heads.cls.weight`).
  */
+import {
+  any,
+  checkMethods,
+  describe,
+  instance,
+  int,
+  iterable,
+  nullable,
+  optional,
+  record,
+  sig,
+  str,
+  union,
+} from '../core/args.js';
 import { IndexError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
-function checkModule(where: string, m: unknown): asserts m is Module {
-  if (!(m instanceof Module))
-    throw new ValueError(
-      `${where}: expected a Module, got ${m === null ? 'null' : typeof m === 'object' ? (m.constructor?.name ?? 'an object') : typeof m}`,
-    );
+const MODULE = instance(Module, 'a Module');
+const MODULES = iterable(MODULE, 'an iterable of Modules');
+
+/** The modules of an iterable, every one checked before any is added, so a bad one changes nothing. */
+function modulesOf(where: string, modules: Iterable<unknown>): Module[] {
+  const list = [...modules];
+  list.forEach((m, i) => {
+    if (!(m instanceof Module)) throw new ValueError(`${where}: element ${i} must be a Module, got ${describe(m)}`);
+  });
+  return list as Module[];
 }
 
 /** i (negative counts from the end) as a position in [0, n), or an IndexError. */
@@ -36,6 +55,12 @@ function renumbered(mods: Iterable<Module>): Map<string, Module> {
 }
 
 /**
+ * torch.nn.Sequential(*args): modules, or one object of them by name (PyTorch's OrderedDict form), whose names are
+ * checked by the constructor.
+ */
+const SEQUENTIAL = sig('Sequential', { rest: union(MODULE, record(MODULE, 'an object of Modules by name')) });
+
+/**
  * Modules applied in order, each to the previous one's output (torch.nn.Sequential). Children are named '0', '1', …,
  * or by the keys of an object: `new Sequential({fc: new Linear(4, 2), act: new ReLU()})` (PyTorch's OrderedDict form).
  */
@@ -43,19 +68,22 @@ export class Sequential extends Module {
   /** @internal the children in order. */
   _modules: Map<string, Module>;
 
-  constructor(...modules: Module[] | [Record<string, Module>]) {
+  constructor(...modules: Module[] | [Record<string, Module>]);
+  constructor(...args: unknown[]) {
     super();
+    const modules = SEQUENTIAL.bind(args).rest as (Module | Record<string, Module>)[];
     this._modules = new Map();
     const first = modules[0];
-    if (modules.length === 1 && !(first instanceof Module) && first !== null && typeof first === 'object') {
-      for (const [k, m] of Object.entries(first)) {
-        checkModule(`Sequential: the entry '${k}'`, m);
-        checkName('Sequential', k);
-        this._modules.set(k, m);
-      }
+    if (modules.length === 1 && !(first instanceof Module)) {
+      for (const k of Object.keys(first)) checkName('Sequential', k);
+      for (const [k, m] of Object.entries(first)) this._modules.set(k, m);
     } else
-      (modules as Module[]).forEach((m, i) => {
-        checkModule(`Sequential: argument ${i}`, m);
+      modules.forEach((m, i) => {
+        if (!(m instanceof Module))
+          throw new ValueError(
+            `Sequential: argument ${i + 1} is an object of modules, which must be the only argument (the named ` +
+              `form); give modules, or one object of them`,
+          );
         this._modules.set(String(i), m);
       });
   }
@@ -87,20 +115,18 @@ export class Sequential extends Module {
 
   /** Adds a module at the end, named by its position. Returns this. */
   append(module: Module): this {
-    checkModule('Sequential.append', module);
     this._modules.set(String(this._modules.size), module);
     return this;
   }
 
-  /** Appends every module of an iterable. Returns this. */
+  /** Appends every module of an iterable (all checked first). Returns this. */
   extend(modules: Iterable<Module>): this {
-    for (const m of modules) this.append(m);
+    for (const m of modulesOf('Sequential.extend', modules)) this.append(m);
     return this;
   }
 
   /** Inserts a module before position i (i = length appends); the children are renumbered. Returns this. */
   insert(i: number, module: Module): this {
-    checkModule('Sequential.insert', module);
     const n = this._modules.size;
     const at = i === n ? n : position('Sequential.insert', i, n);
     const mods = [...this._modules.values()];
@@ -128,6 +154,23 @@ export class Sequential extends Module {
   }
 }
 
+SEQUENTIAL.describes(Sequential);
+// PyTorch's names: idx for indexing, index for insert, key for pop.
+checkMethods(Sequential, {
+  namedChildren: {},
+  at: { args: { idx: int() } },
+  slice: { args: { start: optional(int()), end: optional(int()) } },
+  append: { args: { module: MODULE } },
+  extend: { args: { sequential: MODULES } },
+  insert: { args: { index: int(), module: MODULE } },
+  pop: { args: { key: optional(int()) } },
+  // The first module reads the input; whatever it takes is its forward's to check.
+  forward: { args: { input: any } },
+});
+
+/** torch.nn.ModuleList(modules=None). */
+const MODULE_LIST = sig('ModuleList', { args: { modules: optional(nullable(MODULES)) } });
+
 /**
  * A list of modules whose parameters the owner finds (torch.nn.ModuleList), named '0', '1', …; it has no forward:
  * the owner's forward decides how to call them.
@@ -136,10 +179,11 @@ export class ModuleList<M extends Module = Module> extends Module {
   /** @internal the children in order; their names are their positions. */
   _list: M[];
 
-  constructor(modules: Iterable<M> = []) {
+  constructor(modules?: Iterable<M> | null);
+  constructor(...args: unknown[]) {
     super();
     this._list = [];
-    this.extend(modules);
+    this.extend((MODULE_LIST.bind(args).modules ?? []) as Iterable<M>);
   }
 
   override *namedChildren(): Generator<[string, Module]> {
@@ -158,7 +202,6 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   /** Replaces the i-th module. */
   set(i: number, module: M): this {
-    checkModule('ModuleList.set', module);
     this._list[position('ModuleList.set', i, this._list.length)] = module;
     return this;
   }
@@ -171,28 +214,24 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   /** Adds a module at the end (PyTorch's append). Returns this. */
   append(module: M): this {
-    checkModule('ModuleList.append', module);
     this._list.push(module);
     return this;
   }
 
   /** Adds modules at the end, as Array.push; returns the new length. */
   push(...modules: M[]): number {
-    for (const m of modules) this.append(m);
+    this._list.push(...modules);
     return this._list.length;
   }
 
-  /** Appends every module of an iterable. Returns this. */
+  /** Appends every module of an iterable (all checked first). Returns this. */
   extend(modules: Iterable<M>): this {
-    if (modules === null || typeof (modules as Iterable<M>)[Symbol.iterator] !== 'function')
-      throw new ValueError(`ModuleList.extend: expected an iterable of modules, got ${String(modules)}`);
-    for (const m of modules) this.append(m);
+    this._list.push(...(modulesOf('ModuleList.extend', modules) as M[]));
     return this;
   }
 
   /** Inserts a module before position i (i = length appends); later ones move up one. Returns this. */
   insert(i: number, module: M): this {
-    checkModule('ModuleList.insert', module);
     const n = this._list.length;
     this._list.splice(i === n ? n : position('ModuleList.insert', i, n), 0, module);
     return this;
@@ -208,6 +247,19 @@ export class ModuleList<M extends Module = Module> extends Module {
   }
 }
 
+MODULE_LIST.describes(ModuleList);
+checkMethods(ModuleList, {
+  namedChildren: {},
+  at: { args: { idx: int() } },
+  set: { args: { idx: int(), module: MODULE } },
+  slice: { args: { start: optional(int()), end: optional(int()) } },
+  append: { args: { module: MODULE } },
+  push: { rest: MODULE },
+  extend: { args: { modules: MODULES } },
+  insert: { args: { index: int(), module: MODULE } },
+  pop: { args: { key: optional(int()) } },
+});
+
 function checkName(where: string, key: unknown): asserts key is string {
   if (typeof key !== 'string' || key === '' || key.includes('.'))
     throw new ValueError(
@@ -215,6 +267,14 @@ function checkName(where: string, key: unknown): asserts key is string {
         `separates names in parameter paths`,
     );
 }
+
+/** An object of modules by name, a Map, or [key, module] pairs (each entry is checked by update). */
+const MODULE_ENTRIES = union(
+  record(MODULE, 'an object of Modules by name'),
+  iterable(any, 'a Map or an iterable of [key, module] pairs'),
+);
+/** torch.nn.ModuleDict(modules=None). */
+const MODULE_DICT = sig('ModuleDict', { args: { modules: optional(nullable(MODULE_ENTRIES)) } });
 
 /**
  * Modules by name, in insertion order (torch.nn.ModuleDict); the keys are the children's names, so a parameter is
@@ -224,10 +284,11 @@ export class ModuleDict<M extends Module = Module> extends Module {
   /** @internal the children by name, in insertion order. */
   _modules: Map<string, M>;
 
-  constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
+  constructor(modules?: Record<string, M> | Iterable<[string, M]> | null);
+  constructor(...args: unknown[]) {
     super();
     this._modules = new Map();
-    this.update(modules);
+    this.update((MODULE_DICT.bind(args).modules ?? {}) as Record<string, M>);
   }
 
   override *namedChildren(): Generator<[string, Module]> {
@@ -253,7 +314,6 @@ export class ModuleDict<M extends Module = Module> extends Module {
   /** Adds or replaces the module named key (a replaced one keeps its place). Returns this. */
   set(key: string, module: M): this {
     checkName('ModuleDict.set', key);
-    checkModule(`ModuleDict.set: the value for '${key}'`, module);
     this._modules.set(key, module);
     return this;
   }
@@ -273,19 +333,24 @@ export class ModuleDict<M extends Module = Module> extends Module {
     this._modules.clear();
   }
 
-  /** Adds or replaces modules from an object, a Map or [key, module] pairs, in their order. Returns this. */
+  /**
+   * Adds or replaces modules from an object, a Map or [key, module] pairs, in their order; every entry is checked
+   * before any is added. Returns this.
+   */
   update(modules: Record<string, M> | Iterable<[string, M]>): this {
-    if (modules === null || typeof modules !== 'object')
-      throw new ValueError(`ModuleDict.update: expected an object or [key, module] pairs, got ${String(modules)}`);
-    const entries =
-      typeof (modules as Iterable<[string, M]>)[Symbol.iterator] === 'function'
-        ? (modules as Iterable<[string, M]>)
-        : Object.entries(modules as Record<string, M>);
-    for (const e of entries) {
+    const entries = [
+      ...(typeof (modules as Iterable<[string, M]>)[Symbol.iterator] === 'function'
+        ? (modules as Iterable<unknown>)
+        : Object.entries(modules as Record<string, M>)),
+    ];
+    entries.forEach((e, i) => {
       if (!Array.isArray(e) || e.length !== 2)
-        throw new ValueError('ModuleDict.update: each entry must be a [key, module] pair');
-      this.set(e[0], e[1]);
-    }
+        throw new ValueError(`ModuleDict.update: entry ${i} must be a [key, module] pair, got ${describe(e)}`);
+      checkName('ModuleDict.update', e[0]);
+      if (!(e[1] instanceof Module))
+        throw new ValueError(`ModuleDict.update: the value for '${e[0]}' must be a Module, got ${describe(e[1])}`);
+    });
+    for (const [k, m] of entries as [string, M][]) this._modules.set(k, m);
     return this;
   }
 
@@ -307,3 +372,18 @@ export class ModuleDict<M extends Module = Module> extends Module {
     return this._modules.keys();
   }
 }
+
+MODULE_DICT.describes(ModuleDict);
+checkMethods(ModuleDict, {
+  namedChildren: {},
+  get: { args: { key: str } },
+  set: { args: { key: str, module: MODULE } },
+  has: { args: { key: str } },
+  pop: { args: { key: str } },
+  clear: {},
+  update: { args: { modules: MODULE_ENTRIES } },
+  keys: {},
+  values: {},
+  entries: {},
+  items: {},
+});

@@ -5,12 +5,14 @@
  * times the kernel's size, and bias [out] from U(−1/√fanIn, 1/√fanIn). Non-zero padding modes pad explicitly, then
  * convolve without padding, as PyTorch does.
  */
+import { array, bool, checkMethods, custom, int, nullable, oneOf, optional, sig, tensor, union } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, type SpatialSize } from '../ops/conv.js';
 import { empty } from '../ops/creation.js';
 import { pad } from '../ops/join.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { FLOAT_DTYPE, SIZE, spatial } from './args.js';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init.js';
 import { Module, Parameter } from './module.js';
 
@@ -44,7 +46,55 @@ export interface ConvTransposeLayerOptions {
   dtype?: DType;
 }
 
-const MODES: readonly string[] = ['zeros', 'reflect', 'replicate', 'circular'];
+const MODES = ['zeros', 'reflect', 'replicate', 'circular'] as const;
+
+/** The arguments of torch's _ConvNd, sizes as lists of one entry per spatial dim (what the layers hand ConvNd). */
+export type ConvNdArgs = [
+  inChannels: number,
+  outChannels: number,
+  kernelSize: readonly number[],
+  stride: readonly number[],
+  padding: readonly number[] | 'same' | 'valid',
+  dilation: readonly number[],
+  transposed: boolean,
+  outputPadding: readonly number[],
+  groups: number,
+  bias: boolean,
+  paddingMode: PaddingMode,
+  opts?: { dtype?: DType },
+];
+
+const list = (min: number) => array(int({ min }), `a list of whole numbers ≥ ${min} (one per spatial dim)`);
+const KERNEL_LIST = list(1);
+
+/**
+ * torch's _ConvNd(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding,
+ * groups, bias, padding_mode, *, dtype=None): every argument required, the sizes as lists (the layers turn a number
+ * into one per spatial dim). Construct Conv1d, Conv2d, ConvTranspose1d or ConvTranspose2d rather than this.
+ */
+const CONV_ND_SPEC = {
+  args: {
+    inChannels: SIZE,
+    outChannels: SIZE,
+    kernelSize: custom<number[]>(
+      'a non-empty list of whole numbers ≥ 1 (one per spatial dim)',
+      (v) => Array.isArray(v) && v.length > 0 && KERNEL_LIST.ok(v),
+      'custom',
+      [3],
+    ),
+    stride: KERNEL_LIST,
+    padding: union(list(0), oneOf(['same', 'valid'])),
+    dilation: list(1),
+    transposed: bool,
+    outputPadding: list(0),
+    groups: SIZE,
+    bias: bool,
+    paddingMode: oneOf(MODES),
+  },
+  options: { dtype: FLOAT_DTYPE },
+};
+const CONV_ND = sig('ConvNd', CONV_ND_SPEC);
+const CONV_TRANSPOSE_ND = sig('ConvTransposeNd', CONV_ND_SPEC);
 
 /** Python's repr of a tuple, as torch prints the layer's sizes: (3, 3) or (3,). */
 const pyTuple = (v: readonly number[]) => `(${v.join(', ')}${v.length === 1 ? ',' : ''})`;
@@ -69,71 +119,56 @@ export class ConvNd extends Module {
   /** F.pad's widths (last dim first) for a non-zeros paddingMode, as torch's _reversed_padding_repeated_twice. */
   _reversedPadding: number[];
 
-  constructor(
-    layer: string,
-    nd: number,
-    inChannels: number,
-    outChannels: number,
-    kernelSize: SpatialSize,
-    transposed: boolean,
-    opts: ConvLayerOptions & { outputPadding?: SpatialSize },
-  ) {
+  constructor(...args: ConvNdArgs);
+  constructor(...args: unknown[]) {
     super();
-    const at = `${layer}(${inChannels}, ${outChannels}, ${JSON.stringify(kernelSize)})`;
-    const tuple = (what: string, v: SpatialSize, min: number): number[] => {
-      const list = typeof v === 'number' ? new Array<number>(nd).fill(v) : Array.from(v);
-      if (list.length !== nd || !list.every((e) => Number.isInteger(e) && e >= min))
-        throw new ValueError(
-          `${at}: ${what} must be a whole number ≥ ${min} or ${nd} of them, got ${JSON.stringify(v)}`,
-        );
-      return list;
-    };
-    for (const [what, n] of [
-      ['inChannels', inChannels],
-      ['outChannels', outChannels],
+    const a = (this instanceof ConvTransposeNd ? CONV_TRANSPOSE_ND : CONV_ND).bind(args);
+    const { inChannels, outChannels, kernelSize, stride, padding, groups, transposed } = a;
+    const nd = kernelSize.length;
+    const at = `${this.constructor.name}(${inChannels}, ${outChannels}, ${fmtShape(kernelSize)})`;
+    for (const [what, v] of [
+      ['stride', stride],
+      ['padding', padding],
+      ['dilation', a.dilation],
+      ['outputPadding', a.outputPadding],
     ] as const)
-      if (!Number.isInteger(n) || n < 1) throw new ValueError(`${at}: ${what} must be a whole number ≥ 1, got ${n}`);
-    const groups = opts.groups ?? 1;
-    if (!Number.isInteger(groups) || groups < 1)
-      throw new ValueError(`${at}: groups must be a whole number ≥ 1, got ${groups}`);
+      if (typeof v !== 'string' && v.length !== nd)
+        throw new ValueError(
+          `${at}: ${what} has ${v.length} entries but the kernel has ${nd} spatial dims; give one per dim`,
+        );
     if (inChannels % groups !== 0 || outChannels % groups !== 0)
       throw new ShapeError(
         `${at}: groups=${groups} must divide both inChannels (${inChannels}) and outChannels (${outChannels}), ` +
           `since each group convolves inChannels/groups channels into outChannels/groups: pick a common divisor`,
       );
-    this.inChannels = inChannels;
-    this.outChannels = outChannels;
-    this.kernelSize = tuple('kernelSize', kernelSize, 1);
-    this.stride = tuple('stride', opts.stride ?? 1, 1);
-    const padding = opts.padding ?? 0;
     if (typeof padding === 'string') {
-      if (transposed || (padding !== 'same' && padding !== 'valid'))
+      if (transposed)
+        throw new ValueError(`${at}: padding '${padding}' is not supported by a transposed convolution; give numbers`);
+      if (padding === 'same' && stride.some((s) => s !== 1))
         throw new ValueError(
-          `${at}: padding '${padding}' is not supported${transposed ? ' by a transposed convolution; give numbers' : "; use numbers, 'same' or 'valid'"}`,
-        );
-      if (padding === 'same' && this.stride.some((s) => s !== 1))
-        throw new ValueError(
-          `${at}: padding='same' keeps the input's size, which stride ${fmtShape(this.stride)} cannot; use stride 1 ` +
+          `${at}: padding='same' keeps the input's size, which stride ${fmtShape(stride)} cannot; use stride 1 ` +
             `or give the padding as numbers`,
         );
-      this.padding = padding;
-    } else this.padding = tuple('padding', padding, 0);
-    this.dilation = tuple('dilation', opts.dilation ?? 1, 1);
+    }
+    const mode = a.paddingMode;
+    if (transposed && mode !== 'zeros')
+      throw new ValueError(`${at}: paddingMode must be 'zeros' for a transposed convolution, got '${mode}'`);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = [...kernelSize];
+    this.stride = [...stride];
+    this.padding = typeof padding === 'string' ? padding : [...padding];
+    this.dilation = [...a.dilation];
     this.transposed = transposed;
-    this.outputPadding = tuple('outputPadding', opts.outputPadding ?? 0, 0);
+    this.outputPadding = [...a.outputPadding];
     this.groups = groups;
-    const mode = opts.paddingMode ?? 'zeros';
-    if (!MODES.includes(mode) || (transposed && mode !== 'zeros'))
-      throw new ValueError(
-        `${at}: paddingMode must be ${transposed ? "'zeros' for a transposed convolution" : MODES.map((m) => `'${m}'`).join(', ')}, got '${mode}'`,
-      );
     this.paddingMode = mode;
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
     const shape = transposed
       ? [inChannels, outChannels / groups, ...this.kernelSize]
       : [outChannels, inChannels / groups, ...this.kernelSize];
     this.weight = Parameter(empty(shape, { dtype }));
-    this.bias = (opts.bias ?? true) ? Parameter(empty([outChannels], { dtype })) : null;
+    this.bias = a.bias ? Parameter(empty([outChannels], { dtype })) : null;
     // Last dim first, before and after: 'same' puts the odd element after, as F.conv's own 'same'.
     this._reversedPadding = [];
     for (let d = nd - 1; d >= 0; d--) {
@@ -181,10 +216,114 @@ export class ConvNd extends Module {
   }
 }
 
+/**
+ * torch.nn.Conv1d/Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+ * bias=True, padding_mode='zeros', *, dtype=None).
+ */
+function convSignature(name: string, nd: number) {
+  return sig(name, {
+    args: {
+      inChannels: SIZE,
+      outChannels: SIZE,
+      kernelSize: spatial(nd, 1),
+      stride: optional(spatial(nd, 1)),
+      padding: optional(union(spatial(nd, 0), oneOf(['same', 'valid']))),
+      dilation: optional(spatial(nd, 1)),
+      groups: optional(SIZE),
+      bias: optional(bool),
+      paddingMode: optional(oneOf(MODES)),
+    },
+    options: { dtype: FLOAT_DTYPE },
+  });
+}
+
+/**
+ * torch.nn.ConvTranspose1d/2d(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+ * groups=1, bias=True, dilation=1, padding_mode='zeros', *, dtype=None).
+ */
+function convTransposeSignature(name: string, nd: number) {
+  return sig(name, {
+    args: {
+      inChannels: SIZE,
+      outChannels: SIZE,
+      kernelSize: spatial(nd, 1),
+      stride: optional(spatial(nd, 1)),
+      padding: optional(spatial(nd, 0)),
+      outputPadding: optional(spatial(nd, 0)),
+      groups: optional(SIZE),
+      bias: optional(bool),
+      dilation: optional(spatial(nd, 1)),
+      paddingMode: optional(
+        custom<'zeros'>(
+          "'zeros' for a transposed convolution (its only padding mode, as in PyTorch)",
+          (v) => v === 'zeros',
+          'custom',
+          'zeros',
+        ),
+      ),
+    },
+    options: { dtype: FLOAT_DTYPE },
+  });
+}
+
+const CONV1D = convSignature('Conv1d', 1);
+const CONV2D = convSignature('Conv2d', 2);
+const CONV_TRANSPOSE1D = convTransposeSignature('ConvTranspose1d', 1);
+const CONV_TRANSPOSE2D = convTransposeSignature('ConvTranspose2d', 2);
+
+/** A layer's bound arguments as ConvNd's: every size one entry per spatial dim, the defaults filled in. */
+function convNdArgs(
+  a: {
+    inChannels: number;
+    outChannels: number;
+    kernelSize: SpatialSize;
+    stride?: SpatialSize;
+    padding?: SpatialSize | 'same' | 'valid';
+    dilation?: SpatialSize;
+    outputPadding?: SpatialSize;
+    groups?: number;
+    bias?: boolean;
+    paddingMode?: PaddingMode;
+    dtype?: DType;
+  },
+  nd: number,
+  transposed: boolean,
+): ConvNdArgs {
+  const each = (v: SpatialSize | undefined, dflt: number) =>
+    v === undefined || typeof v === 'number' ? new Array<number>(nd).fill(v ?? dflt) : [...v];
+  const padding = typeof a.padding === 'string' ? a.padding : each(a.padding, 0);
+  return [
+    a.inChannels,
+    a.outChannels,
+    each(a.kernelSize, 1),
+    each(a.stride, 1),
+    padding,
+    each(a.dilation, 1),
+    transposed,
+    each(a.outputPadding, 0),
+    a.groups ?? 1,
+    a.bias ?? true,
+    a.paddingMode ?? 'zeros',
+    { dtype: a.dtype },
+  ];
+}
+
 /** 1-D convolution over [N, C, L] (or [C, L]): weight [out, in/groups, k], bias [out] (torch.nn.Conv1d). */
 export class Conv1d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialSize, opts: ConvLayerOptions = {}) {
-    super('Conv1d', 1, inChannels, outChannels, kernelSize, false, opts);
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: SpatialSize,
+    stride?: SpatialSize | ConvLayerOptions,
+    padding?: SpatialSize | 'same' | 'valid' | ConvLayerOptions,
+    dilation?: SpatialSize | ConvLayerOptions,
+    groups?: number | ConvLayerOptions,
+    bias?: boolean | ConvLayerOptions,
+    paddingMode?: PaddingMode | ConvLayerOptions,
+    opts?: ConvLayerOptions,
+  );
+  constructor(...args: unknown[]) {
+    super(...convNdArgs(CONV1D.bind(args), 1, false));
   }
   override forward(input: Tensor): Tensor {
     return this._conv(conv1d, input);
@@ -193,8 +332,20 @@ export class Conv1d extends ConvNd {
 
 /** 2-D convolution over [N, C, H, W] (or [C, H, W]): weight [out, in/groups, kH, kW], bias [out] (torch.nn.Conv2d). */
 export class Conv2d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialSize, opts: ConvLayerOptions = {}) {
-    super('Conv2d', 2, inChannels, outChannels, kernelSize, false, opts);
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: SpatialSize,
+    stride?: SpatialSize | ConvLayerOptions,
+    padding?: SpatialSize | 'same' | 'valid' | ConvLayerOptions,
+    dilation?: SpatialSize | ConvLayerOptions,
+    groups?: number | ConvLayerOptions,
+    bias?: boolean | ConvLayerOptions,
+    paddingMode?: PaddingMode | ConvLayerOptions,
+    opts?: ConvLayerOptions,
+  );
+  constructor(...args: unknown[]) {
+    super(...convNdArgs(CONV2D.bind(args), 2, false));
   }
   override forward(input: Tensor): Tensor {
     return this._conv(conv2d, input);
@@ -247,8 +398,21 @@ export class ConvTransposeNd extends ConvNd {
 
 /** 1-D transposed convolution: weight [in, out/groups, k], bias [out] (torch.nn.ConvTranspose1d). */
 export class ConvTranspose1d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialSize, opts: ConvTransposeLayerOptions = {}) {
-    super('ConvTranspose1d', 1, inChannels, outChannels, kernelSize, true, opts);
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: SpatialSize,
+    stride?: SpatialSize | ConvTransposeLayerOptions,
+    padding?: SpatialSize | ConvTransposeLayerOptions,
+    outputPadding?: SpatialSize | ConvTransposeLayerOptions,
+    groups?: number | ConvTransposeLayerOptions,
+    bias?: boolean | ConvTransposeLayerOptions,
+    dilation?: SpatialSize | ConvTransposeLayerOptions,
+    paddingMode?: 'zeros' | ConvTransposeLayerOptions,
+    opts?: ConvTransposeLayerOptions,
+  );
+  constructor(...args: unknown[]) {
+    super(...convNdArgs(CONV_TRANSPOSE1D.bind(args), 1, true));
   }
   override forward(input: Tensor, outputSize?: readonly number[] | null): Tensor {
     return this._transposeConv(convTranspose1d, input, outputSize);
@@ -257,10 +421,43 @@ export class ConvTranspose1d extends ConvTransposeNd {
 
 /** 2-D transposed convolution: weight [in, out/groups, kH, kW], bias [out] (torch.nn.ConvTranspose2d). */
 export class ConvTranspose2d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialSize, opts: ConvTransposeLayerOptions = {}) {
-    super('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, true, opts);
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: SpatialSize,
+    stride?: SpatialSize | ConvTransposeLayerOptions,
+    padding?: SpatialSize | ConvTransposeLayerOptions,
+    outputPadding?: SpatialSize | ConvTransposeLayerOptions,
+    groups?: number | ConvTransposeLayerOptions,
+    bias?: boolean | ConvTransposeLayerOptions,
+    dilation?: SpatialSize | ConvTransposeLayerOptions,
+    paddingMode?: 'zeros' | ConvTransposeLayerOptions,
+    opts?: ConvTransposeLayerOptions,
+  );
+  constructor(...args: unknown[]) {
+    super(...convNdArgs(CONV_TRANSPOSE2D.bind(args), 2, true));
   }
   override forward(input: Tensor, outputSize?: readonly number[] | null): Tensor {
     return this._transposeConv(convTranspose2d, input, outputSize);
   }
 }
+
+CONV_ND.describes(ConvNd);
+CONV_TRANSPOSE_ND.describes(ConvTransposeNd);
+CONV1D.describes(Conv1d);
+CONV2D.describes(Conv2d);
+CONV_TRANSPOSE1D.describes(ConvTranspose1d);
+CONV_TRANSPOSE2D.describes(ConvTranspose2d);
+checkMethods(Conv1d, { forward: { args: { input: tensor } } });
+checkMethods(Conv2d, { forward: { args: { input: tensor } } });
+/** torch's ConvTranspose forward(input, output_size=None): the size with or without the batch and channel dims. */
+const TRANSPOSE_FORWARD = {
+  forward: {
+    args: {
+      input: tensor,
+      outputSize: optional(nullable(array(int({ min: 0 }), 'a list of sizes (whole numbers ≥ 0)'))),
+    },
+  },
+};
+checkMethods(ConvTranspose1d, TRANSPOSE_FORWARD);
+checkMethods(ConvTranspose2d, TRANSPOSE_FORWARD);

@@ -1,9 +1,10 @@
 /**
  * @file nn.Dropout: inverted dropout in training (train()), the identity in eval (eval()), seeded by ad.manualSeed.
  */
-import { ValueError } from '../core/errors.js';
+import { bool, checkMethods, optional, sig, tensor } from '../core/args.js';
 import { dropout } from '../ops/nnops.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { PROB } from './args.js';
 import { Module } from './module.js';
 
 /** A float as Python's repr prints it (0.5, 1.0, 1e-05), for reprs that match PyTorch's. */
@@ -13,18 +14,22 @@ function pyFloat(v: number): string {
   return String(v);
 }
 
+/** torch.nn.Dropout(p=0.5, inplace=False). */
+const DROPOUT = sig('Dropout', { args: { p: optional(PROB), inplace: optional(bool) } });
+
 /**
  * Zeroes each element with probability p in training and scales the rest by 1/(1 − p), so eval mode is the identity
  * (torch.nn.Dropout). inplace writes the result into the input.
  */
 export class Dropout extends Module {
-  constructor(
-    readonly p = 0.5,
-    readonly inplace = false,
-  ) {
+  readonly p: number;
+  readonly inplace: boolean;
+  constructor(p?: number | { p?: number; inplace?: boolean }, inplace?: boolean | { inplace?: boolean });
+  constructor(...args: unknown[]) {
     super();
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1))
-      throw new ValueError(`Dropout: dropout probability has to be between 0 and 1, but got ${p}`);
+    const a = DROPOUT.bind(args);
+    this.p = a.p ?? 0.5;
+    this.inplace = a.inplace ?? false;
   }
   override forward(input: Tensor): Tensor {
     return dropout(input, this.p, this.training, this.inplace);
@@ -33,3 +38,6 @@ export class Dropout extends Module {
     return `p=${pyFloat(this.p)}, inplace=${this.inplace ? 'True' : 'False'}`;
   }
 }
+
+DROPOUT.describes(Dropout);
+checkMethods(Dropout, { forward: { args: { input: tensor } } });

@@ -4,13 +4,13 @@
  * fan out, gains). The random stream is not PyTorch's, so values differ from torch's but distributions match.
  */
 import { noGrad } from '../autograd/mode.js';
+import { checked, int, nullable, number, oneOf, optional, tensor } from '../core/args.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { random, randomNormal } from '../core/rng.js';
 import { numel } from '../core/shape.js';
 import { erf } from '../core/special.js';
 import { copy_ } from '../ops/inplace.js';
-import { isTensor } from '../ops/scalar.js';
 import { fromTypedArray, type Tensor } from '../tensor/tensor.js';
 
 export type GainNonlinearity =
@@ -29,7 +29,7 @@ export type GainNonlinearity =
 
 export type FanMode = 'fan_in' | 'fan_out';
 
-const LINEAR_LIKE = [
+const LINEAR_LIKE: readonly string[] = [
   'linear',
   'conv1d',
   'conv2d',
@@ -39,32 +39,39 @@ const LINEAR_LIKE = [
   'conv_transpose3d',
   'sigmoid',
 ];
+const NONLINEARITY = oneOf<GainNonlinearity>([
+  ...(LINEAR_LIKE as GainNonlinearity[]),
+  'tanh',
+  'relu',
+  'leaky_relu',
+  'selu',
+]);
+const FAN_MODE = optional(oneOf<FanMode>(['fan_in', 'fan_out']));
+/** A value drawn from or filled with: a finite number. */
+const VALUE = optional(number());
+const GAIN = optional(number());
+const STD = optional(number({ min: 0 }));
 
 /**
- * The recommended gain for a nonlinearity (torch.nn.init.calculate_gain): 1 for linear layers and sigmoid, 5/3 for
- * tanh, √2 for relu, √(2 / (1 + slope²)) for leaky_relu (slope = param, default 0.01), 3/4 for selu.
+ * The recommended gain for a nonlinearity (torch.nn.init.calculate_gain(nonlinearity, param=None)): 1 for linear
+ * layers and sigmoid, 5/3 for tanh, √2 for relu, √(2 / (1 + slope²)) for leaky_relu (slope = param, default 0.01),
+ * 3/4 for selu.
  */
-export function calculateGain(nonlinearity: GainNonlinearity, param?: number | null): number {
-  if (LINEAR_LIKE.includes(nonlinearity)) return 1;
-  if (nonlinearity === 'tanh') return 5 / 3;
-  if (nonlinearity === 'relu') return Math.SQRT2;
-  if (nonlinearity === 'selu') return 3 / 4;
-  if (nonlinearity === 'leaky_relu') {
-    if (param !== undefined && param !== null && typeof param !== 'number')
-      throw new ValueError(`calculateGain: negative_slope ${String(param)} is not a valid number`);
+export const calculateGain = checked(
+  'calculateGain',
+  { args: { nonlinearity: NONLINEARITY, param: optional(nullable(number())) } },
+  (nonlinearity: GainNonlinearity, param?: number | null): number => {
+    if (LINEAR_LIKE.includes(nonlinearity)) return 1;
+    if (nonlinearity === 'tanh') return 5 / 3;
+    if (nonlinearity === 'relu') return Math.SQRT2;
+    if (nonlinearity === 'selu') return 3 / 4;
     const slope = param ?? 0.01;
     return Math.sqrt(2 / (1 + slope * slope));
-  }
-  throw new ValueError(
-    `calculateGain: unsupported nonlinearity '${nonlinearity}'; use one of ${[...LINEAR_LIKE, 'tanh', 'relu', 'leaky_relu', 'selu'].join(', ')}`,
-  );
-}
+  },
+);
 
-function checkTarget(op: string, t: unknown): asserts t is Tensor {
-  if (!isTensor(t))
-    throw new ValueError(
-      `${op}: the first argument must be a Tensor to fill in place, got ${t === null ? 'null' : typeof t}`,
-    );
+/** The tensor an init function fills: the signature checks it is a Tensor, this that it is floating point. */
+function checkTarget(op: string, t: Tensor): void {
   if (!isFloating(t.dtype))
     throw new DTypeError(
       `${op}: fills floating-point tensors, got a ${t.dtype} tensor of shape ${fmtShape(t.shape)}; create it with ` +
@@ -89,45 +96,59 @@ function draw(t: Tensor, f: () => number): Tensor {
  * [fanIn, fanOut] of a weight (torch's _calculate_fan_in_and_fan_out): shape[1] and shape[0] times the receptive
  * field (the product of the dims after the first two), for weights laid out [out, in, ...kernel].
  */
-export function calculateFanInAndFanOut(t: Tensor): [number, number] {
-  if (t.ndim < 2)
-    throw new ShapeError(
-      `calculateFanInAndFanOut: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions ` +
-        `(shape ${fmtShape(t.shape)}); they are defined for weights [outFeatures, inFeatures, ...kernel]`,
-    );
-  const receptive = numel(t.shape.slice(2));
-  return [t.shape[1] * receptive, t.shape[0] * receptive];
-}
+export const calculateFanInAndFanOut = checked(
+  'calculateFanInAndFanOut',
+  { args: { tensor } },
+  (t: Tensor): [number, number] => {
+    if (t.ndim < 2)
+      throw new ShapeError(
+        `calculateFanInAndFanOut: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions ` +
+          `(shape ${fmtShape(t.shape)}); they are defined for weights [outFeatures, inFeatures, ...kernel]`,
+      );
+    const receptive = numel(t.shape.slice(2));
+    return [t.shape[1] * receptive, t.shape[0] * receptive];
+  },
+);
 
-function fan(op: string, t: Tensor, mode: FanMode): number {
-  if (mode !== 'fan_in' && mode !== 'fan_out')
-    throw new ValueError(`${op}: mode ${JSON.stringify(mode)} not supported, please use one of fan_in, fan_out`);
+function fan(t: Tensor, mode: FanMode): number {
   const [fanIn, fanOut] = calculateFanInAndFanOut(t);
   return mode === 'fan_in' ? fanIn : fanOut;
 }
 
-/** Fills t with U(a, b). */
-export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
-  checkTarget('uniform_', t);
-  if (!(a <= b)) throw new ValueError(`uniform_: expects a ≤ b, got a = ${a}, b = ${b}`);
-  return draw(t, () => a + (b - a) * random());
-}
+/** Fills t with U(a, b) (torch.nn.init.uniform_(tensor, a=0.0, b=1.0)). */
+export const uniform_ = checked(
+  'uniform_',
+  { args: { tensor, a: VALUE, b: VALUE } },
+  (t: Tensor, a = 0, b = 1): Tensor => {
+    checkTarget('uniform_', t);
+    if (!(a <= b)) throw new ValueError(`uniform_: expects a ≤ b, got a = ${a}, b = ${b}`);
+    return draw(t, () => a + (b - a) * random());
+  },
+);
 
-/** Fills t with N(mean, std²). */
-export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
-  checkTarget('normal_', t);
-  if (!(std >= 0)) throw new ValueError(`normal_: expects std ≥ 0, got ${std}`);
-  return draw(t, () => mean + std * randomNormal());
-}
+/** Fills t with N(mean, std²) (torch.nn.init.normal_(tensor, mean=0.0, std=1.0)). */
+export const normal_ = checked(
+  'normal_',
+  { args: { tensor, mean: VALUE, std: STD } },
+  (t: Tensor, mean = 0, std = 1): Tensor => {
+    checkTarget('normal_', t);
+    return draw(t, () => mean + std * randomNormal());
+  },
+);
 
 /**
- * Fills t with N(mean, std²) truncated to [a, b] (redrawn outside it), as torch.nn.init.trunc_normal_; a and b are
- * absolute bounds, not multiples of std.
+ * Fills t with N(mean, std²) truncated to [a, b] (redrawn outside it), as torch.nn.init.trunc_normal_(tensor,
+ * mean=0.0, std=1.0, a=-2.0, b=2.0); a and b are absolute bounds, not multiples of std.
  */
-export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+export const truncNormal_ = checked(
+  'truncNormal_',
+  { args: { tensor, mean: VALUE, std: STD, a: VALUE, b: VALUE } },
+  (t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor => truncNormal(t, mean, std, a, b),
+);
+
+function truncNormal(t: Tensor, mean: number, std: number, a: number, b: number): Tensor {
   checkTarget('truncNormal_', t);
-  if (!(std >= 0) || !(a < b))
-    throw new ValueError(`truncNormal_: expects std ≥ 0 and a < b, got std = ${std}, a = ${a}, b = ${b}`);
+  if (!(a < b)) throw new ValueError(`truncNormal_: expects a < b, got a = ${a}, b = ${b}`);
   if (std === 0) return constant_(t, Math.min(Math.max(mean, a), b));
   // Rejection is exact; a window far in a tail would make it slow, so it needs a reasonable acceptance rate.
   if (!(normCdf((b - mean) / std) - normCdf((a - mean) / std) > 1e-4))
@@ -147,22 +168,26 @@ function normCdf(x: number): number {
   return 0.5 * (1 + erf(x / Math.SQRT2));
 }
 
-/** Fills t with val. */
-export function constant_(t: Tensor, val: number): Tensor {
-  checkTarget('constant_', t);
-  return write(t, new Float64Array(t.numel()).fill(val));
-}
-export function ones_(t: Tensor): Tensor {
+/** Fills t with val (torch.nn.init.constant_(tensor, val)); ±Infinity may be, NaN may not. */
+export const constant_ = checked(
+  'constant_',
+  { args: { tensor, val: number({ infinite: true }) } },
+  (t: Tensor, val: number): Tensor => {
+    checkTarget('constant_', t);
+    return write(t, new Float64Array(t.numel()).fill(val));
+  },
+);
+export const ones_ = checked('ones_', { args: { tensor } }, (t: Tensor): Tensor => {
   checkTarget('ones_', t);
   return constant_(t, 1);
-}
-export function zeros_(t: Tensor): Tensor {
+});
+export const zeros_ = checked('zeros_', { args: { tensor } }, (t: Tensor): Tensor => {
   checkTarget('zeros_', t);
   return constant_(t, 0);
-}
+});
 
 /** Fills a 2-D t with the identity (ones on the diagonal of a possibly non-square matrix). */
-export function eye_(t: Tensor): Tensor {
+export const eye_ = checked('eye_', { args: { tensor } }, (t: Tensor): Tensor => {
   checkTarget('eye_', t);
   if (t.ndim !== 2)
     throw new ShapeError(`eye_: only tensors with 2 dimensions are supported, got shape ${fmtShape(t.shape)}`);
@@ -170,19 +195,22 @@ export function eye_(t: Tensor): Tensor {
   const v = new Float64Array(r * c);
   for (let i = 0; i < Math.min(r, c); i++) v[i * c + i] = 1;
   return write(t, v);
-}
+});
 
 /**
  * Fills a 3-, 4- or 5-D convolution weight with the Dirac delta, so the convolution is the identity on as many
- * channels as it can keep; with groups, each group's block gets its own identity.
+ * channels as it can keep; with groups, each group's block gets its own identity (torch.nn.init.dirac_(tensor,
+ * groups=1)).
  */
-export function dirac_(t: Tensor, groups = 1): Tensor {
+export const dirac_ = checked('dirac_', { args: { tensor, groups: optional(int({ min: 1 })) } }, dirac);
+
+function dirac(t: Tensor, groups = 1): Tensor {
   checkTarget('dirac_', t);
   if (t.ndim < 3 || t.ndim > 5)
     throw new ShapeError(
       `dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape ${fmtShape(t.shape)}`,
     );
-  if (!Number.isInteger(groups) || groups < 1 || t.shape[0] % groups !== 0)
+  if (t.shape[0] % groups !== 0)
     throw new ValueError(`dirac_: dim 0 (${t.shape[0]}) must be divisible by groups (${groups})`);
   const outPerGroup = t.shape[0] / groups;
   const minDim = Math.min(outPerGroup, t.shape[1]);
@@ -198,20 +226,28 @@ export function dirac_(t: Tensor, groups = 1): Tensor {
   return write(t, v);
 }
 
-/** U(−a, a) with a = gain·√(6 / (fanIn + fanOut)) (Glorot & Bengio). */
-export function xavierUniform_(t: Tensor, gain = 1): Tensor {
-  checkTarget('xavierUniform_', t);
-  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
-  const a = gain * Math.sqrt(6 / (fanIn + fanOut));
-  return uniform_(t, -a, a);
-}
+/** U(−a, a) with a = gain·√(6 / (fanIn + fanOut)) (Glorot & Bengio; torch.nn.init.xavier_uniform_(tensor, gain=1.0)). */
+export const xavierUniform_ = checked(
+  'xavierUniform_',
+  { args: { tensor, gain: GAIN } },
+  (t: Tensor, gain = 1): Tensor => {
+    checkTarget('xavierUniform_', t);
+    const [fanIn, fanOut] = calculateFanInAndFanOut(t);
+    const a = gain * Math.sqrt(6 / (fanIn + fanOut));
+    return uniform_(t, -a, a);
+  },
+);
 
-/** N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
-export function xavierNormal_(t: Tensor, gain = 1): Tensor {
-  checkTarget('xavierNormal_', t);
-  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
-  return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
-}
+/** N(0, std²) with std = gain·√(2 / (fanIn + fanOut)) (torch.nn.init.xavier_normal_(tensor, gain=1.0)). */
+export const xavierNormal_ = checked(
+  'xavierNormal_',
+  { args: { tensor, gain: GAIN } },
+  (t: Tensor, gain = 1): Tensor => {
+    checkTarget('xavierNormal_', t);
+    const [fanIn, fanOut] = calculateFanInAndFanOut(t);
+    return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
+  },
+);
 
 export interface KaimingOptions {
   /** The negative slope of the leaky_relu that follows (0 for relu); default 0. */
@@ -221,12 +257,18 @@ export interface KaimingOptions {
   nonlinearity?: GainNonlinearity;
 }
 
-function kaimingStd(op: string, t: Tensor, args: [number | KaimingOptions | undefined, FanMode?, GainNonlinearity?]) {
-  const [first, m, nl] = args;
-  const o: KaimingOptions =
-    typeof first === 'object' && first !== null ? first : { a: first, mode: m, nonlinearity: nl };
-  const f = fan(op, t, o.mode ?? 'fan_in');
-  return calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0) / Math.sqrt(f);
+/** kaiming_uniform_ and kaiming_normal_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu'), any by name. */
+type KaimingFill = (
+  tensor: Tensor,
+  a?: number | KaimingOptions,
+  mode?: FanMode | KaimingOptions,
+  nonlinearity?: GainNonlinearity | KaimingOptions,
+  opts?: KaimingOptions,
+) => Tensor;
+const KAIMING = { args: { tensor, a: VALUE, mode: FAN_MODE, nonlinearity: optional(NONLINEARITY) } };
+
+function kaimingStd(t: Tensor, a: number, mode: FanMode, nonlinearity: GainNonlinearity): number {
+  return calculateGain(nonlinearity, a) / Math.sqrt(fan(t, mode));
 }
 
 /**
@@ -234,35 +276,36 @@ function kaimingStd(op: string, t: Tensor, args: [number | KaimingOptions | unde
  * positional form, kaimingUniform_(w, a, mode, nonlinearity), or with options: kaimingUniform_(w, {a: Math.sqrt(5)}).
  * Linear's default weight is kaimingUniform_(w, {a: √5}), which is U(−1/√fanIn, 1/√fanIn).
  */
-export function kaimingUniform_(
-  t: Tensor,
-  a?: number | KaimingOptions,
-  mode?: FanMode,
-  nonlinearity?: GainNonlinearity,
-): Tensor {
-  checkTarget('kaimingUniform_', t);
-  if (t.numel() === 0) return t;
-  const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, [a, mode, nonlinearity]);
-  return uniform_(t, -bound, bound);
-}
+export const kaimingUniform_ = checked(
+  'kaimingUniform_',
+  KAIMING,
+  (t: Tensor, a: number = 0, mode: FanMode = 'fan_in', nonlinearity: GainNonlinearity = 'leaky_relu'): Tensor => {
+    checkTarget('kaimingUniform_', t);
+    if (t.numel() === 0) return t;
+    const bound = Math.sqrt(3) * kaimingStd(t, a, mode, nonlinearity);
+    return uniform_(t, -bound, bound);
+  },
+) as KaimingFill;
 
 /** N(0, std²) with std = gain / √fan. */
-export function kaimingNormal_(
-  t: Tensor,
-  a?: number | KaimingOptions,
-  mode?: FanMode,
-  nonlinearity?: GainNonlinearity,
-): Tensor {
-  checkTarget('kaimingNormal_', t);
-  if (t.numel() === 0) return t;
-  return normal_(t, 0, kaimingStd('kaimingNormal_', t, [a, mode, nonlinearity]));
-}
+export const kaimingNormal_ = checked(
+  'kaimingNormal_',
+  KAIMING,
+  (t: Tensor, a: number = 0, mode: FanMode = 'fan_in', nonlinearity: GainNonlinearity = 'leaky_relu'): Tensor => {
+    checkTarget('kaimingNormal_', t);
+    if (t.numel() === 0) return t;
+    return normal_(t, 0, kaimingStd(t, a, mode, nonlinearity));
+  },
+) as KaimingFill;
 
 /**
  * A (semi-)orthogonal matrix: t viewed as [shape[0], rest], filled with the Q of the QR decomposition of a normal
- * matrix, signs fixed by R's diagonal so Q is uniformly distributed (as torch.nn.init.orthogonal_), times gain.
+ * matrix, signs fixed by R's diagonal so Q is uniformly distributed (as torch.nn.init.orthogonal_(tensor,
+ * gain=1)), times gain.
  */
-export function orthogonal_(t: Tensor, gain = 1): Tensor {
+export const orthogonal_ = checked('orthogonal_', { args: { tensor, gain: GAIN } }, orthogonal);
+
+function orthogonal(t: Tensor, gain = 1): Tensor {
   checkTarget('orthogonal_', t);
   if (t.ndim < 2)
     throw new ShapeError(`orthogonal_: only tensors with 2 or more dimensions are supported, got ${fmtShape(t.shape)}`);

@@ -5,13 +5,13 @@
  */
 
 import { linear } from '../api/functional.js';
-import { bool, checkMethods, int, oneOf, optional, sig, tensor } from '../core/args.js';
+import { any, array, bool, checkMethods, dim, int, optional, sig, tensor } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
-import { ValueError } from '../core/errors.js';
 import { empty } from '../ops/creation.js';
 import { bilinear, unflatten } from '../ops/nnops.js';
 import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { FEATURES, FLOAT_DTYPE } from './args.js';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init.js';
 import { Module, Parameter } from './module.js';
 
@@ -23,14 +23,6 @@ export interface LinearOptions {
 }
 
 const pyBool = (b: boolean) => (b ? 'True' : 'False');
-
-function checkFeatures(layer: string, pairs: [string, number][]): void {
-  for (const [name, n] of pairs)
-    if (!Number.isInteger(n) || n < 0) throw new ValueError(`${layer}: ${name} must be a whole number ≥ 0, got ${n}`);
-}
-
-const FEATURES = int({ min: 0 });
-const FLOAT_DTYPE = optional(oneOf(['float32', 'float64']));
 
 /** torch.nn.Linear(in_features, out_features, bias=True, *, dtype=None). */
 const LINEAR = sig('Linear', {
@@ -79,6 +71,12 @@ export class Linear extends Module {
 LINEAR.describes(Linear);
 checkMethods(Linear, { forward: { args: { input: tensor } } });
 
+/** torch.nn.Bilinear(in1_features, in2_features, out_features, bias=True, *, dtype=None). */
+const BILINEAR = sig('Bilinear', {
+  args: { in1Features: FEATURES, in2Features: FEATURES, outFeatures: FEATURES, bias: optional(bool) },
+  options: { dtype: FLOAT_DTYPE },
+});
+
 /** y = x1ᵀ·A·x2 + b: weight [outFeatures, in1Features, in2Features], bias [outFeatures] (torch.nn.Bilinear). */
 export class Bilinear extends Module {
   readonly in1Features: number;
@@ -87,19 +85,22 @@ export class Bilinear extends Module {
   weight: Tensor;
   bias: Tensor | null;
 
-  constructor(in1Features: number, in2Features: number, outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    in1Features: number,
+    in2Features: number,
+    outFeatures: number,
+    bias?: boolean | LinearOptions,
+    opts?: LinearOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    checkFeatures('Bilinear', [
-      ['in1Features', in1Features],
-      ['in2Features', in2Features],
-      ['outFeatures', outFeatures],
-    ]);
-    this.in1Features = in1Features;
-    this.in2Features = in2Features;
-    this.outFeatures = outFeatures;
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
-    this.weight = Parameter(empty([outFeatures, in1Features, in2Features], { dtype }));
-    this.bias = (opts.bias ?? true) ? Parameter(empty([outFeatures], { dtype })) : null;
+    const a = BILINEAR.bind(args);
+    this.in1Features = a.in1Features;
+    this.in2Features = a.in2Features;
+    this.outFeatures = a.outFeatures;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
+    this.weight = Parameter(empty([a.outFeatures, a.in1Features, a.in2Features], { dtype }));
+    this.bias = (a.bias ?? true) ? Parameter(empty([a.outFeatures], { dtype })) : null;
     this.resetParameters();
   }
 
@@ -122,23 +123,42 @@ export class Bilinear extends Module {
   }
 }
 
+BILINEAR.describes(Bilinear);
+checkMethods(Bilinear, { forward: { args: { input1: tensor, input2: tensor } } });
+
+/**
+ * torch.nn.Identity(*args, **kwargs): takes any arguments, positional or an options object, and ignores them all,
+ * as PyTorch's does, so it can stand in for any layer whose arguments are already written out. Hence `any`.
+ */
+const IDENTITY = sig('Identity', { rest: any });
+
 /** Returns its input unchanged (the same tensor); any constructor arguments are ignored, as in PyTorch. */
 export class Identity extends Module {
-  constructor(..._args: unknown[]) {
+  constructor(...args: unknown[]) {
     super();
+    IDENTITY.bind(args);
   }
   override forward(input: Tensor): Tensor {
     return input;
   }
 }
 
+IDENTITY.describes(Identity);
+checkMethods(Identity, { forward: { args: { input: tensor } } });
+
+/** torch.nn.Flatten(start_dim=1, end_dim=-1). */
+const FLATTEN = sig('Flatten', { args: { startDim: optional(dim), endDim: optional(dim) } });
+
 /** Merges dims startDim..endDim into one (default: all but the batch dim), as torch.nn.Flatten. */
 export class Flatten extends Module {
-  constructor(
-    readonly startDim = 1,
-    readonly endDim = -1,
-  ) {
+  readonly startDim: number;
+  readonly endDim: number;
+  constructor(startDim?: number | { startDim?: number; endDim?: number }, endDim?: number | { endDim?: number });
+  constructor(...args: unknown[]) {
     super();
+    const a = FLATTEN.bind(args);
+    this.startDim = a.startDim ?? 1;
+    this.endDim = a.endDim ?? -1;
   }
   override forward(input: Tensor): Tensor {
     return flatten(input, this.startDim, this.endDim);
@@ -148,19 +168,24 @@ export class Flatten extends Module {
   }
 }
 
+FLATTEN.describes(Flatten);
+checkMethods(Flatten, { forward: { args: { input: tensor } } });
+
+/** torch.nn.Unflatten(dim, unflattened_size); named dims (a string dim) do not exist in adjoint. */
+const UNFLATTEN = sig('Unflatten', {
+  args: { dim, unflattenedSize: array(int(), 'an array of whole numbers (one may be -1)') },
+});
+
 /** Splits dim into unflattenedSize (one entry may be -1), as torch.nn.Unflatten. */
 export class Unflatten extends Module {
+  readonly dim: number;
   readonly unflattenedSize: readonly number[];
-  constructor(
-    readonly dim: number,
-    unflattenedSize: readonly number[],
-  ) {
+  constructor(dim: number, unflattenedSize: readonly number[]);
+  constructor(...args: unknown[]) {
     super();
-    if (!Array.isArray(unflattenedSize) || !unflattenedSize.every(Number.isInteger))
-      throw new ValueError(
-        `Unflatten: unflattenedSize must be an array of whole numbers (one may be -1), got ${String(unflattenedSize)}`,
-      );
-    this.unflattenedSize = unflattenedSize.slice();
+    const a = UNFLATTEN.bind(args);
+    this.dim = a.dim;
+    this.unflattenedSize = a.unflattenedSize.slice();
   }
   override forward(input: Tensor): Tensor {
     return unflatten(input, this.dim, this.unflattenedSize);
@@ -170,3 +195,6 @@ export class Unflatten extends Module {
     return `dim=${this.dim}, unflattened_size=(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
   }
 }
+
+UNFLATTEN.describes(Unflatten);
+checkMethods(Unflatten, { forward: { args: { input: tensor } } });

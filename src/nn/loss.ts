@@ -4,7 +4,18 @@
  * buffer named as PyTorch names it (`weight`, `pos_weight`), so it is saved in the state dict when it is given.
  */
 
-import { ValueError } from '../core/errors.js';
+import {
+  checkMethods,
+  custom,
+  int,
+  nullable,
+  number,
+  oneOf,
+  optional,
+  type Params,
+  sig,
+  tensor,
+} from '../core/args.js';
 import {
   type BinaryCrossEntropyOptions,
   type BinaryCrossEntropyWithLogitsOptions,
@@ -22,52 +33,80 @@ import {
   smoothL1Loss,
 } from '../ops/loss.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { PROB } from './args.js';
 import { Module } from './module.js';
 
-const SNAKE: Record<string, string> = {
-  ignore_index: 'ignoreIndex',
-  label_smoothing: 'labelSmoothing',
-  pos_weight: 'posWeight',
-  size_average: "reduction: 'mean' or 'sum'",
-  reduce: "reduction: 'none'",
-};
-
+const WEIGHT = optional(nullable(tensor));
+const REDUCTION = optional(oneOf(['mean', 'sum', 'none']));
 /**
- * input vs target, reduced as `reduction` says ('mean' by default). The options are checked here, when the module
- * is made, since forward passes on only the ones it knows.
+ * PyTorch's deprecated size_average and reduce keep their positional places, so a positional call lines up with
+ * PyTorch's (MSELoss(None, None, 'sum')), but take only null: a value says to use reduction.
  */
+const SIZE_AVERAGE = optional(
+  custom<null>(
+    "null (size_average is deprecated in PyTorch; give reduction: 'mean' or 'sum' by name)",
+    (v) => v === null,
+    'custom',
+    null,
+  ),
+);
+const REDUCE = optional(
+  custom<null>(
+    "null (reduce is deprecated in PyTorch; give reduction: 'none', 'mean' or 'sum' by name)",
+    (v) => v === null,
+    'custom',
+    null,
+  ),
+);
+const RENAMES = { size_average: "reduction ('mean' or 'sum'; size_average is deprecated in PyTorch)" };
+
+/** A loss's signature: PyTorch's parameters in its order; every one may also be given by name. */
+function lossSignature<P extends Params>(name: string, args: P) {
+  return sig(name, { args, renames: RENAMES });
+}
+
+/** input vs target, reduced as `reduction` says ('mean' by default); each loss's signature checks its arguments. */
 class ReducedLoss extends Module {
   readonly reduction: Reduction;
-  constructor(opts: ReductionOptions, allowed: string[]) {
+  constructor(reduction: Reduction | undefined) {
     super();
-    const name = new.target.name;
-    if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
-      throw new ValueError(
-        `${name}: the argument must be an options object like {${allowed.join(', ')}}, got ${String(opts)}`,
-      );
-    for (const k of Object.keys(opts))
-      if (!allowed.includes(k))
-        throw new ValueError(
-          `${name}: unknown option '${k}'; the options are ${allowed.join(', ')}` +
-            (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
-        );
-    const r = opts.reduction ?? 'mean';
-    if (!['mean', 'sum', 'none'].includes(r))
-      throw new ValueError(`${name}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
-    this.reduction = r;
+    this.reduction = reduction ?? 'mean';
   }
 }
+
+/**
+ * torch.nn.CrossEntropyLoss(weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean',
+ * label_smoothing=0.0).
+ */
+const CROSS_ENTROPY = lossSignature('CrossEntropyLoss', {
+  weight: WEIGHT,
+  sizeAverage: SIZE_AVERAGE,
+  ignoreIndex: optional(int()),
+  reduce: REDUCE,
+  reduction: REDUCTION,
+  labelSmoothing: optional(PROB),
+});
 
 /** crossEntropy(input, target, {weight, ignoreIndex, reduction, labelSmoothing}) as a module. */
 export class CrossEntropyLoss extends ReducedLoss {
   declare readonly weight: Tensor | null;
   readonly ignoreIndex: number;
   readonly labelSmoothing: number;
-  constructor(opts: CrossEntropyOptions = {}) {
-    super(opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
-    this.registerBuffer('weight', opts.weight ?? null);
-    this.ignoreIndex = opts.ignoreIndex ?? -100;
-    this.labelSmoothing = opts.labelSmoothing ?? 0;
+  constructor(
+    weight?: Tensor | null | CrossEntropyOptions,
+    sizeAverage?: null | CrossEntropyOptions,
+    ignoreIndex?: number | CrossEntropyOptions,
+    reduce?: null | CrossEntropyOptions,
+    reduction?: Reduction | CrossEntropyOptions,
+    labelSmoothing?: number | CrossEntropyOptions,
+    opts?: CrossEntropyOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = CROSS_ENTROPY.bind(args);
+    super(a.reduction);
+    this.registerBuffer('weight', a.weight ?? null);
+    this.ignoreIndex = a.ignoreIndex ?? -100;
+    this.labelSmoothing = a.labelSmoothing ?? 0;
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return crossEntropy(input, target, {
@@ -79,72 +118,153 @@ export class CrossEntropyLoss extends ReducedLoss {
   }
 }
 
+CROSS_ENTROPY.describes(CrossEntropyLoss);
+
+/** torch.nn.NLLLoss(weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'). */
+const NLL = lossSignature('NLLLoss', {
+  weight: WEIGHT,
+  sizeAverage: SIZE_AVERAGE,
+  ignoreIndex: optional(int()),
+  reduce: REDUCE,
+  reduction: REDUCTION,
+});
+
 /** nllLoss(input, target, {weight, ignoreIndex, reduction}) as a module. */
 export class NLLLoss extends ReducedLoss {
   declare readonly weight: Tensor | null;
   readonly ignoreIndex: number;
-  constructor(opts: NllLossOptions = {}) {
-    super(opts, ['weight', 'ignoreIndex', 'reduction']);
-    this.registerBuffer('weight', opts.weight ?? null);
-    this.ignoreIndex = opts.ignoreIndex ?? -100;
+  constructor(
+    weight?: Tensor | null | NllLossOptions,
+    sizeAverage?: null | NllLossOptions,
+    ignoreIndex?: number | NllLossOptions,
+    reduce?: null | NllLossOptions,
+    reduction?: Reduction | NllLossOptions,
+    opts?: NllLossOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = NLL.bind(args);
+    super(a.reduction);
+    this.registerBuffer('weight', a.weight ?? null);
+    this.ignoreIndex = a.ignoreIndex ?? -100;
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return nllLoss(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction });
   }
 }
 
+NLL.describes(NLLLoss);
+
+/** torch.nn.MSELoss and L1Loss(size_average=None, reduce=None, reduction='mean'). */
+const REDUCED = { sizeAverage: SIZE_AVERAGE, reduce: REDUCE, reduction: REDUCTION };
+const MSE = lossSignature('MSELoss', REDUCED);
+const L1 = lossSignature('L1Loss', REDUCED);
+
 /** mseLoss(input, target, {reduction}) as a module. */
 export class MSELoss extends ReducedLoss {
-  constructor(opts: ReductionOptions = {}) {
-    super(opts, ['reduction']);
+  constructor(
+    sizeAverage?: null | ReductionOptions,
+    reduce?: null | ReductionOptions,
+    reduction?: Reduction | ReductionOptions,
+    opts?: ReductionOptions,
+  );
+  constructor(...args: unknown[]) {
+    super(MSE.bind(args).reduction);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return mseLoss(input, target, { reduction: this.reduction });
   }
 }
 
+MSE.describes(MSELoss);
+
 /** l1Loss(input, target, {reduction}) as a module. */
 export class L1Loss extends ReducedLoss {
-  constructor(opts: ReductionOptions = {}) {
-    super(opts, ['reduction']);
+  constructor(
+    sizeAverage?: null | ReductionOptions,
+    reduce?: null | ReductionOptions,
+    reduction?: Reduction | ReductionOptions,
+    opts?: ReductionOptions,
+  );
+  constructor(...args: unknown[]) {
+    super(L1.bind(args).reduction);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return l1Loss(input, target, { reduction: this.reduction });
   }
 }
 
+L1.describes(L1Loss);
+
+/** torch.nn.SmoothL1Loss(size_average=None, reduce=None, reduction='mean', beta=1.0). */
+const SMOOTH_L1 = lossSignature('SmoothL1Loss', { ...REDUCED, beta: optional(number({ min: 0 })) });
+
 /** smoothL1Loss(input, target, {reduction, beta}) as a module. */
 export class SmoothL1Loss extends ReducedLoss {
   readonly beta: number;
-  constructor(opts: SmoothL1LossOptions = {}) {
-    super(opts, ['reduction', 'beta']);
-    this.beta = opts.beta ?? 1;
+  constructor(
+    sizeAverage?: null | SmoothL1LossOptions,
+    reduce?: null | SmoothL1LossOptions,
+    reduction?: Reduction | SmoothL1LossOptions,
+    beta?: number | SmoothL1LossOptions,
+    opts?: SmoothL1LossOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = SMOOTH_L1.bind(args);
+    super(a.reduction);
+    this.beta = a.beta ?? 1;
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
   }
 }
 
+SMOOTH_L1.describes(SmoothL1Loss);
+
+/** torch.nn.BCELoss(weight=None, size_average=None, reduce=None, reduction='mean'). */
+const BCE = lossSignature('BCELoss', { weight: WEIGHT, ...REDUCED });
+
 /** binaryCrossEntropy(input, target, {weight, reduction}) as a module: input is probabilities. */
 export class BCELoss extends ReducedLoss {
   declare readonly weight: Tensor | null;
-  constructor(opts: BinaryCrossEntropyOptions = {}) {
-    super(opts, ['weight', 'reduction']);
-    this.registerBuffer('weight', opts.weight ?? null);
+  constructor(
+    weight?: Tensor | null | BinaryCrossEntropyOptions,
+    sizeAverage?: null | BinaryCrossEntropyOptions,
+    reduce?: null | BinaryCrossEntropyOptions,
+    reduction?: Reduction | BinaryCrossEntropyOptions,
+    opts?: BinaryCrossEntropyOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = BCE.bind(args);
+    super(a.reduction);
+    this.registerBuffer('weight', a.weight ?? null);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropy(input, target, { weight: this.weight, reduction: this.reduction });
   }
 }
 
+BCE.describes(BCELoss);
+
+/** torch.nn.BCEWithLogitsLoss(weight=None, size_average=None, reduce=None, reduction='mean', pos_weight=None). */
+const BCE_WITH_LOGITS = lossSignature('BCEWithLogitsLoss', { weight: WEIGHT, ...REDUCED, posWeight: WEIGHT });
+
 /** binaryCrossEntropyWithLogits(input, target, {weight, posWeight, reduction}) as a module: input is logits. */
 export class BCEWithLogitsLoss extends ReducedLoss {
   declare readonly weight: Tensor | null;
   declare readonly pos_weight: Tensor | null;
-  constructor(opts: BinaryCrossEntropyWithLogitsOptions = {}) {
-    super(opts, ['weight', 'posWeight', 'reduction']);
-    this.registerBuffer('weight', opts.weight ?? null);
-    this.registerBuffer('pos_weight', opts.posWeight ?? null);
+  constructor(
+    weight?: Tensor | null | BinaryCrossEntropyWithLogitsOptions,
+    sizeAverage?: null | BinaryCrossEntropyWithLogitsOptions,
+    reduce?: null | BinaryCrossEntropyWithLogitsOptions,
+    reduction?: Reduction | BinaryCrossEntropyWithLogitsOptions,
+    posWeight?: Tensor | null | BinaryCrossEntropyWithLogitsOptions,
+    opts?: BinaryCrossEntropyWithLogitsOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = BCE_WITH_LOGITS.bind(args);
+    super(a.reduction);
+    this.registerBuffer('weight', a.weight ?? null);
+    this.registerBuffer('pos_weight', a.posWeight ?? null);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropyWithLogits(input, target, {
@@ -154,3 +274,7 @@ export class BCEWithLogitsLoss extends ReducedLoss {
     });
   }
 }
+
+BCE_WITH_LOGITS.describes(BCEWithLogitsLoss);
+for (const cls of [CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss])
+  checkMethods(cls, { forward: { args: { input: tensor, target: tensor } } });

@@ -3,9 +3,25 @@
  * as PyTorch's registration order), dotted names identical to PyTorch's, train/eval, stateDict/loadStateDict.
  */
 import { noGrad } from '../autograd/mode.js';
-import { checkMethods, custom, isTensorLike } from '../core/args.js';
+import {
+  any,
+  bool,
+  checked,
+  checkMethods,
+  custom,
+  describe,
+  fn,
+  instance,
+  isTensorLike,
+  nullable,
+  optional,
+  record,
+  sig,
+  str,
+  tensor,
+} from '../core/args.js';
 import { DTYPES, type DType, isFloating } from '../core/dtype.js';
-import { AdjointError, DTypeError, fmtShape, ShapeError } from '../core/errors.js';
+import { AdjointError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { toDtype } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -13,17 +29,25 @@ import { Tensor as TensorClass } from '../tensor/tensor.js';
 
 const parameters = new WeakSet<Tensor>();
 
-/** Marks t as a module parameter (nn.Parameter): a leaf that requires grad and is found by parameters(). */
-export function Parameter(t: Tensor, requiresGrad = true): Tensor {
-  const p = t.isLeaf ? t : t.detach();
-  p.requiresGrad_(requiresGrad);
-  parameters.add(p);
-  return p;
-}
+/**
+ * Marks t as a module parameter (nn.Parameter(data, requires_grad=True)): a leaf that requires grad and is found by
+ * parameters().
+ */
+export const Parameter = checked(
+  'Parameter',
+  { args: { data: tensor, requiresGrad: optional(bool) } },
+  function Parameter(t: Tensor, requiresGrad = true): Tensor {
+    const p = t.isLeaf ? t : t.detach();
+    p.requiresGrad_(requiresGrad);
+    parameters.add(p);
+    return p;
+  },
+);
 
-export function isParameter(v: unknown): v is Tensor {
-  return v instanceof TensorClass && parameters.has(v);
-}
+const isParam = (v: unknown): v is Tensor => v instanceof TensorClass && parameters.has(v);
+
+/** Whether v is a module parameter; any value may be asked about, hence `any`. */
+export const isParameter = checked('isParameter', { args: { value: any } }, isParam);
 
 export type StateDict = Record<string, Tensor>;
 
@@ -44,6 +68,12 @@ export class Module {
   _buffers = new Map<string, Tensor | null>();
   _nonPersistent = new Set<string>();
 
+  /** torch.nn.Module(): no arguments; a subclass declares its own. */
+  constructor();
+  constructor(...args: unknown[]) {
+    MODULE.bind(args);
+  }
+
   forward(..._args: any[]): any {
     throw new AdjointError(`${this.constructor.name}: forward() is not implemented`);
   }
@@ -55,6 +85,11 @@ export class Module {
 
   /** A buffer: state saved with the model but not trained (running statistics). */
   registerBuffer(name: string, t: Tensor | null, persistent = true): void {
+    if (Object.hasOwn(this, name) && !this._buffers.has(name))
+      throw new ValueError(
+        `Module.registerBuffer: attribute '${name}' already exists on ${this.constructor.name}; a buffer needs a name of ` +
+          `its own`,
+      );
     this._buffers.set(name, t);
     if (!persistent) this._nonPersistent.add(name);
     else this._nonPersistent.delete(name);
@@ -74,10 +109,17 @@ export class Module {
     return [...this.namedChildren()].map(([, m]) => m);
   }
 
-  /** This module and every descendant, with dotted names ('' for this one). */
-  *namedModules(prefix = ''): Generator<[string, Module]> {
+  /**
+   * This module and every descendant, with dotted names ('' for this one); a module reached twice is listed once
+   * unless removeDuplicate is false. memo holds the modules already listed (shared across the recursion).
+   */
+  *namedModules(memo: Set<Module> | null = null, prefix = '', removeDuplicate = true): Generator<[string, Module]> {
+    const seen = memo ?? new Set<Module>();
+    if (seen.has(this)) return;
+    if (removeDuplicate) seen.add(this);
     yield [prefix, this];
-    for (const [k, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${k}` : k);
+    for (const [k, m] of this.namedChildren())
+      yield* m.namedModules(seen, prefix ? `${prefix}.${k}` : k, removeDuplicate);
   }
   modules(): Module[] {
     return [...this.namedModules()].map(([, m]) => m);
@@ -85,14 +127,14 @@ export class Module {
 
   /** Own parameters (not recursing). */
   *_ownParameters(): Generator<[string, Tensor]> {
-    for (const [k, v] of Object.entries(this)) if (isParameter(v)) yield [k, v];
+    for (const [k, v] of Object.entries(this)) if (isParam(v)) yield [k, v];
   }
 
   /** Every parameter with its dotted name, PyTorch's order (own first, then children's), each tensor once. */
   namedParameters(prefix = '', recurse = true): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
-    const mods = recurse ? [...this.namedModules(prefix)] : [[prefix, this] as [string, Module]];
+    const mods = recurse ? [...this.namedModules(null, prefix)] : [[prefix, this] as [string, Module]];
     for (const [p, m] of mods)
       for (const [k, t] of m._ownParameters()) {
         if (seen.has(t)) continue;
@@ -105,14 +147,21 @@ export class Module {
     return this.namedParameters('', recurse).map(([, t]) => t);
   }
 
-  namedBuffers(prefix = ''): [string, Tensor][] {
+  /** Every buffer with its dotted name (own first, then children's), each tensor once, as PyTorch's. */
+  namedBuffers(prefix = '', recurse = true): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    for (const [p, m] of this.namedModules(prefix))
-      for (const [k, t] of m._buffers) if (t) out.push([p ? `${p}.${k}` : k, t]);
+    const seen = new Set<Tensor>();
+    const mods = recurse ? [...this.namedModules(null, prefix)] : [[prefix, this] as [string, Module]];
+    for (const [p, m] of mods)
+      for (const [k, t] of m._buffers) {
+        if (!t || seen.has(t)) continue;
+        seen.add(t);
+        out.push([p ? `${p}.${k}` : k, t]);
+      }
     return out;
   }
-  buffers(): Tensor[] {
-    return this.namedBuffers().map(([, t]) => t);
+  buffers(recurse = true): Tensor[] {
+    return this.namedBuffers('', recurse).map(([, t]) => t);
   }
 
   /** Sets training mode here and below; returns this. */
@@ -124,11 +173,15 @@ export class Module {
     return this.train(false);
   }
 
-  /** Clears every parameter's gradient (set to null by default, as PyTorch 2; {setToNone: false} zeroes in place). */
-  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+  /**
+   * Clears every parameter's gradient: set to null by default, as PyTorch 2 does; zeroGrad(false) (or
+   * {setToNone: false}) zeroes it in place.
+   */
+  zeroGrad(setToNone?: boolean | { setToNone?: boolean }): void;
+  zeroGrad(setToNone = true): void {
     for (const p of this.parameters()) {
       if (!p.grad) continue;
-      if (opts.setToNone ?? true) p.grad = null;
+      if (setToNone) p.grad = null;
       else noGrad(() => (p.grad as Tensor & { zero_(): Tensor }).zero_());
     }
   }
@@ -140,10 +193,17 @@ export class Module {
     return this;
   }
 
+  /** Sets requiresGrad on every parameter (freezes the module with false); returns this (torch's requires_grad_). */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+
   /** Parameters and persistent buffers by dotted name: the same keys and layouts as PyTorch's state_dict. */
   stateDict(): StateDict {
     const sd: StateDict = {};
-    for (const [p, m] of this.namedModules()) {
+    // Every name a shared module has, as PyTorch's state_dict.
+    for (const [p, m] of this.namedModules(null, '', false)) {
       for (const [k, t] of m._ownParameters()) sd[p ? `${p}.${k}` : k] = t.detach();
       for (const [k, t] of m._buffers) if (t && !m._nonPersistent.has(k)) sd[p ? `${p}.${k}` : k] = t.detach();
     }
@@ -155,18 +215,18 @@ export class Module {
    * shape and dtype is checked first, so an error leaves the module untouched. strict (default) requires the keys
    * to match exactly.
    */
-  loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
-    const strict = opts.strict ?? true;
+  loadStateDict(stateDict: StateDict, strict?: boolean | { strict?: boolean }): LoadResult;
+  loadStateDict(sd: StateDict, strict = true): LoadResult {
     const own = this.stateDict();
     const targets = new Map<string, Tensor>();
-    for (const [p, m] of this.namedModules()) {
+    for (const [p, m] of this.namedModules(null, '', false)) {
       for (const [k, t] of m._ownParameters()) targets.set(p ? `${p}.${k}` : k, t);
       for (const [k, t] of m._buffers) if (t && !m._nonPersistent.has(k)) targets.set(p ? `${p}.${k}` : k, t);
     }
     const missingKeys = Object.keys(own).filter((k) => !(k in sd));
     const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
     if (strict && (missingKeys.length || unexpectedKeys.length))
-      throw new AdjointError(
+      throw new ValueError(
         `loadStateDict: the state dict does not match ${this.constructor.name}: ` +
           (missingKeys.length ? `missing keys ${missingKeys.join(', ')}` : '') +
           (missingKeys.length && unexpectedKeys.length ? '; ' : '') +
@@ -176,7 +236,8 @@ export class Module {
     for (const [k, src] of Object.entries(sd)) {
       const dst = targets.get(k);
       if (!dst) continue;
-      if (!(src instanceof TensorClass)) throw new AdjointError(`loadStateDict: the value for '${k}' is not a Tensor`);
+      if (!(src instanceof TensorClass))
+        throw new ValueError(`loadStateDict: the value for '${k}' must be a Tensor, got ${describe(src)}`);
       if (!sameShape(src.shape, dst.shape))
         throw new ShapeError(
           `loadStateDict: '${k}' has shape ${fmtShape(src.shape)} in the state dict but ${fmtShape(dst.shape)} in the model`,
@@ -281,7 +342,46 @@ function moduleDtypeMessage(op: string, d: string): string {
   return `${op}: unknown dtype '${d}'; use one of ${list}`;
 }
 
+const MODULE = sig('Module');
+MODULE.describes(Module);
+
+/** A buffer's name: PyTorch refuses an empty one and one with a dot (the dot separates names in the state dict). */
+const NAME = custom<string>(
+  "a non-empty name without '.' (the dot separates names in the state dict)",
+  (v) => typeof v === 'string' && v !== '' && !v.includes('.'),
+  { example: 'b' },
+);
+
 checkMethods(Module, {
+  // The base forward says a subclass must write its own; call hands its arguments to forward unread.
+  forward: { rest: any },
+  call: { rest: any },
+  registerBuffer: { args: { name: NAME, tensor: nullable(tensor), persistent: optional(bool) } },
+  namedChildren: {},
+  children: {},
+  namedModules: {
+    args: {
+      memo: optional(nullable(instance(Set, 'a Set of modules'))),
+      prefix: optional(str),
+      removeDuplicate: optional(bool),
+    },
+  },
+  modules: {},
+  namedParameters: { args: { prefix: optional(str), recurse: optional(bool) } },
+  parameters: { args: { recurse: optional(bool) } },
+  namedBuffers: { args: { prefix: optional(str), recurse: optional(bool) } },
+  buffers: { args: { recurse: optional(bool) } },
+  train: { args: { mode: optional(bool) } },
+  eval: {},
+  zeroGrad: { args: { setToNone: optional(bool) } },
+  apply: { args: { fn } },
+  requiresGrad_: { args: { requiresGrad: optional(bool) } },
+  stateDict: {},
+  // The values are checked key by key as they are loaded, so the message names the key.
+  loadStateDict: {
+    args: { stateDict: record(any, 'a state dict (an object of Tensors by name)'), strict: optional(bool) },
+  },
+
   to: {
     args: {
       dtype: custom(

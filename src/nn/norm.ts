@@ -5,13 +5,14 @@
  * Reprs print as PyTorch's do.
  */
 import { noGrad } from '../autograd/mode.js';
+import { bool, checkMethods, custom, nullable, optional, sig, tensor } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { ones, zeros } from '../ops/creation.js';
 import { add_ } from '../ops/inplace.js';
 import { batchNorm, groupNorm, layerNorm } from '../ops/norm.js';
-import { isTensor } from '../ops/scalar.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { EPS, FLOAT_DTYPE, PROB, SIZE } from './args.js';
 import { Module, Parameter } from './module.js';
 
 export interface BatchNormOptions {
@@ -35,10 +36,22 @@ function pyFloat(v: number): string {
 }
 const pyBool = (b: boolean) => (b ? 'True' : 'False');
 
-function checkSize(layer: string, what: string, n: unknown): void {
-  if (!(typeof n === 'number' && Number.isInteger(n) && n > 0))
-    throw new ValueError(`${layer}: ${what} must be a whole number ≥ 1, got ${String(n)}`);
-}
+/**
+ * torch.nn.BatchNorm1d/2d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, *,
+ * dtype=None); momentum null is a cumulative average.
+ */
+const BATCH_NORM = {
+  args: {
+    numFeatures: SIZE,
+    eps: optional(EPS),
+    momentum: optional(nullable(PROB)),
+    affine: optional(bool),
+    trackRunningStats: optional(bool),
+  },
+  options: { dtype: FLOAT_DTYPE },
+};
+const BATCH_NORM_1D = sig('BatchNorm1d', BATCH_NORM);
+const BATCH_NORM_2D = sig('BatchNorm2d', BATCH_NORM);
 
 /** The shared body of BatchNorm1d and BatchNorm2d (torch's _BatchNorm); they differ in the input ranks accepted. */
 abstract class BatchNormBase extends Module {
@@ -58,21 +71,25 @@ abstract class BatchNormBase extends Module {
   protected abstract readonly ranks: readonly number[];
   protected abstract readonly layout: string;
 
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(
+    numFeatures: number,
+    eps?: number | BatchNormOptions,
+    momentum?: number | null | BatchNormOptions,
+    affine?: boolean | BatchNormOptions,
+    trackRunningStats?: boolean | BatchNormOptions,
+    opts?: BatchNormOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    const name = new.target.name;
-    checkSize(name, 'numFeatures', numFeatures);
-    const momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
-    if (momentum !== null && !(typeof momentum === 'number' && Number.isFinite(momentum)))
-      throw new ValueError(
-        `${name}: momentum must be a number or null (a cumulative average), got ${String(momentum)}`,
-      );
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    // The two layers share this constructor; each has its own signature, so messages name the one called.
+    const a = (this instanceof BatchNorm2d ? BATCH_NORM_2D : BATCH_NORM_1D).bind(args);
+    const numFeatures = a.numFeatures;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
     this.numFeatures = numFeatures;
-    this.eps = opts.eps ?? 1e-5;
-    this.momentum = momentum;
-    this.affine = opts.affine ?? true;
-    this.trackRunningStats = opts.trackRunningStats ?? true;
+    this.eps = a.eps ?? 1e-5;
+    this.momentum = a.momentum === undefined ? 0.1 : a.momentum;
+    this.affine = a.affine ?? true;
+    this.trackRunningStats = a.trackRunningStats ?? true;
     this.weight = this.affine ? Parameter(ones([numFeatures], { dtype })) : null;
     this.bias = this.affine ? Parameter(zeros([numFeatures], { dtype })) : null;
     const track = this.trackRunningStats;
@@ -93,8 +110,6 @@ abstract class BatchNormBase extends Module {
 
   override forward(input: Tensor): Tensor {
     const name = this.constructor.name;
-    if (!isTensor(input))
-      throw new ValueError(`${name}: the input must be a Tensor, got ${input === null ? 'null' : typeof input}`);
     if (!this.ranks.includes(input.ndim))
       throw new ShapeError(
         `${name}: expected ${this.layout} input, got ${input.ndim}-D input of shape ${fmtShape(input.shape)}` +
@@ -146,6 +161,11 @@ export class BatchNorm2d extends BatchNormBase {
   protected readonly layout = '4-D [N, C, H, W]';
 }
 
+BATCH_NORM_1D.describes(BatchNorm1d);
+BATCH_NORM_2D.describes(BatchNorm2d);
+checkMethods(BatchNorm1d, { forward: { args: { input: tensor } } });
+checkMethods(BatchNorm2d, { forward: { args: { input: tensor } } });
+
 export interface LayerNormOptions {
   /** Added to the variance before the root. Default 1e-5. */
   eps?: number;
@@ -155,6 +175,23 @@ export interface LayerNormOptions {
   dtype?: DType;
 }
 
+const isSize = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0;
+
+/** torch.nn.LayerNorm(normalized_shape, eps=1e-05, elementwise_affine=True, *, dtype=None). */
+const LAYER_NORM = sig('LayerNorm', {
+  args: {
+    normalizedShape: custom<number | number[]>(
+      "a size ≥ 1 or a non-empty list of sizes ≥ 1 (the input's last dims)",
+      (v) => isSize(v) || (Array.isArray(v) && v.length > 0 && v.every(isSize)),
+      'custom',
+      4,
+    ),
+    eps: optional(EPS),
+    elementwiseAffine: optional(bool),
+  },
+  options: { dtype: FLOAT_DTYPE },
+});
+
 /** Normalises over the last dims, normalizedShape (torch.nn.LayerNorm). */
 export class LayerNorm extends Module {
   readonly normalizedShape: number[];
@@ -163,18 +200,20 @@ export class LayerNorm extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
 
-  constructor(normalizedShape: number | readonly number[], opts: LayerNormOptions = {}) {
+  constructor(
+    normalizedShape: number | readonly number[],
+    eps?: number | LayerNormOptions,
+    elementwiseAffine?: boolean | LayerNormOptions,
+    opts?: LayerNormOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    const ns = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
-    if (ns.length === 0 || !ns.every((n) => Number.isInteger(n) && n > 0))
-      throw new ValueError(
-        `LayerNorm: normalizedShape must be a size or a non-empty list of sizes ≥ 1 (the input's last dims), got ` +
-          `${JSON.stringify(normalizedShape)}`,
-      );
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    const a = LAYER_NORM.bind(args);
+    const ns = typeof a.normalizedShape === 'number' ? [a.normalizedShape] : [...a.normalizedShape];
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
     this.normalizedShape = ns;
-    this.eps = opts.eps ?? 1e-5;
-    this.elementwiseAffine = opts.elementwiseAffine ?? true;
+    this.eps = a.eps ?? 1e-5;
+    this.elementwiseAffine = a.elementwiseAffine ?? true;
     this.weight = this.elementwiseAffine ? Parameter(ones(ns, { dtype })) : null;
     this.bias = this.elementwiseAffine ? Parameter(zeros(ns, { dtype })) : null;
   }
@@ -198,6 +237,15 @@ export interface GroupNormOptions {
   dtype?: DType;
 }
 
+LAYER_NORM.describes(LayerNorm);
+checkMethods(LayerNorm, { forward: { args: { input: tensor } } });
+
+/** torch.nn.GroupNorm(num_groups, num_channels, eps=1e-05, affine=True, *, dtype=None). */
+const GROUP_NORM = sig('GroupNorm', {
+  args: { numGroups: SIZE, numChannels: SIZE, eps: optional(EPS), affine: optional(bool) },
+  options: { dtype: FLOAT_DTYPE },
+});
+
 /** Normalises each group of numChannels / numGroups channels of each sample (torch.nn.GroupNorm). */
 export class GroupNorm extends Module {
   readonly numGroups: number;
@@ -207,26 +255,33 @@ export class GroupNorm extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
 
-  constructor(numGroups: number, numChannels: number, opts: GroupNormOptions = {}) {
+  constructor(
+    numGroups: number,
+    numChannels: number,
+    eps?: number | GroupNormOptions,
+    affine?: boolean | GroupNormOptions,
+    opts?: GroupNormOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    checkSize('GroupNorm', 'numGroups', numGroups);
-    checkSize('GroupNorm', 'numChannels', numChannels);
+    const a = GROUP_NORM.bind(args);
+    const { numGroups, numChannels } = a;
     if (numChannels % numGroups !== 0)
       throw new ValueError(
         `GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups}); pick a divisor of ` +
           `${numChannels}`,
       );
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
     this.numGroups = numGroups;
     this.numChannels = numChannels;
-    this.eps = opts.eps ?? 1e-5;
-    this.affine = opts.affine ?? true;
+    this.eps = a.eps ?? 1e-5;
+    this.affine = a.affine ?? true;
     this.weight = this.affine ? Parameter(ones([numChannels], { dtype })) : null;
     this.bias = this.affine ? Parameter(zeros([numChannels], { dtype })) : null;
   }
 
   override forward(input: Tensor): Tensor {
-    if (isTensor(input) && input.ndim >= 2 && input.shape[1] !== this.numChannels)
+    if (input.ndim >= 2 && input.shape[1] !== this.numChannels)
       throw new ShapeError(
         `GroupNorm: the input ${fmtShape(input.shape)} has ${input.shape[1]} channels (dim 1), but the layer was ` +
           `built for numChannels = ${this.numChannels}; build it with GroupNorm(${this.numGroups}, ` +
@@ -239,3 +294,6 @@ export class GroupNorm extends Module {
     return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${pyBool(this.affine)}`;
   }
 }
+
+GROUP_NORM.describes(GroupNorm);
+checkMethods(GroupNorm, { forward: { args: { input: tensor } } });

@@ -7,6 +7,7 @@
  * sigmoid, tanh, relu, chunk, stack, cat); every step's use of a shared weight is one more edge into the same leaf,
  * and the autograd engine sums the gradients arriving along those edges — which is exactly BPTT's sum over steps.
  */
+import { bool, checkMethods, nullable, oneOf, optional, sig, tensor, tuple } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { rand, zeros } from '../ops/creation.js';
@@ -15,7 +16,8 @@ import { cat, chunk, stack, unbind } from '../ops/join.js';
 import { matmul } from '../ops/linalg.js';
 import { dropout } from '../ops/nnops.js';
 import { squeeze, transpose, unsqueeze } from '../ops/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FEATURES, FLOAT_DTYPE, PROB, SIZE } from './args.js';
 import { Module, Parameter } from './module.js';
 
 /** torch's own names for the four recurrences (its `mode` attribute). */
@@ -76,11 +78,6 @@ function uniformParameter(shape: number[], hiddenSize: number, dtype: DType): Te
   return Parameter(sub(mul(rand(shape, { dtype }), 2 * k), k));
 }
 
-function checkSize(owner: string, what: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min)
-    throw new ValueError(`${owner}: ${what} must be a whole number ≥ ${min}, got ${v}`);
-}
-
 function checkDtype(owner: string, what: string, t: Tensor, weight: Tensor): void {
   if (t.dtype !== weight.dtype)
     throw new DTypeError(
@@ -88,10 +85,6 @@ function checkDtype(owner: string, what: string, t: Tensor, weight: Tensor): voi
         `match: convert it (.${weight.dtype === 'float64' ? 'double' : 'float'}()) or build the layer with ` +
         `{dtype: '${t.dtype}'}`,
     );
-}
-
-function checkTensor(owner: string, what: string, t: unknown): asserts t is Tensor {
-  if (!(t instanceof Tensor)) throw new ValueError(`${owner}: ${what} must be a Tensor, got ${typeof t}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -121,6 +114,48 @@ export interface LSTMOptions extends RNNBaseOptions {
   projSize?: number;
 }
 
+const MODES = ['RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU'] as const;
+const NONLINEARITY = optional(oneOf(['tanh', 'relu']));
+
+/** The arguments of torch's RNNBase after the mode, in its order; RNN and GRU lack projSize. */
+const RECURRENT = {
+  inputSize: FEATURES,
+  hiddenSize: SIZE,
+  numLayers: optional(SIZE),
+  bias: optional(bool),
+  batchFirst: optional(bool),
+  dropout: optional(PROB),
+  bidirectional: optional(bool),
+};
+const PROJ_SIZE = optional(FEATURES);
+const ONLY_LSTM = 'an LSTM: projSize is only supported by LSTM, not RNN or GRU';
+
+/**
+ * torch.nn.RNNBase(mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+ * bidirectional=False, proj_size=0, *, dtype=None), mode one of torch's: 'RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU'.
+ */
+const RNN_BASE = sig('RNNBase', {
+  args: { mode: oneOf(MODES), ...RECURRENT, projSize: PROJ_SIZE },
+  options: { dtype: FLOAT_DTYPE },
+});
+/**
+ * torch.nn.RNN(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+ * bidirectional=False, *, nonlinearity='tanh', dtype=None): PyTorch takes nonlinearity by keyword only.
+ */
+const RNN_SIG = sig('RNN', {
+  args: RECURRENT,
+  options: { nonlinearity: NONLINEARITY, dtype: FLOAT_DTYPE },
+  renames: { projSize: ONLY_LSTM, proj_size: ONLY_LSTM },
+});
+/** torch.nn.LSTM: RNNBase's arguments after the mode, proj_size included. */
+const LSTM_SIG = sig('LSTM', { args: { ...RECURRENT, projSize: PROJ_SIZE }, options: { dtype: FLOAT_DTYPE } });
+/** torch.nn.GRU: as RNN's, without nonlinearity. */
+const GRU_SIG = sig('GRU', {
+  args: RECURRENT,
+  options: { dtype: FLOAT_DTYPE },
+  renames: { projSize: ONLY_LSTM, proj_size: ONLY_LSTM },
+});
+
 /**
  * What RNN, LSTM and GRU share: torch's RNNBase. Parameters are registered per layer and direction in torch's order
  * (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, weight_hr_l{k}, then the `_reverse` ones), and read by
@@ -145,20 +180,26 @@ export class RNNBase extends Module {
   declare bias_ih_l0: Tensor;
   declare bias_hh_l0: Tensor;
 
-  constructor(mode: Mode, inputSize: number, hiddenSize: number, opts: RNNBaseOptions & { projSize?: number } = {}) {
+  constructor(
+    mode: Mode,
+    inputSize: number,
+    hiddenSize: number,
+    numLayers?: number | LSTMOptions,
+    bias?: boolean | LSTMOptions,
+    batchFirst?: boolean | LSTMOptions,
+    dropout?: number | LSTMOptions,
+    bidirectional?: boolean | LSTMOptions,
+    projSize?: number | LSTMOptions,
+    opts?: LSTMOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
+    const a = RNN_BASE.bind(args);
+    const { mode, inputSize, hiddenSize } = a;
     const name = mode.startsWith('RNN') ? 'RNN' : mode;
-    checkSize(name, 'inputSize', inputSize, 0);
-    checkSize(name, 'hiddenSize', hiddenSize, 1);
-    const numLayers = opts.numLayers ?? 1;
-    checkSize(name, 'numLayers', numLayers, 1);
-    const dropout = opts.dropout ?? 0;
-    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout <= 1))
-      throw new ValueError(
-        `${name}: dropout must be a probability in [0, 1] (of zeroing an element between layers), got ${dropout}`,
-      );
-    const projSize = opts.projSize ?? 0;
-    checkSize(name, 'projSize', projSize, 0);
+    const numLayers = a.numLayers ?? 1;
+    const dropout = a.dropout ?? 0;
+    const projSize = a.projSize ?? 0;
     if (projSize > 0 && mode !== 'LSTM')
       throw new ValueError(`${name}: projSize is only supported by LSTM, got projSize ${projSize}`);
     if (projSize >= hiddenSize)
@@ -169,13 +210,13 @@ export class RNNBase extends Module {
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
     this.numLayers = numLayers;
-    this.bias = opts.bias ?? true;
-    this.batchFirst = opts.batchFirst ?? false;
+    this.bias = a.bias ?? true;
+    this.batchFirst = a.batchFirst ?? false;
     this.dropout = dropout;
-    this.bidirectional = opts.bidirectional ?? false;
+    this.bidirectional = a.bidirectional ?? false;
     this.projSize = projSize;
 
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
     const gateSize = GATES[mode] * hiddenSize;
     const hOut = projSize || hiddenSize;
     const dirs = this.bidirectional ? 2 : 1;
@@ -212,7 +253,6 @@ export class RNNBase extends Module {
    */
   _prepare(input: Tensor, hx: Tensor[] | null): { x: Tensor; states: Tensor[] | null; unbatched: boolean } {
     const name = this._name;
-    checkTensor(name, 'input', input);
     if (input.ndim !== 2 && input.ndim !== 3)
       throw new ShapeError(
         `${name}: input must be 3-D ${this.batchFirst ? '(batch, seq, feature)' : '(seq, batch, feature)'} or 2-D ` +
@@ -241,7 +281,6 @@ export class RNNBase extends Module {
     const sizes = [hOut, this.hiddenSize];
     if (hx) {
       hx.forEach((t, i) => {
-        checkTensor(name, names[i], t);
         const e = expect(sizes[i]);
         if (t.ndim !== e.length)
           throw new ShapeError(
@@ -335,11 +374,20 @@ export class RNNBase extends Module {
  */
 export class RNN extends RNNBase {
   readonly nonlinearity: Nonlinearity;
-  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
-    const nl = opts.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu')
-      throw new ValueError(`RNN: unknown nonlinearity '${String(nl)}'; use 'tanh' or 'relu'`);
-    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
+  constructor(
+    inputSize: number,
+    hiddenSize: number,
+    numLayers?: number | RNNOptions,
+    bias?: boolean | RNNOptions,
+    batchFirst?: boolean | RNNOptions,
+    dropout?: number | RNNOptions,
+    bidirectional?: boolean | RNNOptions,
+    opts?: RNNOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = RNN_SIG.bind(args);
+    const nl = a.nonlinearity ?? 'tanh';
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', ...recurrentArgs(a), 0, { dtype: a.dtype });
     this.nonlinearity = nl;
   }
   override forward(input: Tensor, hx?: Tensor | null): [output: Tensor, hN: Tensor] {
@@ -353,12 +401,22 @@ export class RNN extends RNNBase {
  * [N,] hiddenSize) and, when projSize > 0, h and the output of size projSize.
  */
 export class LSTM extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, opts: LSTMOptions = {}) {
-    super('LSTM', inputSize, hiddenSize, opts);
+  constructor(
+    inputSize: number,
+    hiddenSize: number,
+    numLayers?: number | LSTMOptions,
+    bias?: boolean | LSTMOptions,
+    batchFirst?: boolean | LSTMOptions,
+    dropout?: number | LSTMOptions,
+    bidirectional?: boolean | LSTMOptions,
+    projSize?: number | LSTMOptions,
+    opts?: LSTMOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = LSTM_SIG.bind(args);
+    super('LSTM', ...recurrentArgs(a), a.projSize ?? 0, { dtype: a.dtype });
   }
   override forward(input: Tensor, hx?: readonly [Tensor, Tensor] | null): [output: Tensor, hc: [Tensor, Tensor]] {
-    if (hx && (!Array.isArray(hx) || hx.length !== 2))
-      throw new ValueError('LSTM: the initial state must be a pair [h0, c0] (or omitted for zeros)');
     const [out, [h, c]] = this._forward(input, hx ? [hx[0], hx[1]] : null);
     return [out, [h, c]];
   }
@@ -366,14 +424,58 @@ export class LSTM extends RNNBase {
 
 /** Gated recurrent unit (torch's formulation). forward(input, h0?) → [output, h_n]; shapes as RNN's. */
 export class GRU extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNBaseOptions = {}) {
-    super('GRU', inputSize, hiddenSize, opts);
+  constructor(
+    inputSize: number,
+    hiddenSize: number,
+    numLayers?: number | RNNBaseOptions,
+    bias?: boolean | RNNBaseOptions,
+    batchFirst?: boolean | RNNBaseOptions,
+    dropout?: number | RNNBaseOptions,
+    bidirectional?: boolean | RNNBaseOptions,
+    opts?: RNNBaseOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = GRU_SIG.bind(args);
+    super('GRU', ...recurrentArgs(a), 0, { dtype: a.dtype });
   }
   override forward(input: Tensor, hx?: Tensor | null): [output: Tensor, hN: Tensor] {
     const [out, [h]] = this._forward(input, hx ? [hx] : null);
     return [out, h];
   }
 }
+
+/** A layer's bound arguments in RNNBase's order, from inputSize to bidirectional. */
+function recurrentArgs(a: {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+  dropout?: number;
+  bidirectional?: boolean;
+}): [number, number, number, boolean, boolean, number, boolean] {
+  return [
+    a.inputSize,
+    a.hiddenSize,
+    a.numLayers ?? 1,
+    a.bias ?? true,
+    a.batchFirst ?? false,
+    a.dropout ?? 0,
+    a.bidirectional ?? false,
+  ];
+}
+
+/** torch's forward(input, hx=None): LSTM's hx is the pair [h0, c0]. */
+const STATE = optional(nullable(tensor));
+const PAIR = optional(nullable(tuple([tensor, tensor], 'a pair [h0, c0] of Tensors')));
+
+RNN_BASE.describes(RNNBase);
+RNN_SIG.describes(RNN);
+LSTM_SIG.describes(LSTM);
+GRU_SIG.describes(GRU);
+checkMethods(RNN, { forward: { args: { input: tensor, hx: STATE } } });
+checkMethods(LSTM, { forward: { args: { input: tensor, hx: PAIR } } });
+checkMethods(GRU, { forward: { args: { input: tensor, hx: STATE } } });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Cells: one step, the same recurrence
@@ -382,6 +484,19 @@ export interface RNNCellOptions {
   bias?: boolean;
   dtype?: DType;
 }
+
+const CELL = { inputSize: FEATURES, hiddenSize: SIZE, bias: optional(bool) };
+/**
+ * torch's RNNCellBase(input_size, hidden_size, bias, num_chunks, *, dtype), with the recurrence's mode ('RNN_TANH',
+ * 'RNN_RELU', 'LSTM', 'GRU') first instead of num_chunks: the cell runs the mode's step, so it needs the mode, and
+ * the mode gives the number of gates.
+ */
+const RNN_CELL_BASE = sig('RNNCellBase', { args: { mode: oneOf(MODES), ...CELL }, options: { dtype: FLOAT_DTYPE } });
+/** torch.nn.RNNCell(input_size, hidden_size, bias=True, nonlinearity='tanh', *, dtype=None). */
+const RNN_CELL = sig('RNNCell', { args: { ...CELL, nonlinearity: NONLINEARITY }, options: { dtype: FLOAT_DTYPE } });
+/** torch.nn.LSTMCell and GRUCell(input_size, hidden_size, bias=True, *, dtype=None). */
+const LSTM_CELL = sig('LSTMCell', { args: CELL, options: { dtype: FLOAT_DTYPE } });
+const GRU_CELL = sig('GRUCell', { args: CELL, options: { dtype: FLOAT_DTYPE } });
 
 /** torch's RNNCellBase: weight_ih, weight_hh, bias_ih, bias_hh (null without bias, so not in the state dict). */
 export class RNNCellBase extends Module {
@@ -395,17 +510,23 @@ export class RNNCellBase extends Module {
   /** @internal */
   readonly _mode: Mode;
 
-  constructor(mode: Mode, inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
+  constructor(
+    mode: Mode,
+    inputSize: number,
+    hiddenSize: number,
+    bias?: boolean | RNNCellOptions,
+    opts?: RNNCellOptions,
+  );
+  constructor(...args: unknown[]) {
     super();
-    const name = `${mode.startsWith('RNN') ? 'RNN' : mode}Cell`;
-    checkSize(name, 'inputSize', inputSize, 0);
-    checkSize(name, 'hiddenSize', hiddenSize, 1);
-    const dtype = opts.dtype ?? DEFAULT_FLOAT;
+    const a = RNN_CELL_BASE.bind(args);
+    const { mode, inputSize, hiddenSize } = a;
+    const dtype = a.dtype ?? DEFAULT_FLOAT;
     const gateSize = GATES[mode] * hiddenSize;
     this._mode = mode;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
-    this.bias = opts.bias ?? true;
+    this.bias = a.bias ?? true;
     this.weight_ih = uniformParameter([gateSize, inputSize], hiddenSize, dtype);
     this.weight_hh = uniformParameter([gateSize, hiddenSize], hiddenSize, dtype);
     this.bias_ih = this.bias ? uniformParameter([gateSize], hiddenSize, dtype) : null;
@@ -415,7 +536,6 @@ export class RNNCellBase extends Module {
   /** One checked step; input (N, H_in) or (H_in), states (N, H) or (H) as the input is batched or not. */
   _cell(input: Tensor, hx: Tensor[] | null): Tensor[] {
     const name = this.constructor.name;
-    checkTensor(name, 'input', input);
     if (input.ndim !== 1 && input.ndim !== 2)
       throw new ShapeError(
         `${name}: input must be 2-D (batch, inputSize) or 1-D (inputSize) unbatched, got shape ${fmtShape(input.shape)}`,
@@ -431,7 +551,6 @@ export class RNNCellBase extends Module {
     const e = unbatched ? [this.hiddenSize] : [input.shape[0], this.hiddenSize];
     const names = this._mode === 'LSTM' ? ['h', 'c'] : ['hx'];
     hx?.forEach((t, i) => {
-      checkTensor(name, names[i], t);
       if (t.ndim !== e.length || t.shape.some((s, j) => s !== e[j]))
         throw new ShapeError(
           `${name}: ${names[i]} has shape ${fmtShape(t.shape)} but must be ${fmtShape(e)} ` +
@@ -458,14 +577,22 @@ export class RNNCellBase extends Module {
   }
 }
 
+export type RNNCellLayerOptions = RNNCellOptions & { nonlinearity?: Nonlinearity };
+
 /** One Elman step: h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu); h defaults to zeros. */
 export class RNNCell extends RNNCellBase {
   readonly nonlinearity: Nonlinearity;
-  constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions & { nonlinearity?: Nonlinearity } = {}) {
-    const nl = opts.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu')
-      throw new ValueError(`RNNCell: unknown nonlinearity '${String(nl)}'; use 'tanh' or 'relu'`);
-    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
+  constructor(
+    inputSize: number,
+    hiddenSize: number,
+    bias?: boolean | RNNCellLayerOptions,
+    nonlinearity?: Nonlinearity | RNNCellLayerOptions,
+    opts?: RNNCellLayerOptions,
+  );
+  constructor(...args: unknown[]) {
+    const a = RNN_CELL.bind(args);
+    const nl = a.nonlinearity ?? 'tanh';
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', a.inputSize, a.hiddenSize, a.bias ?? true, { dtype: a.dtype });
     this.nonlinearity = nl;
   }
   override forward(input: Tensor, hx?: Tensor | null): Tensor {
@@ -475,12 +602,12 @@ export class RNNCell extends RNNCellBase {
 
 /** One LSTM step: forward(input, [h, c]?) → [h', c']. */
 export class LSTMCell extends RNNCellBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
-    super('LSTM', inputSize, hiddenSize, opts);
+  constructor(inputSize: number, hiddenSize: number, bias?: boolean | RNNCellOptions, opts?: RNNCellOptions);
+  constructor(...args: unknown[]) {
+    const a = LSTM_CELL.bind(args);
+    super('LSTM', a.inputSize, a.hiddenSize, a.bias ?? true, { dtype: a.dtype });
   }
   override forward(input: Tensor, hx?: readonly [Tensor, Tensor] | null): [h: Tensor, c: Tensor] {
-    if (hx && (!Array.isArray(hx) || hx.length !== 2))
-      throw new ValueError('LSTMCell: the state must be a pair [h, c] (or omitted for zeros)');
     const [h, c] = this._cell(input, hx ? [hx[0], hx[1]] : null);
     return [h, c];
   }
@@ -488,10 +615,22 @@ export class LSTMCell extends RNNCellBase {
 
 /** One GRU step: forward(input, h?) → h'. */
 export class GRUCell extends RNNCellBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
-    super('GRU', inputSize, hiddenSize, opts);
+  constructor(inputSize: number, hiddenSize: number, bias?: boolean | RNNCellOptions, opts?: RNNCellOptions);
+  constructor(...args: unknown[]) {
+    const a = GRU_CELL.bind(args);
+    super('GRU', a.inputSize, a.hiddenSize, a.bias ?? true, { dtype: a.dtype });
   }
   override forward(input: Tensor, hx?: Tensor | null): Tensor {
     return this._cell(input, hx ? [hx] : null)[0];
   }
 }
+
+RNN_CELL_BASE.describes(RNNCellBase);
+RNN_CELL.describes(RNNCell);
+LSTM_CELL.describes(LSTMCell);
+GRU_CELL.describes(GRUCell);
+checkMethods(RNNCell, { forward: { args: { input: tensor, hx: STATE } } });
+checkMethods(LSTMCell, {
+  forward: { args: { input: tensor, hx: optional(nullable(tuple([tensor, tensor], 'a pair [h, c] of Tensors'))) } },
+});
+checkMethods(GRUCell, { forward: { args: { input: tensor, hx: STATE } } });

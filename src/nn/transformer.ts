@@ -468,7 +468,8 @@ export class Transformer extends Module {
    * (torch.nn.Transformer.generate_square_subsequent_mask), for srcMask or tgtMask.
    */
   static generateSquareSubsequentMask: (sz: number, opts?: { dtype?: DType }) => Tensor = MASK_SIG.wrap(
-    (sz: number, opts: { dtype?: DType } = {}) => generateSquareSubsequentMask(sz, opts),
+    (sz: number, opts: { dtype?: DType } = {}) =>
+      generateSquareSubsequentMask(sz, opts as { dtype?: 'float32' | 'float64' }),
   );
 
   override forward(src: Tensor, tgt: Tensor, opts?: TransformerForwardOptions): Tensor;
