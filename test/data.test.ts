@@ -229,7 +229,7 @@ describe('digits', () => {
     assert.equal(data.loadDigits({ split: 'test', testFraction: 0.5 }).labels.shape[0], half);
     assert.equal(data.loadDigits({ split: 'test', testFraction: 0 }).labels.shape[0], 0);
     assertThrowsMsg(() => data.loadDigits({ testFraction: 1 }), ValueError, 'testFraction');
-    assertThrowsMsg(() => data.loadDigits({ split: 'val' as 'test' }), ValueError, "'val'");
+    assertThrowsMsg(() => data.loadDigits({ split: 'val' as 'test' }), ValueError, 'loadDigits', 'split', '"val"');
   });
 
   test('a missing or corrupt file names itself', () => {
