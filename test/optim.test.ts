@@ -596,7 +596,11 @@ describe('the optimizer API', () => {
     const opt = new optim.SGD([p], { lr: 0.1 });
     assertThrowsMsg(() => opt.addParamGroup({ params: [p] }), ad.ValueError, 'already in parameter group 0');
     assertThrowsMsg(() => new optim.StepLR({} as any, 2), ad.ValueError, 'must be an optimizer');
-    assertThrowsMsg(() => new optim.StepLR(opt, 0), ad.ArgumentError, 'StepLR: stepSize must be a whole number ≥ 1, got 0');
+    assertThrowsMsg(
+      () => new optim.StepLR(opt, 0),
+      ad.ArgumentError,
+      'StepLR: stepSize must be a whole number ≥ 1, got 0',
+    );
     assertThrowsMsg(
       () => new optim.LinearLR(opt, { startFactor: 2 }),
       ad.ArgumentError,

@@ -66,13 +66,13 @@ export interface OptimizerStateDict {
 /** What an optimizer's options must be: each one's type, and any rule between them. */
 export interface OptionRules {
   /**
-   * Each option's type: the Arg its constructor's signature declares, checked wherever a user sets an option
-   * (constructor, addParamGroup, assignment to a live group) and at every step, where it is used.
+   * Each option's type: the Arg its constructor's signature declares, checked wherever a user sets an option:
+   * the constructor, addParamGroup and assignment to a live group.
    */
   readonly types: Readonly<Record<string, Arg>>;
   /**
-   * Wider types for what a group may hold between steps, as a scheduler writes it and a state dict holds it:
-   * checked by schedulers' writes and loadStateDict, so whatever a run reaches also saves and loads.
+   * Wider types for what a group may come to hold by PyTorch's own formulas: checked where a scheduler writes,
+   * in loadStateDict and at every step, so that whatever a run reaches also steps, saves and loads.
    */
   readonly resting?: Readonly<Record<string, Arg>>;
   /** A rule between options (SGD's Nesterov condition): the message when a group breaks it, else undefined. */
@@ -95,9 +95,11 @@ export function optionRules(
 export const NON_NEGATIVE = number({ min: 0 });
 
 /**
- * An lr may rest below 0, never at NaN or ±Infinity: PyTorch's OneCycleLR with annealStrategy 'linear' sets an lr
- * below minLr — below 0 — at its last step (lastEpoch = totalSteps extrapolates past the end of the cycle), and
- * adjoint follows it there, so a checkpoint taken then must load. A step refuses to use such an lr.
+ * A scheduler may take an lr below 0, never to NaN or ±Infinity. PyTorch's formulas do: OneCycleLR with
+ * annealStrategy 'linear' sets an lr below minLr — below 0 — at its last step (lastEpoch = totalSteps extrapolates
+ * past the end of the cycle), and CosineAnnealingLR with etaMin above the initial lr comes back to it with a
+ * rounding error of either sign (-1e-16 for an initial lr of 0). adjoint follows both bit for bit (the parity
+ * fixtures hold it to that), so such an lr must also step, save and load; only a user's own setting must be ≥ 0.
  */
 const RESTING = { lr: number() };
 
@@ -384,7 +386,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         throw new ValueError(
           `${who}: ${where} must be a parameter group {params: [...], ...options}, got ${describe(g)}`,
         );
-      this.checkOptions(g, who, where);
+      this.checkOptions(g, who, where, undefined, '', true);
       g.params.forEach((p, j) => {
         if (!(p instanceof Tensor))
           throw new ValueError(`${who}: ${where}.params[${j}] is ${describe(p)}; optimizers can only optimize tensors`);

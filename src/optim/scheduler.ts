@@ -732,6 +732,13 @@ export class OneCycleLR extends LRScheduler {
       for (const [i, phase] of phases.entries()) {
         const end = phase.endStep;
         if (step <= end || i === phases.length - 1) {
+          // PyTorch divides by zero here (a ZeroDivisionError); the anneal would be NaN.
+          if (end === start)
+            throw new ValueError(
+              `OneCycleLR: step ${step} falls in phase ${i + 1} of the cycle, which has no length (it starts and ends ` +
+                `at step ${end}) with these pctStart and totalSteps ${this.totalSteps}; choose a pctStart that gives ` +
+                'every phase at least one step',
+            );
           const pct = (step - start) / (end - start);
           const u: Record<string, unknown> = {
             lr: this.anneal(g[phase.startLr] as number, g[phase.endLr] as number, pct),
