@@ -388,13 +388,15 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         );
       this.checkOptions(g, who, where, undefined, '', true);
       g.params.forEach((p, j) => {
+        // The messages (and their strings) are made only when a check fails: this runs on every step.
         if (!(p instanceof Tensor))
           throw new ValueError(`${who}: ${where}.params[${j}] is ${describe(p)}; optimizers can only optimize tensors`);
         const grad = p.grad;
         if (grad === null) return;
-        checkGrad(who, `${where}.params[${j}]`, p, grad);
+        if (!(grad instanceof Tensor) || grad.dtype !== p.dtype || !sameShape(grad.shape, p.shape))
+          checkGrad(who, `${where}.params[${j}]`, p, grad);
         const s = this.state.get(p);
-        if (s) checkState(who, `the state of ${where}.params[${j}]`, p, s, (k) => k);
+        if (s && !stateFits(p, s)) checkState(who, `the state of ${where}.params[${j}]`, p, s, (k) => k);
       });
     });
   }
@@ -528,6 +530,16 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     });
     return `${this.constructor.name} (\n${lines.join('\n')}\n)`;
   }
+}
+
+/** Whether a parameter's state is as update() reads it (checkState says what is wrong when it is not). */
+function stateFits(p: Tensor, s: ParamState): boolean {
+  for (const k in s) {
+    const v = s[k];
+    if (v instanceof Tensor ? v.dtype !== p.dtype || !sameShape(v.shape, p.shape) : k === 'step' && !STEP.ok(v))
+      return false;
+  }
+  return true;
 }
 
 /** A parameter's state as update() reads it: tensors of the parameter's shape and dtype, a step count ≥ 0. */
