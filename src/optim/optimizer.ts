@@ -570,6 +570,7 @@ const METHODS = {
   addParamGroup: { args: { paramGroup: GROUP } },
   stateDict: {},
   loadStateDict: { args: { stateDict: record(any, 'a state dict {state, param_groups}, as stateDict() returns') } },
+  toString: {},
 };
 
 /** Declares the methods of an optimizer class, named as users call them ('Adam.step'). */
