@@ -229,7 +229,7 @@ describe('digits', () => {
     assert.equal(data.loadDigits({ split: 'test', testFraction: 0.5 }).labels.shape[0], half);
     assert.equal(data.loadDigits({ split: 'test', testFraction: 0 }).labels.shape[0], 0);
     assertThrowsMsg(() => data.loadDigits({ testFraction: 1 }), ValueError, 'testFraction');
-    assertThrowsMsg(() => data.loadDigits({ split: 'val' as 'test' }), ValueError, "'val'");
+    assertThrowsMsg(() => data.loadDigits({ split: 'val' as 'test' }), ValueError, 'loadDigits', 'split', '"val"');
   });
 
   test('a missing or corrupt file names itself', () => {
@@ -362,5 +362,205 @@ describe('Fashion-MNIST', () => {
       '0x00000803',
       '0x00000801',
     );
+  });
+});
+
+describe("arguments: PyTorch's positional order, and typed errors for the rest", () => {
+  /** assertThrowsMsg, and the loader's dataset and the global RNG are as they were. */
+  const fails = (fn: () => unknown, cls: new (...a: any[]) => Error, ...fragments: string[]) => {
+    const rng = ad.getRngState();
+    assertThrowsMsg(fn, cls, ...fragments);
+    assert.deepEqual(ad.getRngState(), rng);
+  };
+
+  test('DataLoader(ds, 5, true) is DataLoader(ds, {batchSize: 5, shuffle: true}); every parameter in its place', () => {
+    const ds = indexDataset(12);
+    const a = new data.DataLoader(ds, 5, true, { generator: new data.Generator(4) });
+    const b = new data.DataLoader(ds, { batchSize: 5, shuffle: true, generator: new data.Generator(4) });
+    assert.equal(a.batchSize, 5);
+    assert.equal(a.shuffle, true);
+    assert.deepEqual(orders(a, 2), orders(b, 2));
+    // All thirteen of PyTorch's positional parameters, the unsupported ones at their "off" values.
+    const all = new data.DataLoader(
+      ds,
+      5,
+      true,
+      null,
+      null,
+      0,
+      null,
+      false,
+      true,
+      0,
+      null,
+      null,
+      new data.Generator(4),
+    );
+    assert.equal(all.dropLast, true);
+    assert.equal(all.length, 2);
+    assert.deepEqual(
+      orders(all, 1)[0],
+      orders(new data.DataLoader(ds, 5, true, { generator: new data.Generator(4) }), 1)[0].slice(0, 10),
+    );
+    // By name, the dataset too; shuffle null is PyTorch's None (no shuffling); any object with length and getItem.
+    assert.equal(new data.DataLoader({ dataset: ds, batchSize: 4 }).length, 3);
+    assert.equal(new data.DataLoader(ds, 4, null).shuffle, false);
+    const items = { length: 3, getItem: (i: number) => i * 10 };
+    assert.deepEqual(
+      [...new data.DataLoader(items, 2)].map((b) => b.toArray()),
+      [[0, 10], [20]],
+    );
+  });
+
+  test('DataLoader: snake_case, unknown and unsupported options, wrong types', () => {
+    const ds = indexDataset(6);
+    fails(
+      () => new data.DataLoader(ds, { batch_size: 5 } as any),
+      ad.ArgumentError,
+      "DataLoader: unknown option 'batch_size'; use batchSize",
+    );
+    fails(
+      () => new data.DataLoader({ batch_size: 5 } as any),
+      ad.ArgumentError,
+      "DataLoader: unknown option 'batch_size'; use batchSize",
+    );
+    fails(() => new data.DataLoader(ds, { batchSzie: 5 } as any), ad.ArgumentError, 'did you mean batchSize?');
+    fails(() => new data.DataLoader(ds, { drop_last: true } as any), ad.ArgumentError, 'use dropLast');
+    fails(
+      () => new data.DataLoader(ds, { numWorkers: 2 } as any),
+      ad.ArgumentError,
+      'DataLoader: numWorkers must be 0 (adjoint loads batches in the calling thread), got 2',
+    );
+    fails(() => new data.DataLoader(ds, { pinMemory: true } as any), ad.ArgumentError, 'pinMemory must be false');
+    fails(
+      () => new data.DataLoader(ds, { sampler: [0, 1] } as any),
+      ad.ArgumentError,
+      'sampler must be null',
+      'no samplers',
+    );
+    fails(
+      () => new data.DataLoader(ds, 2.5),
+      ad.ArgumentError,
+      'DataLoader: batchSize must be a whole number ≥ 1, got 2.5',
+    );
+    fails(() => new data.DataLoader(ds, 0), ad.ArgumentError, 'batchSize must be a whole number ≥ 1, got 0');
+    fails(() => new data.DataLoader(ds, 2, 'yes' as any), ad.ArgumentError, 'DataLoader: shuffle must be a boolean');
+    fails(
+      () => new data.DataLoader(ds, { collateFn: 'stack' } as any),
+      ad.ArgumentError,
+      'collateFn must be a function',
+    );
+    fails(() => new data.DataLoader(ds, { seed: 1.5 }), ad.ArgumentError, 'seed must be a whole number');
+    fails(
+      () => new data.DataLoader(ds, { generator: 3 } as any),
+      ad.ArgumentError,
+      'generator must be a data.Generator',
+    );
+    fails(
+      () => new data.DataLoader([1, 2, 3] as any),
+      ad.ArgumentError,
+      'DataLoader: dataset must be a dataset (an object with an integer length and a getItem(i) method)',
+    );
+    fails(
+      () => new (data.DataLoader as any)(ds, 2, true, null, null, 0, null, false, false, 0, null, null, null, 1),
+      ad.ArgumentError,
+      'at most 13 positional arguments',
+    );
+    fails(
+      () => new data.DataLoader(ds).loadStateDict(5 as any),
+      ad.ArgumentError,
+      'DataLoader.loadStateDict: stateDict must be',
+    );
+  });
+
+  test('TensorDataset, Generator, defaultCollate', () => {
+    fails(
+      () => new data.TensorDataset(ad.zeros([2]), 5 as any),
+      ad.ArgumentError,
+      'TensorDataset: argument 2 must be a Tensor, got 5',
+    );
+    const ds = new data.TensorDataset(ad.zeros([3]));
+    fails(() => ds.getItem(1.5), ad.ArgumentError, 'TensorDataset.getItem: index must be a whole number, got 1.5');
+    fails(
+      () => ds.getBatch([0, '1'] as any),
+      ad.ArgumentError,
+      'TensorDataset.getBatch: indices must be an array of whole numbers',
+    );
+    fails(
+      () => new data.Generator('1' as any),
+      ad.ArgumentError,
+      'Generator: seed must be a whole number, got "1" (a string)',
+    );
+    const g = new data.Generator(2);
+    const state = g.getState();
+    fails(
+      () => g.manualSeed(Number.NaN),
+      ad.ArgumentError,
+      'Generator.manualSeed: seed must be a whole number, got NaN',
+    );
+    fails(() => g.randperm(-1), ad.ArgumentError, 'Generator.randperm: n must be a whole number ≥ 0');
+    fails(() => g.randint(3, 3), ad.ValueError, 'Generator.randint: high must be greater than low');
+    fails(() => g.randint(0, 2.5), ad.ArgumentError, 'Generator.randint: high must be a whole number');
+    fails(
+      () => g.setState([1, 2]),
+      ad.ValueError,
+      'Generator.setState: expected the 5 numbers getState() returns, got 2',
+    );
+    fails(() => g.setState(['a'] as any), ad.ArgumentError, 'Generator.setState: state must be an array of numbers');
+    assert.deepEqual(g.getState(), state, 'no failed call moved the generator');
+    fails(() => data.defaultCollate('abc' as any), ad.ArgumentError, 'defaultCollate: batch must be an array of items');
+  });
+
+  test('data sets and IDX files', () => {
+    fails(
+      () => data.loadDigits({ splt: 'test' } as any),
+      ad.ArgumentError,
+      "loadDigits: unknown option 'splt' (did you mean split?)",
+    );
+    fails(
+      () => data.loadDigits({ test_fraction: 0.5 } as any),
+      ad.ArgumentError,
+      "unknown option 'test_fraction'; use testFraction",
+    );
+    fails(() => data.loadDigits({ flatten: 'yes' } as any), ad.ArgumentError, 'loadDigits: flatten must be a boolean');
+    fails(
+      () => data.loadFashionMnist({ split: 'all' } as any),
+      ad.ArgumentError,
+      "loadFashionMnist: split must be one of 'train', 'test'",
+    );
+    fails(() => data.loadFashionMnist({ rootDir: '/x' } as any), ad.ArgumentError, "unknown option 'rootDir'");
+    fails(
+      () => data.digitsSplit([0, 1, 2], 1),
+      ad.ArgumentError,
+      'digitsSplit: testFraction must be a finite number in [0, 1), got 1',
+    );
+    fails(() => data.digitsSplit('0123' as any), ad.ArgumentError, 'digitsSplit: labels must be an array');
+    fails(() => data.parseDigitsCsv(5 as any), ad.ArgumentError, 'parseDigitsCsv: text must be a string');
+    fails(
+      () => data.readIdx(5 as any),
+      ad.ArgumentError,
+      'readIdx: source must be a string, a file URL or a Uint8Array',
+    );
+    fails(
+      () => data.readIdx(new Uint8Array(8), { magik: 1 } as any),
+      ad.ArgumentError,
+      "readIdx: unknown option 'magik' (did you mean magic?)",
+    );
+    fails(() => data.writeIdx([2], 'int4' as any, [1, 2]), ad.ArgumentError, "writeIdx: type must be one of 'uint8'");
+    fails(
+      () => data.writeIdx([2], 'uint8', [1, 300]),
+      ad.ValueError,
+      'writeIdx: data[1] is 300, which uint8 cannot hold (whole numbers 0..255)',
+    );
+    fails(() => data.writeIdx([2], 'int8', [1, 0.5]), ad.ValueError, 'data[1] is 0.5, which int8 cannot hold');
+    fails(
+      () => data.writeIdx([2], 'int16', new BigInt64Array(2) as any),
+      ad.ArgumentError,
+      'writeIdx: data must be an array (or typed array) of numbers',
+    );
+    assert.deepEqual(Array.from(data.readIdx(data.writeIdx([2], 'float32', [0.5, -1e30])).data), [
+      0.5,
+      Math.fround(-1e30),
+    ]);
   });
 });

@@ -562,7 +562,7 @@ describe('nn.init and nn.utils', () => {
     );
     assertThrowsMsg(() => nn.utils.clipGradNorm_([p], Number.NaN), ad.ArgumentError, 'maxNorm');
     assertThrowsMsg(() => nn.utils.clipGradValue_([p], -1), ad.ArgumentError, 'clipGradValue_', 'clipValue', '≥ 0');
-    assertThrowsMsg(() => nn.utils.clipGradNorm_([p, 3] as never, 1), ad.ValueError, 'params[1]');
+    assertThrowsMsg(() => nn.utils.clipGradNorm_([p, 3] as never, 1), ad.ValueError, 'parameters[1]');
     assert.deepEqual(Array.from(p.grad.dataSync()), [3, 4]);
     // torch.nn.utils.clip_grad_norm_([p], 1, 1, True) with grad [3, 4]: total norm 7.
     assert.equal(nn.utils.clipGradNorm_([p], 1, 1, true).item(), 7);

@@ -463,9 +463,20 @@ describe('state dicts', () => {
     const bad = opt.stateDict();
     bad.state[7] = {};
     assertThrowsMsg(() => opt.loadStateDict(bad), ad.ValueError, 'state for parameter 7');
+    const nan = opt.stateDict();
+    nan.param_groups[0].lr = Number.NaN;
+    assertThrowsMsg(
+      () => opt.loadStateDict(nan),
+      ad.ArgumentError,
+      'SGD.loadStateDict: param_groups[0].lr must be a finite number, got NaN',
+    );
     const neg = opt.stateDict();
-    neg.param_groups[0].lr = -1;
-    assertThrowsMsg(() => opt.loadStateDict(neg), ad.ValueError, 'lr must be a number ≥ 0, got -1');
+    neg.param_groups[0].weight_decay = -1;
+    assertThrowsMsg(
+      () => opt.loadStateDict(neg),
+      ad.ArgumentError,
+      'SGD.loadStateDict: param_groups[0].weight_decay must be a finite number ≥ 0, got -1',
+    );
     assert.deepEqual(toJson(opt.stateDict()), before);
 
     const sched = new optim.StepLR(opt, 2);
@@ -476,8 +487,8 @@ describe('state dicts', () => {
     );
     assertThrowsMsg(
       () => sched.loadStateDict({ ...sched.stateDict(), step_size: 'x' }),
-      ad.ValueError,
-      'step_size must be a number',
+      ad.ArgumentError,
+      'StepLR.loadStateDict: step_size must be a whole number ≥ 1, got "x" (a string)',
     );
     assert.equal(sched.stepSize, 2);
   });
@@ -555,18 +566,27 @@ describe('the optimizer API', () => {
     assertThrowsMsg(() => new optim.SGD([], { lr: 0.1 }), ad.ValueError, 'SGD', 'empty parameter list');
     assertThrowsMsg(
       () => new optim.SGD(p as any, { lr: 0.1 }),
-      ad.ValueError,
-      'single tensor of shape [2]',
-      'pass [t]',
+      ad.ArgumentError,
+      'SGD: params must be an iterable of tensors',
+      'or [t] for one tensor',
+      'got a float32 tensor of shape [2]',
     );
     assertThrowsMsg(() => new optim.SGD([p]), ad.ValueError, "required option 'lr'");
-    assertThrowsMsg(() => new optim.SGD([p], { lr: -1 }), ad.ValueError, 'SGD: lr must be a number ≥ 0, got -1');
+    assertThrowsMsg(
+      () => new optim.SGD([p], { lr: -1 }),
+      ad.ArgumentError,
+      'SGD: lr must be a finite number ≥ 0, got -1',
+    );
     assertThrowsMsg(
       () => new optim.SGD([p], { lr: 0.1, nesterov: true }),
       ad.ValueError,
       'Nesterov momentum requires momentum > 0',
     );
-    assertThrowsMsg(() => new optim.Adam([p], { betas: [0.9, 1] }), ad.ValueError, 'Adam: betas[1] must be in [0, 1)');
+    assertThrowsMsg(
+      () => new optim.Adam([p], { betas: [0.9, 1] }),
+      ad.ArgumentError,
+      'Adam: betas must be a pair [beta1, beta2] of numbers in [0, 1), got [0.9, 1]',
+    );
     assertThrowsMsg(() => new optim.AdamW([p], { eps: -1 }), ad.ValueError, 'AdamW: eps must be');
     assertThrowsMsg(() => new optim.RMSprop([p], { alpha: -0.1 }), ad.ValueError, 'RMSprop: alpha');
     assertThrowsMsg(() => new optim.Adagrad([p], { lrDecay: -1 }), ad.ValueError, 'Adagrad: lrDecay');
@@ -576,8 +596,16 @@ describe('the optimizer API', () => {
     const opt = new optim.SGD([p], { lr: 0.1 });
     assertThrowsMsg(() => opt.addParamGroup({ params: [p] }), ad.ValueError, 'already in parameter group 0');
     assertThrowsMsg(() => new optim.StepLR({} as any, 2), ad.ValueError, 'must be an optimizer');
-    assertThrowsMsg(() => new optim.StepLR(opt, 0), ad.ValueError, 'stepSize must be a positive integer');
-    assertThrowsMsg(() => new optim.LinearLR(opt, { startFactor: 2 }), ad.ValueError, 'startFactor must be in [0, 1]');
+    assertThrowsMsg(
+      () => new optim.StepLR(opt, 0),
+      ad.ArgumentError,
+      'StepLR: stepSize must be a whole number ≥ 1, got 0',
+    );
+    assertThrowsMsg(
+      () => new optim.LinearLR(opt, { startFactor: 2 }),
+      ad.ArgumentError,
+      'LinearLR: startFactor must be a finite number in (0, 1], got 2',
+    );
     assertThrowsMsg(() => new optim.OneCycleLR(opt, 0.1), ad.ValueError, 'totalSteps or both epochs and stepsPerEpoch');
     assertThrowsMsg(
       () => new optim.OneCycleLR(new optim.Adagrad([ad.zeros([1]).requiresGrad_()]), 0.1, { totalSteps: 5 }),

@@ -3,10 +3,11 @@
  * their first dim and also serves whole batches in one gather per tensor (getBatch), which DataLoader prefers.
  */
 import { noGrad } from '../autograd/mode.js';
+import { array, checkMethods, int, sig, tensor } from '../core/args.js';
 import { fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { indexSelect } from '../ops/indexing.js';
 import { narrow, reshape, squeeze } from '../ops/shape.js';
-import { fromTypedArray, Tensor } from '../tensor/tensor.js';
+import { fromTypedArray, type Tensor } from '../tensor/tensor.js';
 
 /** What DataLoader needs: a length and items by index (and optionally whole collated batches). */
 export interface DatasetLike<T> {
@@ -38,8 +39,11 @@ export abstract class Dataset<T> implements DatasetLike<T> {
   abstract getItem(index: number): T;
 }
 
+/** torch.utils.data.Dataset(): no parameters. */
+sig('Dataset').describes(Dataset);
+
 /** The position `index` refers to in a dataset of `length` items (negative counts from the end), or an IndexError. */
-export function checkIndex(op: string, index: number, length: number): number {
+function checkIndex(op: string, index: number, length: number): number {
   const i = index < 0 ? index + length : index;
   if (!Number.isInteger(index) || i < 0 || i >= length)
     throw new IndexError(
@@ -48,15 +52,18 @@ export function checkIndex(op: string, index: number, length: number): number {
   return i;
 }
 
+/** torch.utils.data.TensorDataset(*tensors). */
+const TENSOR_DATASET = sig('TensorDataset', { rest: tensor });
+
 /** Items are the i-th rows of each tensor (torch.utils.data.TensorDataset): `[images[i], labels[i]]`. */
 export class TensorDataset extends Dataset<Tensor[]> {
   readonly tensors: Tensor[];
 
   constructor(...tensors: Tensor[]) {
     super();
+    TENSOR_DATASET.bind(tensors);
     if (!tensors.length) throw new ValueError('TensorDataset: pass at least one tensor');
-    tensors.forEach((t, i) => {
-      if (!(t instanceof Tensor)) throw new ValueError(`TensorDataset: argument ${i} is not a Tensor`);
+    tensors.forEach((t) => {
       if (t.ndim === 0 || t.shape[0] !== tensors[0].shape[0])
         throw new ShapeError(
           `TensorDataset: every tensor must have the same size in dim 0 (one row per item), but the shapes are ` +
@@ -89,3 +96,9 @@ export class TensorDataset extends Dataset<Tensor[]> {
     );
   }
 }
+
+TENSOR_DATASET.describes(TensorDataset);
+checkMethods(TensorDataset, {
+  getItem: { args: { index: int() } },
+  getBatch: { args: { indices: array(int(), 'an array of whole numbers (item indices)') } },
+});

@@ -4,20 +4,31 @@
  * for the duration of each draw, so there is one algorithm and one implementation.
  */
 
+import { array, checkMethods, custom, int, optional, sig } from '../core/args.js';
 import { ValueError } from '../core/errors.js';
 import { getRngState, manualSeed, type RandomStream, randomInt, setRngState } from '../core/rng.js';
+
+/** A seed: a whole number, as torch.Generator.manual_seed takes. */
+const SEED = int();
+
+/**
+ * adjoint's Generator(seed = 0): seeded on construction (a deliberate difference from torch.Generator(device),
+ * which is seeded with manual_seed after).
+ */
+const GENERATOR = sig('Generator', { args: { seed: optional(SEED) } });
 
 export class Generator implements RandomStream {
   private state: number[];
 
-  constructor(seed = 0) {
+  constructor(seed?: number);
+  constructor(...args: unknown[]) {
+    const { seed } = GENERATOR.bind(args);
     this.state = [];
-    this.manualSeed(seed);
+    this.manualSeed(seed ?? 0);
   }
 
   /** Reseeds this generator (torch.Generator.manual_seed); returns this. */
   manualSeed(seed: number): this {
-    if (!Number.isFinite(seed)) throw new ValueError(`Generator.manualSeed: the seed must be a number, got ${seed}`);
     this.draw(() => manualSeed(seed));
     return this;
   }
@@ -26,8 +37,10 @@ export class Generator implements RandomStream {
     return this.state.slice();
   }
   setState(state: readonly number[]): void {
-    if (!Array.isArray(state) || state.length !== this.state.length || !state.every((v) => typeof v === 'number'))
-      throw new ValueError(`Generator.setState: expected ${this.state.length} numbers from getState()`);
+    if (state.length !== this.state.length)
+      throw new ValueError(
+        `Generator.setState: expected the ${this.state.length} numbers getState() returns, got ${state.length}`,
+      );
     this.state = state.slice();
   }
 
@@ -45,6 +58,8 @@ export class Generator implements RandomStream {
 
   /** An integer uniform in [low, high). */
   randint(low: number, high: number): number {
+    if (!(high > low))
+      throw new ValueError(`Generator.randint: high must be greater than low, got low ${low} and high ${high}`);
     return this.draw(() => randomInt(low, high));
   }
 
@@ -63,3 +78,20 @@ export class Generator implements RandomStream {
     }
   }
 }
+
+GENERATOR.describes(Generator);
+checkMethods(Generator, {
+  manualSeed: { args: { seed: SEED } },
+  getState: {},
+  // The state getState() returns: its last entry is NaN when no spare normal draw is held.
+  setState: {
+    args: {
+      state: array(
+        custom('a number', (v) => typeof v === 'number', 'number', 0),
+        'an array of numbers',
+      ),
+    },
+  },
+  randperm: { args: { n: int({ min: 0 }) } },
+  randint: { args: { low: int(), high: int() } },
+});

@@ -2,13 +2,18 @@
  * @file Adagrad with lr decay, weight decay, an initial accumulator value and maximize: torch.optim.Adagrad (1.13),
  * update for update.
  */
+import { bool, optional, sig } from '../core/args.js';
 import { fullLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  checkNonNegative,
+  checkOptimizer,
+  FOREACH,
+  NON_NEGATIVE,
   Optimizer,
+  type OptionRules,
+  optionRules,
+  PARAMS,
   type ParamGroup,
-  type ParamGroupInit,
   type ParamState,
   type Params,
   withGrad,
@@ -23,6 +28,27 @@ export interface AdagradOptions {
   maximize: boolean;
 }
 
+/** What the constructor's options object may hold: any option, by name. */
+export type AdagradArgs = Partial<AdagradOptions> & { foreach?: boolean | null };
+
+/**
+ * torch.optim.Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+ * foreach=None, *, maximize=False).
+ */
+const ADAGRAD = sig('Adagrad', {
+  args: {
+    params: PARAMS,
+    lr: optional(NON_NEGATIVE),
+    lrDecay: optional(NON_NEGATIVE),
+    weightDecay: optional(NON_NEGATIVE),
+    initialAccumulatorValue: optional(NON_NEGATIVE),
+    eps: optional(NON_NEGATIVE),
+    foreach: FOREACH,
+  },
+  options: { maximize: optional(bool) },
+});
+const ADAGRAD_RULES = optionRules(ADAGRAD);
+
 /**
  * Adagrad: the sum of squared gradients s ← s + g², and θ ← θ − lr/(1 + (t−1)·lrDecay) · g / (√s + ε). As in
  * PyTorch, every parameter's state (step 0, s = initialAccumulatorValue) exists from the start, so a state dict
@@ -30,31 +56,39 @@ export interface AdagradOptions {
  * its own; here a group's own value is used.)
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
-  constructor(params: Params<AdagradOptions>, opts: Partial<AdagradOptions> = {}) {
-    super(params, {
-      lr: opts.lr ?? 1e-2,
-      lrDecay: opts.lrDecay ?? 0,
-      weightDecay: opts.weightDecay ?? 0,
-      initialAccumulatorValue: opts.initialAccumulatorValue ?? 0,
-      eps: opts.eps ?? 1e-10,
-      maximize: opts.maximize ?? false,
+  constructor(
+    params: Params<AdagradOptions>,
+    lr?: number | AdagradArgs,
+    lrDecay?: number | AdagradArgs,
+    weightDecay?: number | AdagradArgs,
+    initialAccumulatorValue?: number | AdagradArgs,
+    eps?: number | AdagradArgs,
+    foreach?: boolean | null | AdagradArgs,
+    opts?: AdagradArgs,
+  );
+  constructor(...args: unknown[]) {
+    const a = ADAGRAD.bind(args);
+    super(a.params as Params<AdagradOptions>, {
+      lr: a.lr ?? 1e-2,
+      lrDecay: a.lrDecay ?? 0,
+      weightDecay: a.weightDecay ?? 0,
+      initialAccumulatorValue: a.initialAccumulatorValue ?? 0,
+      eps: a.eps ?? 1e-10,
+      maximize: a.maximize ?? false,
     });
   }
 
-  override addParamGroup(group: ParamGroupInit<AdagradOptions>): void {
-    super.addParamGroup(group);
-    const g = this.paramGroups[this.paramGroups.length - 1];
+  protected override rules(): OptionRules {
+    return ADAGRAD_RULES;
+  }
+
+  protected override groupAdded(g: ParamGroup<AdagradOptions>): void {
     for (const p of g.params) this.init(this.stateOf(p), p, g);
   }
 
   private init(state: ParamState, p: Tensor, g: ParamGroup<AdagradOptions>): void {
     state.step = 0;
     state.sum = fullLike(p, g.initialAccumulatorValue);
-  }
-
-  protected override validate(g: ParamGroup<AdagradOptions>): void {
-    for (const k of ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps'] as const)
-      checkNonNegative('Adagrad', k, g[k]);
   }
 
   protected update(g: ParamGroup<AdagradOptions>): void {
@@ -74,3 +108,6 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     }
   }
 }
+
+ADAGRAD.describes(Adagrad);
+checkOptimizer(Adagrad);

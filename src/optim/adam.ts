@@ -3,10 +3,21 @@
  * They differ only in weight decay: Adam adds weightDecay·θ to the gradient (an L2 penalty, which the moment
  * estimates then rescale), AdamW shrinks θ by lr·weightDecay directly (decoupled decay).
  */
-import { ValueError } from '../core/errors.js';
+import { bool, number, optional, sig, tuple } from '../core/args.js';
 import { maximum, zerosLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkNonNegative, Optimizer, type ParamGroup, type Params, withGrad } from './optimizer.js';
+import {
+  checkOptimizer,
+  FOREACH,
+  NON_NEGATIVE,
+  Optimizer,
+  type OptionRules,
+  optionRules,
+  PARAMS,
+  type ParamGroup,
+  type Params,
+  withGrad,
+} from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -17,16 +28,32 @@ export interface AdamOptions {
   maximize: boolean;
 }
 
-function validate(name: string, g: ParamGroup<AdamOptions>): void {
-  for (const k of ['lr', 'eps', 'weightDecay'] as const) checkNonNegative(name, k, g[k]);
-  const b = g.betas;
-  if (!Array.isArray(b) || b.length !== 2)
-    throw new ValueError(`${name}: betas must be a pair [beta1, beta2], got ${JSON.stringify(b)}`);
-  b.forEach((beta, i) => {
-    if (typeof beta !== 'number' || !(beta >= 0 && beta < 1))
-      throw new ValueError(`${name}: betas[${i}] must be in [0, 1), got ${String(beta)}`);
+/** What the constructor's options object may hold: any option, by name. */
+export type AdamArgs = Partial<AdamOptions> & { foreach?: boolean | null };
+
+const BETA = number({ min: 0, lt: 1 });
+const BETAS = tuple([BETA, BETA], 'a pair [beta1, beta2] of numbers in [0, 1)');
+
+/**
+ * torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, foreach=None,
+ * maximize=False) and AdamW, the same with weight_decay=1e-2.
+ */
+function adamSig(name: string) {
+  return sig(name, {
+    args: {
+      params: PARAMS,
+      lr: optional(NON_NEGATIVE),
+      betas: optional(BETAS),
+      eps: optional(NON_NEGATIVE),
+      weightDecay: optional(NON_NEGATIVE),
+      amsgrad: optional(bool),
+    },
+    options: { foreach: FOREACH, maximize: optional(bool) },
   });
 }
+const ADAM = adamSig('Adam');
+const ADAMW = adamSig('AdamW');
+const ADAM_RULES = optionRules(ADAM);
 
 /** One Adam step of a group; decoupled selects AdamW's weight decay. */
 function adamUpdate(opt: Optimizer<AdamOptions>, g: ParamGroup<AdamOptions>, decoupled: boolean): void {
@@ -65,27 +92,44 @@ function adamUpdate(opt: Optimizer<AdamOptions>, g: ParamGroup<AdamOptions>, dec
   }
 }
 
-function defaults(opts: Partial<AdamOptions>, weightDecay: number): AdamOptions {
-  return {
-    lr: opts.lr ?? 1e-3,
-    betas: opts.betas ?? [0.9, 0.999],
-    eps: opts.eps ?? 1e-8,
-    weightDecay: opts.weightDecay ?? weightDecay,
-    amsgrad: opts.amsgrad ?? false,
-    maximize: opts.maximize ?? false,
-  };
+/** The bound arguments of Adam's or AdamW's signature and the defaults: the params and the options. */
+function bindAdam(s: typeof ADAM, args: unknown[], weightDecay: number): [Params<AdamOptions>, AdamOptions] {
+  const a = s.bind(args);
+  return [
+    a.params as Params<AdamOptions>,
+    {
+      lr: a.lr ?? 1e-3,
+      betas: (a.betas?.slice() as [number, number]) ?? [0.9, 0.999],
+      eps: a.eps ?? 1e-8,
+      weightDecay: a.weightDecay ?? weightDecay,
+      amsgrad: a.amsgrad ?? false,
+      maximize: a.maximize ?? false,
+    },
+  ];
 }
+
+/** The constructor's overloads, shared by Adam and AdamW. */
+type Opt = AdamArgs;
 
 /**
  * Adam: moment estimates m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², and θ ← θ − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
  * amsgrad uses the running maximum of v.
  */
 export class Adam extends Optimizer<AdamOptions> {
-  constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
-    super(params, defaults(opts, 0));
+  constructor(
+    params: Params<AdamOptions>,
+    lr?: number | Opt,
+    betas?: [number, number] | Opt,
+    eps?: number | Opt,
+    weightDecay?: number | Opt,
+    amsgrad?: boolean | Opt,
+    opts?: Opt,
+  );
+  constructor(...args: unknown[]) {
+    super(...bindAdam(ADAM, args, 0));
   }
-  protected override validate(g: ParamGroup<AdamOptions>): void {
-    validate('Adam', g);
+  protected override rules(): OptionRules {
+    return ADAM_RULES;
   }
   protected update(g: ParamGroup<AdamOptions>): void {
     adamUpdate(this, g, false);
@@ -94,13 +138,27 @@ export class Adam extends Optimizer<AdamOptions> {
 
 /** AdamW: Adam with decoupled weight decay θ ← θ·(1 − lr·weightDecay) (default weightDecay 0.01). */
 export class AdamW extends Optimizer<AdamOptions> {
-  constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
-    super(params, defaults(opts, 1e-2));
+  constructor(
+    params: Params<AdamOptions>,
+    lr?: number | Opt,
+    betas?: [number, number] | Opt,
+    eps?: number | Opt,
+    weightDecay?: number | Opt,
+    amsgrad?: boolean | Opt,
+    opts?: Opt,
+  );
+  constructor(...args: unknown[]) {
+    super(...bindAdam(ADAMW, args, 1e-2));
   }
-  protected override validate(g: ParamGroup<AdamOptions>): void {
-    validate('AdamW', g);
+  protected override rules(): OptionRules {
+    return ADAM_RULES;
   }
   protected update(g: ParamGroup<AdamOptions>): void {
     adamUpdate(this, g, true);
   }
 }
+
+ADAM.describes(Adam);
+ADAMW.describes(AdamW);
+checkOptimizer(Adam);
+checkOptimizer(AdamW);

@@ -2,9 +2,21 @@
  * @file RMSprop with weight decay, momentum, the centered variant and maximize: torch.optim.RMSprop (1.13), update
  * for update.
  */
+import { bool, optional, sig } from '../core/args.js';
 import { zerosLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkNonNegative, Optimizer, type ParamGroup, type Params, withGrad } from './optimizer.js';
+import {
+  checkOptimizer,
+  FOREACH,
+  NON_NEGATIVE,
+  Optimizer,
+  type OptionRules,
+  optionRules,
+  PARAMS,
+  type ParamGroup,
+  type Params,
+  withGrad,
+} from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -16,26 +28,61 @@ export interface RMSpropOptions {
   maximize: boolean;
 }
 
+/** What the constructor's options object may hold: any option, by name. */
+export type RMSpropArgs = Partial<RMSpropOptions> & { foreach?: boolean | null };
+
+/**
+ * torch.optim.RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+ * foreach=None, maximize=False): in 1.13 every parameter is positional, foreach and maximize included.
+ */
+const RMSPROP = sig('RMSprop', {
+  args: {
+    params: PARAMS,
+    lr: optional(NON_NEGATIVE),
+    alpha: optional(NON_NEGATIVE),
+    eps: optional(NON_NEGATIVE),
+    weightDecay: optional(NON_NEGATIVE),
+    momentum: optional(NON_NEGATIVE),
+    centered: optional(bool),
+    foreach: FOREACH,
+    maximize: optional(bool),
+  },
+});
+const RMSPROP_RULES = optionRules(RMSPROP);
+
 /**
  * RMSprop: v ← αv + (1−α)g², and θ ← θ − lr · g / (√v + ε). centered subtracts the square of the running mean of g
  * from v (an estimate of the variance); with momentum the scaled gradients go through a buffer first. As in
  * PyTorch, ε is added after the square root.
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
-  constructor(params: Params<RMSpropOptions>, opts: Partial<RMSpropOptions> = {}) {
-    super(params, {
-      lr: opts.lr ?? 1e-2,
-      alpha: opts.alpha ?? 0.99,
-      eps: opts.eps ?? 1e-8,
-      weightDecay: opts.weightDecay ?? 0,
-      momentum: opts.momentum ?? 0,
-      centered: opts.centered ?? false,
-      maximize: opts.maximize ?? false,
+  constructor(
+    params: Params<RMSpropOptions>,
+    lr?: number | RMSpropArgs,
+    alpha?: number | RMSpropArgs,
+    eps?: number | RMSpropArgs,
+    weightDecay?: number | RMSpropArgs,
+    momentum?: number | RMSpropArgs,
+    centered?: boolean | RMSpropArgs,
+    foreach?: boolean | null | RMSpropArgs,
+    maximize?: boolean | RMSpropArgs,
+    opts?: RMSpropArgs,
+  );
+  constructor(...args: unknown[]) {
+    const a = RMSPROP.bind(args);
+    super(a.params as Params<RMSpropOptions>, {
+      lr: a.lr ?? 1e-2,
+      alpha: a.alpha ?? 0.99,
+      eps: a.eps ?? 1e-8,
+      weightDecay: a.weightDecay ?? 0,
+      momentum: a.momentum ?? 0,
+      centered: a.centered ?? false,
+      maximize: a.maximize ?? false,
     });
   }
 
-  protected override validate(g: ParamGroup<RMSpropOptions>): void {
-    for (const k of ['lr', 'eps', 'momentum', 'weightDecay', 'alpha'] as const) checkNonNegative('RMSprop', k, g[k]);
+  protected override rules(): OptionRules {
+    return RMSPROP_RULES;
   }
 
   protected update(g: ParamGroup<RMSpropOptions>): void {
@@ -68,3 +115,6 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     }
   }
 }
+
+RMSPROP.describes(RMSprop);
+checkOptimizer(RMSprop);
