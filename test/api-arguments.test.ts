@@ -37,7 +37,12 @@ const EXEMPT: Record<string, string> = {
  * Methods that are extension points — a subclass overrides them and the base class calls them, never a user — and
  * need no declaration of their own.
  */
-const EXTENSION_POINTS = new Set(['Module.forward', 'Module.extraRepr', 'Optimizer.validate', 'Optimizer.update']);
+const EXTENSION_POINTS = new Set(['Module.forward', 'Optimizer.validate', 'Optimizer.update']);
+/**
+ * Methods that take nothing and read nothing, called by printing or by a layer's own constructor: a surplus argument
+ * has nothing to be mistaken for. (Every other zero-argument public method declares its empty signature.)
+ */
+const REPR_AND_RESET = new Set(['extraRepr', 'toString', 'resetParameters', 'resetRunningStats']);
 
 /** Every exported function and class, by dotted name (ad.nn.Linear → 'nn.Linear'). */
 function exportsOf(ns: Record<string, unknown>, prefix = '', seen = new Set<unknown>()): [string, unknown][] {
@@ -153,7 +158,8 @@ function targets(): { found: Target[]; missing: string[]; unprobed: string[] } {
         const sig = signatureOf(d.value);
         if (!sig) {
           const owner = `${(proto.constructor as { name: string }).name}.${m}`;
-          if (proto === cls.prototype && !EXTENSION_POINTS.has(owner)) missing.push(`${name}.${m}`);
+          if (proto === cls.prototype && !EXTENSION_POINTS.has(owner) && !REPR_AND_RESET.has(m))
+            missing.push(`${name}.${m}`);
           continue;
         }
         const f = (inst as Record<string, AnyFn>)[m];

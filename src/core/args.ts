@@ -411,7 +411,8 @@ export class Signature<P extends Params, K extends Params> {
 
   constructor(
     readonly name: string,
-    spec: SignatureSpec<P, K>,
+    private readonly spec: SignatureSpec<P, K>,
+    register = true,
   ) {
     this.positional = Object.entries(spec.args ?? {});
     this.keywords = Object.entries(spec.options ?? {});
@@ -420,7 +421,16 @@ export class Signature<P extends Params, K extends Params> {
     this.all = new Map([...this.positional, ...this.keywords]);
     this.renames = spec.renames ?? {};
     this.hint = spec.hint;
-    SIGNATURES.set(name, this as unknown as Signature<Params, Params>);
+    if (register) SIGNATURES.set(name, this as unknown as Signature<Params, Params>);
+  }
+
+  /**
+   * The signature as a method sees it: the first parameter is `this` (x.sum(1) is sum(x, 1)). For the API test's
+   * probes; the function's own signature still checks the call, so messages are the same.
+   */
+  withoutFirst(): Signature<Params, K> {
+    const args = Object.fromEntries(this.positional.slice(1));
+    return new Signature(this.name, { ...this.spec, args } as SignatureSpec<Params, K>, false);
   }
 
   /** The option names a trailing object may hold. */
