@@ -112,12 +112,13 @@ describe('Module.to, double, float', () => {
     assert.equal(shared.dtype, 'float32', 'a buffer is replaced by a converted copy, as PyTorch replaces it');
   });
 
-  test('a graph recorded before the conversion fails its backward with the in-place error', () => {
+  test('a graph recorded before the conversion fails its backward (the in-place or the changed-dtype error)', () => {
     const lin = new nn.Linear(3, 2);
     const x = ad.randn([4, 3]).requiresGrad_(true);
     const y = lin.forward(x).sum();
     lin.double();
-    assertThrowsMsg(() => y.backward(), ad.AutogradError, 'modified by an in-place op');
+    // Whichever the engine reaches first: the weight's saved version, or the bias's changed dtype.
+    assert.throws(() => y.backward(), { name: 'AutogradError', message: /modified by an in-place op|dtype changed/ });
   });
 
   test('half() and bfloat16() say the dtype does not exist yet; other dtypes and values are refused; nothing changes', () => {
@@ -146,5 +147,22 @@ describe('Module.to, double, float', () => {
       "unknown option 'nonBlocking'",
     );
     check();
+  });
+});
+
+describe('a graph recorded before a conversion', () => {
+  test('a leaf whose dtype changed after the forward refuses the old gradient instead of taking it silently', () => {
+    ad.manualSeed(2);
+    const lin = new nn.Linear(2, 1);
+    const y = lin.forward(ad.ones([3, 2])).sum();
+    lin.double();
+    assertThrowsMsg(() => y.backward(), ad.AdjointError, 'float64');
+    assert.equal(lin.bias?.grad, null, 'no float32 gradient on the float64 bias');
+  });
+
+  test('a float64 input into a float32 layer raises, as in PyTorch', () => {
+    const lin = new nn.Linear(2, 1);
+    assertThrowsMsg(() => lin.forward(ad.ones([3, 2], { dtype: 'float64' })), ad.DTypeError, 'float64', 'float32');
+    assert.equal(lin.double().forward(ad.ones([3, 2], { dtype: 'float64' })).dtype, 'float64');
   });
 });

@@ -316,6 +316,14 @@ function accumulateLeaf(
     return g;
   }
   if (captured.length) return g; // autograd.grad never writes .grad
+  // The graph casts each gradient to its input's dtype when it was recorded; a leaf converted since (model.double()
+  // after the forward) would otherwise get a gradient of its old dtype.
+  if (g.dtype !== leaf.dtype || (leaf._grad !== null && leaf._grad.dtype !== leaf.dtype))
+    throw new AutogradError(
+      `backward: the gradient for a leaf of shape ${fmtShape(leaf.shape)} is ${g.dtype} but the leaf is now ` +
+        `${leaf.dtype} (its dtype changed after the graph was recorded, e.g. by model.double()); run the forward ` +
+        'again after converting the model',
+    );
   const had = leaf._grad;
   if (!had) leaf._grad = createGraph ? ops.clone(g) : canSteal(g, leaf) ? g.detach() : ops.clone(g).detach();
   else if (createGraph || had._requiresGrad) leaf._grad = ops.add(had, g);
