@@ -150,7 +150,7 @@ describe('grad mode across awaits', () => {
     assert.equal(ad.isGradEnabled(), true);
   });
 
-  test('a plain function returning a promise is scoped until its first await, with one warning naming the fix', async () => {
+  test('a plain function returning a promise: scoped until its first await, one warning naming the fix', async () => {
     const w = ad.tensor([1]).requiresGrad_();
     const seen: boolean[] = [];
     const later = async () => {
