@@ -30,7 +30,7 @@ export * as io from './io/index.js';
 export * as nn from './nn/index.js';
 export * from './ops/index.js';
 export * as optim from './optim/index.js';
-export { memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
+export { type MemoryStats, memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
 export { type NestedArray, Tensor } from './tensor/tensor.js';
 export * from './transforms/index.js';
 // JAX's grad(f) is the top-level grad; PyTorch's grad(outputs, inputs) is ad.autograd.grad, as torch.autograd.grad.

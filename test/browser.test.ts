@@ -2,8 +2,9 @@
  * @file The wasm backend in a real browser: the library bundled for the browser platform (esbuild), served from
  * localhost with the cross-origin-isolation headers SharedArrayBuffer needs, run in headless Chromium (Debian's,
  * driven by playwright-core). A threaded matmul, a convolution and one training step of a small MLP must match the
- * js backend there, with Web Workers actually running. Skipped, saying why, where Chromium or playwright-core is
- * missing (.ci/run installs both).
+ * js backend there, with Web Workers actually running; and grad mode follows the documented rule for runtimes
+ * without AsyncLocalStorage (sync scopes exact, an async fn's mode until its first await). Skipped, saying why,
+ * where Chromium or playwright-core is missing (.ci/run installs both).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -58,6 +59,22 @@ try {
   };
   out.train = close(step('wasm'), step('js'));
   out.describe = ad.describeBackend('wasm');
+  // A browser has no AsyncLocalStorage: sync scopes are exact, an async fn's mode lasts until its first await.
+  const leaf = ad.tensor([1]).requiresGrad_();
+  const warned = [];
+  const warn = console.warn;
+  console.warn = (m) => warned.push(String(m));
+  out.modes = {
+    sync: ad.noGrad(() => leaf.mul(2).requiresGrad),
+    async: await ad.noGrad(async () => {
+      const before = leaf.mul(2).requiresGrad;
+      await new Promise((r) => setTimeout(r, 0));
+      return [before, leaf.mul(2).requiresGrad];
+    }),
+    after: leaf.mul(2).requiresGrad,
+    warned,
+  };
+  console.warn = warn;
 } catch (e) {
   out.error = String(e && e.stack || e);
 }
@@ -109,6 +126,7 @@ test('the wasm backend runs threaded in headless Chromium and matches the js bac
       conv: number;
       train: number;
       describe: string;
+      modes: { sync: boolean; async: boolean[]; after: boolean; warned: string[] };
     };
     assert.deepEqual(errors, []);
     assert.equal(r.error, undefined, r.error);
@@ -118,6 +136,11 @@ test('the wasm backend runs threaded in headless Chromium and matches the js bac
     assert.ok(r.conv < 1e-5, `conv2d differs from js by ${r.conv}`);
     assert.ok(r.train < 1e-5, `an SGD step differs from js by ${r.train}`);
     assert.match(r.describe, /WebAssembly SIMD.*2 thread\(s\), 1 worker\(s\) running/);
+    assert.equal(r.modes.sync, false);
+    assert.deepEqual(r.modes.async, [false, true], 'without AsyncLocalStorage the mode lasts until the first await');
+    assert.equal(r.modes.after, true);
+    assert.equal(r.modes.warned.length, 1);
+    assert.match(r.modes.warned[0], /noGrad\(async fn\): this runtime has no AsyncLocalStorage/);
   } finally {
     await browser.close();
     server.close();

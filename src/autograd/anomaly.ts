@@ -4,47 +4,46 @@
  * PRODUCES from finite values throws an AnomalyError naming the op, where it was called, its input shapes and which
  * output or input gradient went bad. Values that were already non-finite on the way in are passed along without a
  * throw: the op that made them has thrown already, or they came from the user's data. Off, it costs apply and the
- * engine one boolean check (`anomaly.on`) each; the stacks are captured only while it is on.
+ * engine one boolean check each (the running context's `modes().anomaly`, mode.ts); the stacks are captured only
+ * while it is on.
  */
+import { bool, checked, fn } from '../core/args.js';
 import { isFloating } from '../core/dtype.js';
 import { AdjointError, fmtPosition, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { modes, scope } from './mode.js';
 import type { Grad, Node } from './node.js';
 
-/** The switch apply and the engine read, and how deep we are inside code whose results are checked elsewhere. */
-export const anomaly = { on: false, quiet: 0 };
-
-/** Turns anomaly mode on or off for everything that follows; returns the previous setting. */
-export function setDetectAnomaly(on: boolean): boolean {
-  const prev = anomaly.on;
-  anomaly.on = on;
-  return prev;
-}
-
-export function isAnomalyEnabled(): boolean {
-  return anomaly.on;
-}
+/** How deep we are inside code whose results are checked elsewhere (rules run by the engine; synchronous). */
+export const anomaly = { quiet: 0 };
 
 /**
- * Runs fn with anomaly mode on, then restores the previous setting (also when fn throws, and after a returned
- * promise settles).
+ * Turns anomaly mode on or off for the rest of the innermost scope (outside any scope: the default everywhere);
+ * returns the previous setting (torch.autograd.set_detect_anomaly).
  */
-export function detectAnomaly<T>(fn: () => T): T {
-  const prev = setDetectAnomaly(true);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    setDetectAnomaly(prev);
-    throw e;
-  }
-  if (result instanceof Promise)
-    return result.finally(() => {
-      setDetectAnomaly(prev);
-    }) as T;
-  setDetectAnomaly(prev);
-  return result;
-}
+export const setDetectAnomaly = checked(
+  'setDetectAnomaly',
+  { args: { mode: bool } },
+  function setDetectAnomaly(mode: boolean): boolean {
+    const m = modes();
+    const prev = m.anomaly;
+    m.anomaly = mode;
+    return prev;
+  },
+);
+
+export const isAnomalyEnabled = checked('isAnomalyEnabled', {}, function isAnomalyEnabled(): boolean {
+  return modes().anomaly;
+});
+
+/**
+ * Runs fn with anomaly mode on (torch.autograd.detect_anomaly). An async fn keeps it on across its awaits; other
+ * async work running meanwhile is not checked (scoped as noGrad is).
+ */
+export const detectAnomaly = checked('detectAnomaly', { args: { fn } }, function detectAnomaly<T>(fn: () => T): T {
+  const m = modes();
+  return scope('detectAnomaly', { grad: m.grad, anomaly: true, levels: m.levels, visible: m.visible }, fn);
+}) as <T>(fn: () => T) => T;
 
 export type AnomalyPhase = 'forward' | 'backward' | 'forward-mode';
 

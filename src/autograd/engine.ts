@@ -11,7 +11,7 @@ import { sameShape } from '../core/shape.js';
 import { nextStorageId } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { anomaly, checkBackward } from './anomaly.js';
-import { isGradEnabled, setGradEnabled } from './mode.js';
+import { modes } from './mode.js';
 import { AccumulateGrad, type Node } from './node.js';
 
 /** The few ops the engine needs, installed by the ops layer so this layer does not import it. */
@@ -137,7 +137,9 @@ export function runBackward(
   const ready: Target[] = [];
   for (const t of targets) if ((needed === null || needed.has(t)) && t._deps === 0 && !ready.includes(t)) ready.push(t);
 
-  const prevMode = isGradEnabled();
+  // The walk is synchronous, so the current frame's grad mode is changed and put back: nothing else runs meanwhile.
+  const m = modes();
+  const prevMode = m.grad;
   const prevEpoch = currentEpoch;
   const prevFirst = firstStorage;
   currentEpoch = epoch;
@@ -145,9 +147,9 @@ export function runBackward(
   depth++;
   // In anomaly mode the ops inside VJP rules and accumulation are not checked one by one: checkBackward checks
   // each rule's result, so a fault is reported as the backward of the op whose rule produced it.
-  const quiet = anomaly.on;
+  const quiet = m.anomaly;
   if (quiet) anomaly.quiet++;
-  setGradEnabled(createGraph);
+  m.grad = createGraph;
   try {
     targets.forEach((t, i) => {
       if (needed === null || needed.has(t)) accumulate(t, seeds[i]);
@@ -179,7 +181,7 @@ export function runBackward(
         node.checkVersions();
         const ctx = node.ctx;
         const out = node.op.vjp(g, ctx);
-        if (anomaly.on) checkBackward(node, g, out);
+        if (m.anomaly) checkBackward(node, g, out);
         for (let i = 0; i < node.edges.length; i++) {
           const e = node.edges[i];
           const gi = out[i];
@@ -199,7 +201,7 @@ export function runBackward(
     }
   } finally {
     if (quiet) anomaly.quiet--;
-    setGradEnabled(prevMode);
+    m.grad = prevMode;
     currentEpoch = prevEpoch;
     firstStorage = prevFirst;
     depth--;

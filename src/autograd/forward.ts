@@ -2,56 +2,57 @@
  * @file Forward mode (dual tensors): inside `forwardAD(fn)`, a tensor made with makeDual carries a tangent, and every
  * op pushes tangents forward with its JVP rule. Levels nest (a JVP of a JVP): each tensor keeps one tangent per
  * level, and the rule for level L runs with only the levels below L visible, so the tangent it produces carries its
- * own lower-level tangents — the second-order terms.
+ * own lower-level tangents — the second-order terms. The levels belong to the running context's modes (mode.ts).
  */
+import { checked, fn } from '../core/args.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { modes, scope } from './mode.js';
 
-/** Active level ids, outermost first; only the first `visible` are seen by ops (the rest while a rule runs). */
-const active: number[] = [];
-let visible = 0;
 let nextLevel = 1;
 
 /** How many forward-AD levels ops see: 0 when forward mode is off (the fast path in every op checks this). */
 export function forwardLevel(): number {
-  return visible;
+  return modes().visible;
 }
 
 /** The level id at a visible depth (0 = outermost). */
 export function levelAt(depth: number): number {
-  return active[depth];
+  return modes().levels[depth];
 }
 
 /** The innermost visible level id, 0 when none. */
 export function innermostLevel(): number {
-  return visible === 0 ? 0 : active[visible - 1];
-}
-
-/** Runs fn with a new (innermost) forward-AD level; tangents made at it vanish when fn returns. */
-export function forwardAD<T>(fn: () => T): T {
-  if (visible !== active.length) throw new AutogradError('forwardAD: cannot open a forward-AD level inside a JVP rule');
-  active.push(nextLevel++);
-  visible = active.length;
-  try {
-    return fn();
-  } finally {
-    active.pop();
-    visible = active.length;
-  }
+  const m = modes();
+  return m.visible === 0 ? 0 : m.levels[m.visible - 1];
 }
 
 /**
+ * Runs fn with a new (innermost) forward-AD level; tangents made at it vanish when fn returns. An async fn keeps
+ * its level across its awaits, and async work running meanwhile does not see it (scoped as noGrad is).
+ */
+export const forwardAD = checked('forwardAD', { args: { fn } }, function forwardAD<T>(fn: () => T): T {
+  const m = modes();
+  if (m.visible !== m.levels.length)
+    throw new AutogradError('forwardAD: cannot open a forward-AD level inside a JVP rule');
+  const levels = [...m.levels, nextLevel++];
+  return scope('forwardAD', { grad: m.grad, anomaly: m.anomaly, levels, visible: levels.length }, fn);
+}) as <T>(fn: () => T) => T;
+
+/**
  * Runs a JVP rule of the level at `depth`: that level and the ones inside it are hidden while it runs (its own ops
- * must not push tangents of tangents at the same level), the outer ones stay visible.
+ * must not push tangents of tangents at the same level), the outer ones stay visible. Synchronous, so it changes
+ * the current frame and puts it back: nothing else runs meanwhile.
  */
 export function belowLevel<T>(depth: number, fn: () => T): T {
-  const prev = visible;
-  visible = depth;
+  const m = modes();
+  const prev = m.visible;
+  m.visible = depth;
   try {
     return fn();
   } finally {
-    visible = prev;
+    m.visible = prev;
   }
 }
 
@@ -64,7 +65,8 @@ export function tangentOf(t: Tensor, level = innermostLevel()): Tensor | null {
 }
 
 function isVisible(level: number): boolean {
-  for (let i = 0; i < visible; i++) if (active[i] === level) return true;
+  const m = modes();
+  for (let i = 0; i < m.visible; i++) if (m.levels[i] === level) return true;
   return false;
 }
 
@@ -81,9 +83,10 @@ export function setTangent(t: Tensor, tangent: Tensor, level = innermostLevel())
 
 /** @internal copies every visible tangent of `from` onto `to` (in-place ops hand theirs over). */
 export function copyTangents(from: Tensor, to: Tensor): void {
-  for (let i = 0; i < visible; i++) {
-    const t = tangentOf(from, active[i]);
-    if (t) setTangent(to, t, active[i]);
+  const m = modes();
+  for (let i = 0; i < m.visible; i++) {
+    const t = tangentOf(from, m.levels[i]);
+    if (t) setTangent(to, t, m.levels[i]);
   }
 }
 
@@ -92,7 +95,7 @@ export function copyTangents(from: Tensor, to: Tensor): void {
  * outer levels) that carries `tangent`. primal itself is not changed.
  */
 export function makeDual(primal: Tensor, tangent: Tensor): Tensor {
-  if (visible === 0) throw new AutogradError('makeDual: call it inside forwardAD(() => ...)');
+  if (modes().visible === 0) throw new AutogradError('makeDual: call it inside forwardAD(() => ...)');
   if (!sameShape(primal.shape, tangent.shape))
     throw new AutogradError(
       `makeDual: the tangent's shape ${fmtShape(tangent.shape)} must equal the primal's ${fmtShape(primal.shape)}`,

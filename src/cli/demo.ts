@@ -605,10 +605,11 @@ async function timing(c: Ctx): Promise<void> {
 
     // The warm-up pass also measures memory: everything else was collected first, so the peak is this pass's.
     await collect(gc);
-    const inputBytes = ad.memoryStats().liveBytes;
+    // After gc() and a turn of the event loop every collected storage has been reported: the bound is exact here.
+    const inputBytes = ad.memoryStats().liveBytesUpperBound;
     ad.resetPeakMemory();
     const warmMs = ((w) => w.fwd + w.bwd)(run()); // keeps no reference to the pass's tensors
-    const peak = ad.memoryStats().peakBytes;
+    const peak = ad.memoryStats().peakBytesUpperBound;
     const runs = o.runs ?? Math.min(50, Math.max(3, Math.ceil(2000 / warmMs)));
     const fwd: number[] = [];
     const bwd: number[] = [];
@@ -665,23 +666,23 @@ async function timing(c: Ctx): Promise<void> {
 
     print();
     const parts = style.dim(
-      `= ${bytes(inputBytes)} inputs (X, ${single ? 'W, b' : 'Ws, bs'}, U) + ${bytes(peak - inputBytes)} made by one forward + backward`,
+      `= ${bytes(inputBytes)} inputs (X, ${single ? 'W, b' : 'Ws, bs'}, U) + ${bytes(peak - inputBytes)} allocated by one forward + backward`,
     );
-    rows(c, [['peak memory held by tensors', bytes(peak), parts]]);
-    note(
-      c,
-      "  Measured with ad.trackMemory(true) and ad.memoryStats(): a tensor's storage counts from its allocation until the",
-    );
-    note(
-      c,
+    rows(c, [['peak memory held by tensors, at most', bytes(peak), parts]]);
+    const made = single ? 'X·W, Y' : 'every H·W, Z, A';
+    const lines = [
+      '  Measured with ad.trackMemory(true) and ad.memoryStats(): a storage counts from its allocation until the garbage',
+      '  collector reports it freed, which it does only between turns of the event loop. ' +
+        (gc ? 'gc() ran before the pass, which is' : 'No gc() was available, so'),
       gc
-        ? '  garbage collector frees it, and gc() ran before the measured pass, so this is what that pass held at its worst:'
-        : '  garbage collector frees it (no gc() was available, so garbage from earlier work may be included):',
-    );
-    note(
-      c,
-      `  the inputs, the forward's results (${single ? 'X·W and Y' : 'every H·W, Z and A'}), and the gradients with the temporaries that made them.`,
-    );
+        ? `  synchronous, so this is the inputs plus every storage the pass allocated (${made}, the gradients and the`
+        : '  garbage from earlier work may be included: at most the inputs plus every storage the pass allocated.',
+    ];
+    if (gc)
+      lines.push(
+        '  temporaries that made them): an upper bound on its peak, as temporaries freed during the pass still count.',
+      );
+    for (const l of lines) note(c, l);
   } finally {
     ad.trackMemory(false);
   }

@@ -112,8 +112,8 @@ Sizes
 
 Output
   ✓ / ✗ per check; colour only when stdout is a terminal (NO_COLOR turns it off, FORCE_COLOR on).
-  Peak memory is the most bytes held at once by tensor storages during one forward + backward
-  (ad.trackMemory + ad.memoryStats, with gc() before the pass).
+  Peak memory is an upper bound on the bytes tensor storages held at once during one forward + backward:
+  the inputs plus every storage the pass allocated (ad.trackMemory + ad.memoryStats, gc() before the pass).
 
 Exit status
   0 every check passed · 1 a check failed · 2 bad usage

@@ -26,6 +26,14 @@ export class ValueError extends AdjointError {
 }
 
 /**
+ * A backend kernel failed while it ran — a trap in generated WebAssembly, on the calling thread or a worker — or a
+ * worker thread stopped answering. The call produced no result and changed nothing.
+ */
+export class KernelError extends AdjointError {
+  override name = 'KernelError';
+}
+
+/**
  * A call's arguments do not fit its declared parameters (src/core/args.ts): a wrong type, an unknown or snake_case
  * option, a surplus positional argument, an out-of-range value. A ValueError, so code that catches those keeps working.
  */

@@ -189,8 +189,26 @@ function snapshot(v: unknown): unknown {
 // ({$num}, {$tensor}); a plain object that happens to look like a marker is wrapped in {$obj} so it reads back as is.
 
 const MARKERS = ['$tensor', '$num', '$obj'];
+/** How deeply state trees may nest (Python's default recursion limit, which bounds what torch.save pickles). */
+const MAX_TREE_DEPTH = 1000;
 
-function encodeTree(op: string, path: string, v: unknown, tensors: Record<string, Tensor>): unknown {
+/** A path for a message: a deeply nested one keeps its two ends. */
+function shortPath(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 50)}…${path.slice(-50)}`;
+}
+
+/**
+ * A state tree as JSON, its tensors moved into `tensors`. `open` holds the arrays and objects being encoded, outside
+ * in, with their paths: meeting one of them again is a cycle, which JSON cannot hold (a value shared by two branches
+ * is fine; it is stored twice).
+ */
+function encodeTree(
+  op: string,
+  path: string,
+  v: unknown,
+  tensors: Record<string, Tensor>,
+  open: Map<object, string> = new Map(),
+): unknown {
   if (v instanceof Tensor) {
     let key = path;
     for (let i = 1; Object.hasOwn(tensors, key); i++) key = `${path}~${i}`;
@@ -203,15 +221,35 @@ function encodeTree(op: string, path: string, v: unknown, tensors: Record<string
     return v;
   }
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (Array.isArray(v)) return v.map((x, i) => encodeTree(op, `${path}.${i}`, x, tensors));
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    const out: Record<string, unknown> = Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => [k, encodeTree(op, `${path}.${k}`, x, tensors)]),
-    );
-    const keys = Object.keys(out);
-    return keys.length === 1 && MARKERS.includes(keys[0]) ? { $obj: out } : out;
+  const isArray = Array.isArray(v);
+  if (isArray || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) {
+    const o = v as object;
+    const outer = open.get(o);
+    if (outer !== undefined)
+      throw new ValueError(
+        `${op}: '${shortPath(path)}' is '${shortPath(outer)}' itself, which contains it: the state is cyclic, ` +
+          'and a checkpoint stores a tree; store the repeated part once (or an index or name that refers to it) ' +
+          'instead of the object',
+      );
+    if (open.size >= MAX_TREE_DEPTH)
+      throw new ValueError(
+        `${op}: '${shortPath(path)}' is nested ${open.size + 1} levels deep, more than the ${MAX_TREE_DEPTH} ` +
+          "a checkpoint's state may have; flatten it",
+      );
+    open.set(o, path);
+    let out: unknown;
+    if (isArray) out = (v as unknown[]).map((x, i) => encodeTree(op, `${path}.${i}`, x, tensors, open));
+    else {
+      const entries = Object.fromEntries(
+        Object.entries(v as object)
+          .filter(([, x]) => x !== undefined)
+          .map(([k, x]) => [k, encodeTree(op, `${path}.${k}`, x, tensors, open)]),
+      );
+      const keys = Object.keys(entries);
+      out = keys.length === 1 && MARKERS.includes(keys[0]) ? { $obj: entries } : entries;
+    }
+    open.delete(o);
+    return out;
   }
   throw new ValueError(
     `${op}: '${path}' is ${v === undefined ? 'undefined' : typeof v === 'object' ? `a ${v.constructor?.name}` : typeof v}, ` +
@@ -219,9 +257,15 @@ function encodeTree(op: string, path: string, v: unknown, tensors: Record<string
   );
 }
 
-function decodeTree(where: string, path: string, v: unknown, tensors: Record<string, Tensor>): unknown {
-  if (Array.isArray(v)) return v.map((x, i) => decodeTree(where, `${path}.${i}`, x, tensors));
+function decodeTree(where: string, path: string, v: unknown, tensors: Record<string, Tensor>, depth = 0): unknown {
   if (v === null || typeof v !== 'object') return v;
+  // Containers sit at depths 0 … MAX_TREE_DEPTH − 1 when saved; a {$tensor} or {$num} marker one deeper.
+  if (depth > MAX_TREE_DEPTH)
+    throw new ValueError(
+      `${where}: '${shortPath(path)}' is nested more than ${MAX_TREE_DEPTH} levels deep, which saveCheckpoint ` +
+        'never writes: the file is corrupt or not from adjoint',
+    );
+  if (Array.isArray(v)) return v.map((x, i) => decodeTree(where, `${path}.${i}`, x, tensors, depth + 1));
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length === 1 && keys[0] === '$tensor') {
@@ -233,5 +277,7 @@ function decodeTree(where: string, path: string, v: unknown, tensors: Record<str
   if (keys.length === 1 && keys[0] === '$num') return o.$num === '-0' ? -0 : Number(o.$num);
   const inner = keys.length === 1 && keys[0] === '$obj' ? (o.$obj as Record<string, unknown>) : o;
   // fromEntries defines own properties, so a key named "__proto__" stays data.
-  return Object.fromEntries(Object.entries(inner).map(([k, x]) => [k, decodeTree(where, `${path}.${k}`, x, tensors)]));
+  return Object.fromEntries(
+    Object.entries(inner).map(([k, x]) => [k, decodeTree(where, `${path}.${k}`, x, tensors, depth + 1)]),
+  );
 }

@@ -6,6 +6,7 @@
 export type { WriteOptions } from './atomic.js';
 export * from './checkpoint.js';
 export {
+  HEADER_LIMITS,
   type Header,
   load,
   loadFile,

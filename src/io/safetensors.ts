@@ -81,6 +81,19 @@ const WRITABLE: Record<DType, SafetensorsDType[]> = {
 
 /** The safetensors library refuses headers above 100 MB; so do we, before allocating anything for one. */
 const MAX_HEADER = 100_000_000;
+/**
+ * Bounds on a header's structure, checked by one pass over its text before JSON.parse builds anything from it, so a
+ * pathological header costs time in proportion to its length and fails with the limit named, instead of overflowing
+ * the stack (a shape nested millions deep) or building millions of objects (entries of zero-size tensors).
+ */
+export const HEADER_LIMITS = Object.freeze({
+  /** JSON nesting: serde_json's recursion limit, which the safetensors library parses with (the format needs 3). */
+  depth: 128,
+  /** Tensor entries in one file: far above real checkpoints (a few thousand tensors per file at most). */
+  tensors: 100_000,
+  /** Dimensions of one tensor's shape. */
+  rank: 64,
+} as const);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -400,12 +413,26 @@ function parseHeader(bytes: Uint8Array, op: string, what: string): Header {
       `the header length at byte 0 is ${n} bytes, but only ${bytes.length - 8} bytes follow it (the file is ` +
         `truncated, or the length is corrupt)`,
     );
+  // The format: the header begins with '{'. A byte-order mark or leading whitespace is rejected, as the safetensors
+  // library rejects it (InvalidHeaderStart): TextDecoder would drop a BOM silently, and parsers that disagree on
+  // what a header says are how the Trail of Bits audit smuggled tensors past checkers.
+  if (n >= 3 && bytes[8] === 0xef && bytes[9] === 0xbb && bytes[10] === 0xbf)
+    fail('the header (byte 8) begins with a UTF-8 byte-order mark (EF BB BF); the format requires it to begin with {');
+  if (n === 0 || bytes[8] !== 0x7b)
+    fail(
+      n === 0
+        ? 'the header is empty; it must be a JSON object'
+        : `the header is not a JSON object beginning with { (byte 8 is 0x${bytes[8].toString(16).padStart(2, '0')}` +
+            `${bytes[8] >= 0x20 && bytes[8] < 0x7f ? ` '${String.fromCharCode(bytes[8])}'` : ''}); the format allows ` +
+            'no byte-order mark or whitespace before it',
+    );
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   } catch {
     return fail(`the header (bytes 8 to ${8 + n}) is not valid UTF-8`);
   }
+  scanHeader(text, fail);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -429,28 +456,29 @@ function parseHeader(bytes: Uint8Array, op: string, what: string): Header {
     const { dtype, shape, data_offsets: off } = e;
     if (typeof dtype !== 'string' || !Object.hasOwn(SIZE, dtype))
       fail(
-        `tensor '${key}' has dtype ${JSON.stringify(dtype)}, which adjoint does not read; supported: ` +
+        `tensor '${key}' has dtype ${quote(dtype)}, which adjoint does not read; supported: ` +
           `${Object.keys(SIZE).join(', ')}`,
       );
     if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0))
-      fail(`tensor '${key}' has shape ${JSON.stringify(shape)}; a shape is a list of non-negative integers`);
+      fail(`tensor '${key}' has shape ${quote(shape)}; a shape is a list of non-negative integers`);
     if (!Array.isArray(off) || off.length !== 2 || !off.every((s) => Number.isSafeInteger(s) && s >= 0))
-      fail(`tensor '${key}' has data_offsets ${JSON.stringify(off)}; expected [start, end] byte offsets`);
+      fail(`tensor '${key}' has data_offsets ${quote(off)}; expected [start, end] byte offsets`);
     const [s, e2] = off as number[];
     tensors.push([key, { dtype: dtype as SafetensorsDType, shape: shape as number[], dataOffsets: [s, e2] }]);
   }
-  tensors.sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const byOffset = (a: [string, TensorInfo], b: [string, TensorInfo]) =>
+    a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1];
+  // Writers put entries in offset order (the safetensors library and ours do): sort only when they are not.
+  let sorted = true;
+  for (let i = 1; i < tensors.length && sorted; i++) sorted = byOffset(tensors[i - 1], tensors[i]) <= 0;
+  if (!sorted) tensors.sort(byOffset);
   const dataStart = 8 + n;
   let end = 0;
   let prev = '';
-  for (const [
-    key,
-    {
-      dtype,
-      shape,
-      dataOffsets: [s, e],
-    },
-  ] of tensors) {
+  for (const [key, info] of tensors) {
+    const { dtype, shape } = info;
+    const s = info.dataOffsets[0];
+    const e = info.dataOffsets[1];
     if (s !== end)
       fail(
         `tensor '${key}' starts at data byte ${s} (file byte ${dataStart + s}), but ` +
@@ -475,6 +503,106 @@ function parseHeader(bytes: Uint8Array, op: string, what: string): Header {
     );
   }
   return { metadata, tensors, dataStart };
+}
+
+/** A JSON value for a message, cut short: a hostile header's value may be megabytes long. */
+function quote(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+}
+
+/**
+ * One pass over the header's text that enforces what JSON.parse does not: no key twice in one object (the format
+ * forbids duplicates, since parsers disagree on which one counts), nesting at most HEADER_LIMITS.depth, at most
+ * HEADER_LIMITS.tensors entries, shapes of at most HEADER_LIMITS.rank dims. It reads only the structure (strings,
+ * brackets, commas); JSON.parse then checks the syntax in full, so on text that is not JSON either error may come
+ * first, and on JSON the scan is exact.
+ */
+function scanHeader(text: string, fail: (msg: string) => never): void {
+  const { depth: maxDepth, tensors: maxTensors, rank: maxRank } = HEADER_LIMITS;
+  // One entry per open container: whether it is an object, its keys so far, the key it sits under, and (arrays)
+  // how many commas it has seen.
+  const isObject: boolean[] = [];
+  const keys: (string[] | Set<string>)[] = [];
+  const under: (string | null)[] = [];
+  const commas: number[] = [];
+  let expectKey = false;
+  let lastKey: string | null = null;
+  let members = 0;
+  const where = () => {
+    const path = under.slice(1).filter((k) => k !== null);
+    return path.length ? ` in the entry ${path.map((k) => `'${k}'`).join(' → ')}` : ' at the top level';
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      let escaped = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c) {
+          escaped = true;
+          j++;
+        } else if (d === 0x22) break;
+      }
+      const top = isObject.length - 1;
+      if (top >= 0 && isObject[top] && expectKey) {
+        let key = text.slice(i + 1, j);
+        if (escaped)
+          try {
+            key = JSON.parse(text.slice(i, j + 1)) as string;
+          } catch {
+            fail('the header is not valid JSON: a key has a bad escape');
+          }
+        const seen = keys[top];
+        if (Array.isArray(seen) ? seen.includes(key) : seen.has(key))
+          fail(
+            `the key '${key}' appears twice${where()}; the format forbids duplicate keys (parsers disagree on which ` +
+              'one counts, so a file could load differently elsewhere)',
+          );
+        if (Array.isArray(seen) && seen.length >= 16) keys[top] = new Set([...seen, key]);
+        else if (Array.isArray(seen)) seen.push(key);
+        else seen.add(key);
+        if (top === 0 && key !== '__metadata__' && ++members > maxTensors)
+          fail(
+            `it has more than ${maxTensors} tensor entries, the most adjoint reads from one file ` +
+              '(ad.io.HEADER_LIMITS.tensors)',
+          );
+        lastKey = key;
+        expectKey = false;
+      }
+      i = j;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      if (isObject.length >= maxDepth)
+        fail(
+          `it nests deeper than ${maxDepth} levels${where()}, the most the format's reader allows ` +
+            '(ad.io.HEADER_LIMITS.depth)',
+        );
+      const parentIsObject = isObject.length > 0 && isObject[isObject.length - 1];
+      isObject.push(c === 0x7b);
+      keys.push([]);
+      under.push(parentIsObject ? lastKey : null);
+      commas.push(0);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      isObject.pop();
+      keys.pop();
+      under.pop();
+      commas.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      const top = isObject.length - 1;
+      if (top < 0) continue;
+      if (isObject[top]) expectKey = true;
+      else if (top === 2 && under[top] === 'shape' && ++commas[top] >= maxRank)
+        fail(
+          `tensor '${under[1]}' has a shape of more than ${maxRank} dimensions, the most adjoint reads ` +
+            '(ad.io.HEADER_LIMITS.rank)',
+        );
+    }
+  }
 }
 
 /** @internal */

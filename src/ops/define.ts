@@ -5,9 +5,9 @@
  * input's shape.
  */
 
-import { anomaly, checkedTangent, checkForward } from '../autograd/anomaly.js';
+import { checkedTangent, checkForward } from '../autograd/anomaly.js';
 import { belowLevel, forwardLevel, levelAt, setTangent, tangentOf } from '../autograd/forward.js';
-import { isGradEnabled, setGradEnabled } from '../autograd/mode.js';
+import { modes } from '../autograd/mode.js';
 import { AccumulateGrad, type Edge, type Grad, Node, type RuleCtx } from '../autograd/node.js';
 import type { View } from '../backend/backend.js';
 import { type Kernels, kernels } from '../backend/index.js';
@@ -165,10 +165,11 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
     if (meta!.dtype === 'int64') checkInt64(op, out);
   }
   const differentiable = op.differentiable !== false;
-  if (differentiable && isGradEnabled()) record(op, ins, out, p);
+  const m = modes();
+  if (differentiable && m.grad) record(op, ins, out, p);
   // Before tangents are pushed, so a bad primal is reported as itself rather than as a bad tangent.
-  if (anomaly.on) checkForward(op, ins, out);
-  if (differentiable && forwardLevel() !== 0) pushTangent(op, ins, out, p);
+  if (m.anomaly) checkForward(op, ins, out);
+  if (differentiable && m.visible !== 0) pushTangent(op, ins, out, p);
   if (observer) observer(op as OpDef, ins, out, p);
   return out;
 }
@@ -195,13 +196,15 @@ function checkInt64(op: OpDef, out: Tensor): void {
 
 /** Runs a compute op's forward with recording and forward mode off; the result is a fresh alias it owns. */
 function computeUnrecorded<P>(op: OpDef<P>, ins: readonly Tensor[], p: P, meta: OutMeta | null): Tensor {
-  const prev = isGradEnabled();
-  setGradEnabled(false);
+  // Synchronous, so the current frame is changed and put back: nothing else runs meanwhile.
+  const m = modes();
+  const prev = m.grad;
+  m.grad = false;
   let r: Tensor;
   try {
     r = belowLevel(0, () => op.compute!(ins, p));
   } finally {
-    setGradEnabled(prev);
+    m.grad = prev;
   }
   if (!(r instanceof Tensor))
     throw new AdjointError(`${op.name}: forward must return a Tensor, got ${r === null ? 'null' : typeof r}`);
@@ -265,7 +268,7 @@ function pushTangent<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P)
     for (const x of ins) if (x._tangents !== null && tangentOf(x, level)) any = true;
     if (!any) continue;
     const tangents = ins.map((x, i) => (nondiff.includes(i) ? null : tangentOf(x, level)));
-    const t = anomaly.on
+    const t = modes().anomaly
       ? checkedTangent(op, ins, tangents, () => belowLevel(d, () => tangentRule(op, ins, out, p, tangents, nondiff)))
       : belowLevel(d, () => tangentRule(op, ins, out, p, tangents, nondiff));
     setTangent(out, t, level);

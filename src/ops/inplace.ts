@@ -6,7 +6,7 @@
  * a copy-slices node so gradients reach both the base's old history and the values written into the view.
  */
 import { copyTangents, forwardLevel } from '../autograd/forward.js';
-import { isGradEnabled, noGrad } from '../autograd/mode.js';
+import { modes, noGrad } from '../autograd/mode.js';
 import type { Node } from '../autograd/node.js';
 import { kernels } from '../backend/index.js';
 import { DEFAULT_FLOAT, DTYPES, type DType, intValue, isFloating, isInteger } from '../core/dtype.js';
@@ -169,7 +169,7 @@ function check(x: Tensor, name: string, s: InplaceSpec, tracked: boolean): Regio
 function inplace(x: Tensor, name: string, s: InplaceSpec): Tensor {
   // A view made before its base had history does not require grad itself, but its values now do.
   const tracked =
-    isGradEnabled() &&
+    modes().grad &&
     (x._requiresGrad || s.operands.some(needsGrad) || (x._base?._requiresGrad === true && isTrackedView(x)));
   const region = check(x, name, s, tracked);
   if (!tracked && s.direct && forwardLevel() === 0 && s.direct(x) !== false) {
@@ -227,7 +227,7 @@ function snapshot(x: Tensor, region: Region | null): Tensor {
  * or through another view) gets a fresh view of the base's new history, so gradients flow to the values it now has.
  */
 installViewRefresh((x) => {
-  if (!isGradEnabled()) return;
+  if (!modes().grad) return;
   const base = x._base!;
   const bfn = base.gradFn!;
   if (!inplaceNodes.has(bfn)) return;

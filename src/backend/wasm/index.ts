@@ -7,7 +7,7 @@
  */
 import type { TypedArray } from '../../core/dtype.js';
 import { type Gemm, type GemmArgs, referenceGemm } from '../gemm.js';
-import { getNumThreads } from '../threads.js';
+import { getNumThreads, onNumThreads } from '../threads.js';
 import { type Code, ModuleBuilder } from './asm.js';
 import { addGemm, defaultFlavor, type GemmFlavor, scratchBytes } from './gemm-kernels.js';
 import { CTRL_BYTES, JOBS_BYTES, Pool } from './pool.js';
@@ -59,6 +59,7 @@ class WasmGemm {
   private readonly memory: WebAssembly.Memory;
   private readonly fns: Record<'float32' | 'float64', (...a: number[]) => void>;
   private readonly fnIndex: Record<'float32' | 'float64', number>;
+  private readonly names: string[];
   private readonly pool: Pool;
   private readonly perThread: number;
 
@@ -83,7 +84,9 @@ class WasmGemm {
     const ex = inst.exports as Record<string, (...a: number[]) => void>;
     this.fns = { float32: ex[names[0]], float64: ex[names[1]] };
     this.fnIndex = { float32: 0, float64: 1 };
+    this.names = names;
     this.pool = new Pool(memory, module, names);
+    onNumThreads((n) => this.pool.shrink(n));
     this.info = { simd: true, relaxedSimd, shared: isShared, flavors };
     const need = (f: GemmFlavor) => {
       const s = scratchBytes(f);
@@ -179,8 +182,11 @@ class WasmGemm {
     }
     const fn = this.fns[dtype];
     const j0 = jobs[0];
-    this.pool.run(jobs, () =>
-      fn(j0[1], j0[2], j0[3], j0[4], j0[5], j0[6], j0[7], j0[8], j0[9], j0[10], j0[11], j0[12], j0[13], j0[14]),
+    this.pool.run(
+      jobs,
+      () => fn(j0[1], j0[2], j0[3], j0[4], j0[5], j0[6], j0[7], j0[8], j0[9], j0[10], j0[11], j0[12], j0[13], j0[14]),
+      `the GEMM kernel ${this.names[this.fnIndex[dtype]]} (${dtype} ${m}×${k}·${k}×${n}, batch ${batch}, ` +
+        `${T} thread(s))`,
     );
     copyC(g, view(cBase, batch * m * n), 'out');
   };
@@ -193,6 +199,27 @@ class WasmGemm {
   /** Worker threads running beside the caller (0 until a product large enough to thread has run). */
   workers(): number {
     return this.pool.running();
+  }
+
+  /** Worker threads that exist now, stopped ones included until they have exited (tests). */
+  liveThreads(): number {
+    return this.pool.liveThreads();
+  }
+
+  /** Resolves once the stopped workers' threads are gone (tests). */
+  settled(): Promise<void> {
+    return this.pool.settled();
+  }
+
+  /**
+   * @internal Test-only: the next GEMM with a share for `thread` (0 = the caller) gets that share's table address
+   * pointed past the end of the memory, so its first load traps ("memory access out of bounds"), as a kernel bug
+   * would. test/threads.test.ts checks that the trap surfaces as a KernelError and the pool stays usable.
+   */
+  injectTrap(thread: number): void {
+    this.pool.injectFault(thread, (job) => {
+      job[1] = this.memory.buffer.byteLength;
+    });
   }
 
   close(): void {

@@ -2,9 +2,11 @@
  * @file The wasm backend's threads: workers (worker_threads in Node, Web Workers in browsers) that share one
  * WebAssembly.Memory with the calling thread and run exported kernels on jobs written into that memory. The protocol
  * is a generation counter and a pending count in a control block, driven with Atomics.wait/notify, so a kernel call
- * stays synchronous: the caller runs its own share, then waits for the others. Workers are unref'd in Node, so a
- * pool never keeps a process alive.
+ * stays synchronous: the caller runs its own share, then waits for the others. A share that traps is caught where it
+ * ran and raised on the caller as a KernelError once all shares are done; the workers keep serving. Workers are
+ * unref'd in Node, so a pool never keeps a process alive; setNumThreads shrinking stops the surplus ones.
  */
+import { KernelError } from '../../core/errors.js';
 
 /** Byte layout of the control block at the start of the shared memory. */
 export const CTRL_BYTES = 4096;
@@ -12,31 +14,62 @@ export const CTRL_BYTES = 4096;
 export const JOB_SLOT_BYTES = 64;
 export const MAX_THREADS = 64;
 export const JOBS_BYTES = JOB_SLOT_BYTES * MAX_THREADS;
+// i32 words of the control block. Worker t (1 ≤ t < MAX_THREADS) has one word in each per-thread array.
 const GEN = 0;
 const PENDING = 1;
-const READY = 2; // READY + t for worker t (1 ≤ t < MAX_THREADS)
+/** Worker t's token once it is serving (−token if it could not start), 0 before. */
+const READY = 2;
+/** The token of slot t's owner (0: none): a stopped worker that still wakes sees it is not the owner, and leaves. */
+const OWNER = READY + MAX_THREADS;
+/** 1 when worker t's last job threw (a trap), with the message in its MSG bytes. */
+const FAULT = OWNER + MAX_THREADS;
+/** Per thread, the first MSG_BYTES − 1 ASCII characters of a fault's message, NUL-terminated. */
+const MSG_AT = 1024;
+const MSG_BYTES = 48;
 
-/** The worker's whole program, as source: it instantiates the module over the shared memory and serves jobs. */
+/**
+ * The worker's whole program, as source: it instantiates the module over the shared memory and serves jobs. A job
+ * that throws (a wasm trap) is caught: the fault and its message are written to the control block for the caller
+ * to raise, and the worker goes on serving, so one bad call never leaves a slot unserved.
+ */
 const WORKER_SOURCE = `
-const start = ({ module, memory, index, names }) => {
-  const inst = new WebAssembly.Instance(module, { env: { memory } });
-  const fns = names.map((n) => inst.exports[n]);
+const start = ({ module, memory, index, names, token }) => {
   const ctrl = new Int32Array(memory.buffer, 0, ${CTRL_BYTES / 4});
-  const slot = ${(CTRL_BYTES + 0) / 4} + ${JOB_SLOT_BYTES / 4} * index;
+  const report = (e) => {
+    const text = String((e && e.name ? e.name + ': ' : '') + (e && e.message !== undefined ? e.message : e));
+    const out = new Uint8Array(memory.buffer, ${MSG_AT} + ${MSG_BYTES} * index, ${MSG_BYTES});
+    const n = Math.min(text.length, ${MSG_BYTES - 1});
+    for (let i = 0; i < n; i++) out[i] = text.charCodeAt(i) < 128 ? text.charCodeAt(i) : 63;
+    out[n] = 0;
+  };
+  let fns;
+  try {
+    const inst = new WebAssembly.Instance(module, { env: { memory } });
+    fns = names.map((n) => inst.exports[n]);
+  } catch (e) {
+    report(e);
+    Atomics.store(ctrl, ${READY} + index, -token);
+    Atomics.notify(ctrl, ${READY} + index);
+    return;
+  }
+  const slot = ${CTRL_BYTES / 4} + ${JOB_SLOT_BYTES / 4} * index;
   let seen = Atomics.load(ctrl, ${GEN});
-  Atomics.store(ctrl, ${READY} + index, 1);
+  Atomics.store(ctrl, ${READY} + index, token);
   Atomics.notify(ctrl, ${READY} + index);
   for (;;) {
     Atomics.wait(ctrl, ${GEN}, seen);
     seen = Atomics.load(ctrl, ${GEN});
+    if (Atomics.load(ctrl, ${OWNER} + index) !== token) return;
     const job = new Int32Array(memory.buffer, 0, slot + 16);
-    const fn = job[slot];
+    const fn = Atomics.exchange(job, slot, 0);
     if (fn === 0) continue;
     try {
       fns[fn - 1](job[slot + 1], job[slot + 2], job[slot + 3], job[slot + 4], job[slot + 5], job[slot + 6], job[slot + 7],
         job[slot + 8], job[slot + 9], job[slot + 10], job[slot + 11], job[slot + 12], job[slot + 13], job[slot + 14], job[slot + 15]);
+    } catch (e) {
+      report(e);
+      Atomics.store(ctrl, ${FAULT} + index, 1);
     } finally {
-      job[slot] = 0;
       if (Atomics.sub(ctrl, ${PENDING}, 1) === 1) Atomics.notify(ctrl, ${PENDING});
     }
   }
@@ -51,9 +84,21 @@ interface NodeWorker {
   on(ev: string, f: (e: unknown) => void): void;
 }
 
-type Spawn = (data: { module: WebAssembly.Module; memory: WebAssembly.Memory; index: number; names: string[] }) => {
+interface SpawnData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  index: number;
+  names: string[];
+  token: number;
+}
+
+/** A started worker: `stop()` terminates it; `exited` settles once its thread is gone. */
+interface Handle {
   stop(): void;
-};
+  exited: Promise<void>;
+}
+
+type Spawn = (data: SpawnData, onExit: () => void) => Handle;
 
 function spawner(): Spawn | null {
   const proc = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
@@ -61,21 +106,34 @@ function spawner(): Spawn | null {
     | { Worker: new (src: string, o: object) => NodeWorker }
     | undefined;
   if (wt) {
-    return (data) => {
+    return (data, onExit) => {
       const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: data });
       w.unref();
-      // A worker that dies leaves its slot unserved; the pool stops using workers rather than hang (see run()).
+      // Faults inside a job are caught in the worker; this is for a worker that dies otherwise (out of memory).
       w.on('error', () => {});
-      return { stop: () => void w.terminate() };
+      const exited = new Promise<void>((resolve) =>
+        w.on('exit', () => {
+          onExit();
+          resolve();
+        }),
+      );
+      return { stop: () => void w.terminate(), exited };
     };
   }
   const G = globalThis as { Worker?: new (url: string) => Worker; Blob?: typeof Blob; URL?: typeof URL };
   if (G.Worker && G.Blob && G.URL) {
     const url = G.URL.createObjectURL(new G.Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-    return (data) => {
+    return (data, onExit) => {
       const w = new (G.Worker as new (url: string) => Worker)(url);
       w.postMessage(data);
-      return { stop: () => w.terminate() };
+      // terminate() ends a Web Worker at once; there is no exit event to wait for.
+      return {
+        stop: () => {
+          w.terminate();
+          onExit();
+        },
+        exited: Promise.resolve(),
+      };
     };
   }
   return null;
@@ -91,11 +149,17 @@ function canBlock(): boolean {
   }
 }
 
+let nextToken = 1;
+
 export class Pool {
-  private readonly workers: { stop(): void }[] = [];
+  /** workers[t − 1] serves slot t; null where none runs (never started, stopped, or exited). */
+  private readonly workers: (Handle | null)[] = [];
+  private readonly exits = new Set<Promise<void>>();
   private readonly spawn: Spawn | null;
   private readonly block = canBlock();
   private broken = false;
+  private alive = 0;
+  private fault: { thread: number; corrupt: (job: Int32Array) => void } | null = null;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -125,15 +189,59 @@ export class Pool {
       for (let t = 1; t < want; t++)
         while (Atomics.load(ctrl, READY + t) === 0 && Date.now() < deadline) Atomics.wait(ctrl, READY + t, 0, 50);
     }
+    for (let t = 1; t < want; t++)
+      if (Atomics.load(ctrl, READY + t) < 0) {
+        // A worker that cannot instantiate the module here never will: thread no more rather than respawn it.
+        console.warn(
+          `adjoint: wasm backend: a worker thread could not start (${this.faultMessage(t)}); running single-threaded`,
+        );
+        this.close();
+        return 1;
+      }
     return 1 + Math.min(this.running(), want - 1);
   }
 
-  /** Starts workers up to `want` threads in all, without waiting; false where there can be no threads. */
+  /** Starts workers up to `want` threads in all (replacing any that exited), without waiting; false if none can run. */
   start(want: number): boolean {
     if (!this.spawn || this.broken || want <= 1) return false;
-    for (let t = this.workers.length + 1; t < Math.min(want, MAX_THREADS); t++)
-      this.workers.push(this.spawn({ module: this.module, memory: this.memory, index: t, names: this.names }));
+    const ctrl = this.ctrl();
+    for (let t = 1; t < Math.min(want, MAX_THREADS); t++) {
+      if (this.workers[t - 1]) continue;
+      const token = nextToken++;
+      Atomics.store(ctrl, READY + t, 0);
+      Atomics.store(ctrl, FAULT + t, 0);
+      Atomics.store(ctrl, OWNER + t, token);
+      const h = this.spawn({ module: this.module, memory: this.memory, index: t, names: this.names, token }, () => {
+        this.alive--;
+        // A worker that exited on its own (not stopped) gives its slot back, so the next call starts another.
+        if (this.workers[t - 1] === h) {
+          this.workers[t - 1] = null;
+          Atomics.store(ctrl, OWNER + t, 0);
+        }
+      });
+      this.alive++;
+      this.workers[t - 1] = h;
+      this.exits.add(h.exited);
+      void h.exited.then(() => this.exits.delete(h.exited));
+    }
     return true;
+  }
+
+  /**
+   * Stops the workers beyond `threads` in all (setNumThreads shrinking): they are no longer used, are told to
+   * leave, and are terminated. Between calls only: kernel calls are synchronous, so none is running.
+   */
+  shrink(threads: number): void {
+    const ctrl = this.ctrl();
+    for (let t = Math.max(1, threads); t <= this.workers.length; t++) {
+      const h = this.workers[t - 1];
+      if (!h) continue;
+      this.workers[t - 1] = null;
+      Atomics.store(ctrl, OWNER + t, 0);
+      Atomics.store(ctrl, READY + t, 0);
+      h.stop();
+    }
+    while (this.workers.length && this.workers[this.workers.length - 1] === null) this.workers.pop();
   }
 
   /** Resolves when `want` threads (the caller included) are ready, or after `timeoutMs`; to the number ready. */
@@ -147,12 +255,22 @@ export class Pool {
 
   /**
    * Runs jobs[t] on thread t (t = 0 on the caller) and returns when all are done. A job is [fn, ...args] with fn an
-   * index into `names`. `run0` runs the caller's own share.
+   * index into `names`. `run0` runs the caller's own share. A share that throws (a trap in the generated code, on
+   * any thread) is a KernelError naming the thread and the trap, raised once every share has finished; the
+   * workers keep serving, so the next call runs as usual.
    */
-  run(jobs: Int32Array[], run0: () => void): void {
+  run(jobs: Int32Array[], run0: () => void, what = this.names.join('/')): void {
     const n = jobs.length;
+    if (this.fault && this.fault.thread < n) {
+      this.fault.corrupt(jobs[this.fault.thread]);
+      this.fault = null;
+    }
     if (n <= 1) {
-      run0();
+      try {
+        run0();
+      } catch (e) {
+        throw this.error(what, [`the calling thread: ${message(e)}`], e);
+      }
       return;
     }
     const ctrl = this.ctrl();
@@ -176,27 +294,74 @@ export class Pool {
     for (let v = Atomics.load(ctrl, PENDING); v !== 0; v = Atomics.load(ctrl, PENDING)) {
       if (this.block) Atomics.wait(ctrl, PENDING, v, 1000);
       if (Date.now() > deadline) {
-        // A worker that never answers (killed, out of memory): stop threading rather than hang forever.
+        // A worker that never answers (its thread killed from outside mid-job): it may still write into the shared
+        // memory, so no thread shares it from now on.
         this.broken = true;
-        throw new Error('adjoint wasm backend: a worker thread stopped answering; continuing single-threaded');
+        throw this.error(what, ['a worker thread, which stopped answering for 60 s'], null, false);
       }
     }
-    if (failure) throw failure;
+    const faults: string[] = [];
+    if (failure) faults.push(`the calling thread: ${message(failure)}`);
+    for (let t = 1; t < n; t++)
+      if (Atomics.exchange(ctrl, FAULT + t, 0) === 1) faults.push(`worker thread ${t}: ${this.faultMessage(t)}`);
+    if (faults.length) throw this.error(what, faults, failure);
   }
 
-  /** Worker threads started and ready, besides the caller's. */
+  private faultMessage(t: number): string {
+    const bytes = new Uint8Array(this.memory.buffer, MSG_AT + MSG_BYTES * t, MSG_BYTES);
+    const end = bytes.indexOf(0);
+    return String.fromCharCode(...bytes.subarray(0, end < 0 ? MSG_BYTES : end));
+  }
+
+  private error(what: string, faults: string[], cause: unknown, intact = true): KernelError {
+    return new KernelError(
+      `wasm backend: ${what} failed on ${faults.join('; ')}. The call produced no result; ` +
+        (intact
+          ? 'the worker pool is intact, so the next call runs as usual. A trap in generated code is a bug in ' +
+            "adjoint: please report it with the op and shapes (ad.setBackend('js') avoids the wasm kernels meanwhile)"
+          : 'the backend runs single-threaded from now on'),
+      cause === null || cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /**
+   * @internal Test-only fault injection: the next call with a share for `thread` (0 = the caller) passes that
+   * share's job through `corrupt` first, so a test can make a real trap happen in a worker (test/threads.test.ts).
+   */
+  injectFault(thread: number, corrupt: (job: Int32Array) => void): void {
+    this.fault = { thread, corrupt };
+  }
+
+  /** Worker threads started and ready, besides the caller's: slots 1, 2, … in a row whose owner is serving. */
   running(): number {
     if (!this.spawn || this.broken) return 0;
     const ctrl = this.ctrl();
     let n = 0;
-    while (n + 1 < MAX_THREADS && Atomics.load(ctrl, READY + n + 1) === 1) n++;
+    while (n + 1 < MAX_THREADS) {
+      const token = Atomics.load(ctrl, OWNER + n + 1);
+      if (token === 0 || Atomics.load(ctrl, READY + n + 1) !== token) break;
+      n++;
+    }
     return n;
+  }
+
+  /** Worker threads that exist now (started and not yet exited, stopped ones included until they are gone). */
+  liveThreads(): number {
+    return this.alive;
+  }
+
+  /** Resolves once every worker that was stopped or exited is gone. */
+  async settled(): Promise<void> {
+    while (this.exits.size) await Promise.race(this.exits);
   }
 
   /** Terminates the workers (tests; a process exits without this). */
   close(): void {
-    for (const w of this.workers) w.stop();
-    this.workers.length = 0;
+    this.shrink(1);
     this.broken = true;
   }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
