@@ -4,7 +4,7 @@
  * level, and the rule for level L runs with only the levels below L visible, so the tangent it produces carries its
  * own lower-level tangents — the second-order terms. The levels belong to the running context's modes (mode.ts).
  */
-import { checked, fn } from '../core/args.js';
+import { checked, fn, tensor } from '../core/args.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -94,7 +94,7 @@ export function copyTangents(from: Tensor, to: Tensor): void {
  * A dual tensor at the innermost level: an alias of primal (same storage, same autograd identity, its tangents at
  * outer levels) that carries `tangent`. primal itself is not changed.
  */
-export function makeDual(primal: Tensor, tangent: Tensor): Tensor {
+function makeDualFn(primal: Tensor, tangent: Tensor): Tensor {
   if (modes().visible === 0) throw new AutogradError('makeDual: call it inside forwardAD(() => ...)');
   if (!sameShape(primal.shape, tangent.shape))
     throw new AutogradError(
@@ -120,6 +120,9 @@ export function installAccumulatorFactory(f: typeof accumulatorFor): void {
   accumulatorFor = f;
 }
 
-export function unpackDual(t: Tensor): { primal: Tensor; tangent: Tensor | null } {
+function unpackDualFn(t: Tensor): { primal: Tensor; tangent: Tensor | null } {
   return { primal: t, tangent: tangentOf(t) };
 }
+
+export const makeDual = checked('makeDual', { args: { tensor, tangent: tensor } }, makeDualFn);
+export const unpackDual = checked('unpackDual', { args: { tensor } }, unpackDualFn);

@@ -4,13 +4,14 @@
  * everything back if an optimizer or scheduler refuses its state, so a failed load leaves training as it was.
  */
 import { noGrad } from '../autograd/mode.js';
+import { any, checked, record, str } from '../core/args.js';
 import { AdjointError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { getRngState, setRngState } from '../core/rng.js';
 import type { Module, StateDict } from '../nn/module.js';
 import { fromTypedArray, Tensor } from '../tensor/tensor.js';
 import { type WriteOptions, writeFileAtomic } from './atomic.js';
 import { showPath } from './node.js';
-import { decode, encode, readFile } from './safetensors.js';
+import { decode, encode, readFile, WRITE_OPTIONS } from './safetensors.js';
 
 /** Anything with PyTorch's state-dict pair: optimizers, schedulers, data loaders. */
 export interface Stateful {
@@ -51,7 +52,7 @@ const VERSION = '1';
  * mid-save leaves the previous file at path intact. Layout (docs/DATA.md): model tensors as `model.<key>`, other
  * tensors as `optimizer.<path>` / `scheduler.<path>` / `extra.<path>`, and the rest as JSON in the metadata.
  */
-export function saveCheckpoint(path: string, state: CheckpointState, opts: WriteOptions = {}): void {
+function saveCheckpointFn(path: string, state: CheckpointState, opts: WriteOptions = {}): void {
   const op = 'saveCheckpoint';
   if (!state || typeof state.model?.stateDict !== 'function')
     throw new ValueError(`${op}: state.model must be an nn.Module`);
@@ -75,7 +76,7 @@ export function saveCheckpoint(path: string, state: CheckpointState, opts: Write
  * Restores a checkpoint written by saveCheckpoint into model (and optimizer, scheduler, the global RNG); returns
  * the step, epoch and extra. Every model key, shape and dtype is checked first; an error leaves everything as it was.
  */
-export function loadCheckpoint(path: string, target: LoadCheckpointOptions): LoadedCheckpoint {
+function loadCheckpointFn(path: string, target: LoadCheckpointOptions): LoadedCheckpoint {
   const op = 'loadCheckpoint';
   const where = `${op}: ${showPath(path)}`;
   if (!target || typeof target.model?.stateDict !== 'function')
@@ -281,3 +282,20 @@ function decodeTree(where: string, path: string, v: unknown, tensors: Record<str
     Object.entries(inner).map(([k, x]) => [k, decodeTree(where, `${path}.${k}`, x, tensors, depth + 1)]),
   );
 }
+
+// ----- the public functions, with their declared parameters --------------------------------------------------------
+// The state and the target are objects of named parts ({model, optimizer, …}); each part is checked by name above.
+
+export const saveCheckpoint = checked(
+  'saveCheckpoint',
+  {
+    args: { path: str, state: record(any, 'an object {model, optimizer?, scheduler?, step, epoch?, extra?}') },
+    options: WRITE_OPTIONS,
+  },
+  saveCheckpointFn,
+);
+export const loadCheckpoint = checked(
+  'loadCheckpoint',
+  { args: { path: str, target: record(any, 'an object {model, optimizer?, scheduler?, restoreRng?}') } },
+  loadCheckpointFn,
+);

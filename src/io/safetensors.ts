@@ -5,6 +5,7 @@
  * name; header padded with spaces to 8 bytes), so files are byte-identical to PyTorch's for the same state dict.
  * Reading checks every offset and size before any tensor is built, and errors name the key and the byte.
  */
+import { any, checked, fn, instance, int, nullable, optional, record, str, union } from '../core/args.js';
 import { type DType, INT64_MAX, type TypedArray } from '../core/dtype.js';
 import { AdjointError, DTypeError, fmtShape, ValueError } from '../core/errors.js';
 import { numel } from '../core/shape.js';
@@ -142,7 +143,7 @@ function jsonObject(entries: [string, string][]): string {
 }
 
 /** The bytes of a safetensors file holding `tensors` (safetensors.torch.save). */
-export function save(
+function saveFn(
   tensors: Record<string, Tensor>,
   metadata: Record<string, string> | null = null,
   opts: SaveOptions = {},
@@ -151,7 +152,7 @@ export function save(
 }
 
 /** Writes tensors to a safetensors file (safetensors.torch.save_file), atomically: see writeFileAtomic. */
-export function saveFile(
+function saveFileFn(
   tensors: Record<string, Tensor>,
   path: string,
   metadata: Record<string, string> | null = null,
@@ -354,12 +355,12 @@ export function fromBFloat16(b: number): number {
 // ----- reading --------------------------------------------------------------------------------------------------
 
 /** The tensors of a safetensors file's bytes (safetensors.torch.load). */
-export function load(bytes: Uint8Array): Record<string, Tensor> {
+function loadFn(bytes: Uint8Array): Record<string, Tensor> {
   return decode('load', bytes, 'the data').tensors;
 }
 
 /** The tensors and the `__metadata__` map (null when absent) of a safetensors file's bytes. */
-export function loadWithMetadata(bytes: Uint8Array): {
+function loadWithMetadataFn(bytes: Uint8Array): {
   tensors: Record<string, Tensor>;
   metadata: Record<string, string> | null;
 } {
@@ -367,12 +368,12 @@ export function loadWithMetadata(bytes: Uint8Array): {
 }
 
 /** The tensors of a safetensors file (safetensors.torch.load_file). */
-export function loadFile(path: string | URL): Record<string, Tensor> {
+function loadFileFn(path: string | URL): Record<string, Tensor> {
   return decode('loadFile', readFile('loadFile', path), showPath(path)).tensors;
 }
 
 /** The tensors and `__metadata__` of a safetensors file. */
-export function loadFileWithMetadata(path: string | URL): {
+function loadFileWithMetadataFn(path: string | URL): {
   tensors: Record<string, Tensor>;
   metadata: Record<string, string> | null;
 } {
@@ -393,7 +394,7 @@ export function readFile(op: string, path: string | URL): Uint8Array {
  * The validated header of a safetensors file's bytes: every entry's dtype, shape and offsets checked against each
  * other and against the file's length, as the safetensors library checks them.
  */
-export function readHeader(bytes: Uint8Array): Header {
+function readHeaderFn(bytes: Uint8Array): Header {
   return parseHeader(bytes, 'readHeader', 'the data');
 }
 
@@ -697,3 +698,30 @@ function decodeData(
     }
   }
 }
+
+// ----- the public functions, with their declared parameters (safetensors.torch's names) -------------------------
+
+// Each entry is checked by encode, whose message names the key.
+const TENSORS = record(any, 'an object of Tensors by name');
+const METADATA = optional(nullable(record(str, 'an object of strings (safetensors metadata holds strings only)')));
+const AS = optional(union(record(str, 'an object of file dtypes by dtype'), fn));
+const BYTES = instance(Uint8Array, 'the bytes of a safetensors file (a Uint8Array or Buffer)');
+const PATH = union(str, instance(URL, 'a file URL'));
+/** What writeFileAtomic takes, for every function that writes a file. */
+export const WRITE_OPTIONS = { chunkSize: optional(int({ min: 1 })), onProgress: optional(fn) };
+
+export const save = checked('save', { args: { tensors: TENSORS, metadata: METADATA }, options: { as: AS } }, saveFn);
+export const saveFile = checked(
+  'saveFile',
+  { args: { tensors: TENSORS, filename: str, metadata: METADATA }, options: { as: AS, ...WRITE_OPTIONS } },
+  saveFileFn,
+);
+export const load = checked('load', { args: { data: BYTES } }, loadFn);
+export const loadWithMetadata = checked('loadWithMetadata', { args: { data: BYTES } }, loadWithMetadataFn);
+export const readHeader = checked('readHeader', { args: { data: BYTES } }, readHeaderFn);
+export const loadFile = checked('loadFile', { args: { filename: PATH } }, loadFileFn);
+export const loadFileWithMetadata = checked(
+  'loadFileWithMetadata',
+  { args: { filename: PATH } },
+  loadFileWithMetadataFn,
+);
