@@ -703,7 +703,7 @@ function decodeData(
 
 // Each entry is checked by encode, whose message names the key.
 const TENSORS = record(any, 'an object of Tensors by name');
-const METADATA = optional(nullable(record(str, 'an object of strings (safetensors metadata holds strings only)')));
+const METADATA = optional(nullable(record(any, 'an object of strings (safetensors metadata holds strings only)')));
 const AS = optional(union(record(str, 'an object of file dtypes by dtype'), fn));
 const BYTES = instance(Uint8Array, 'the bytes of a safetensors file (a Uint8Array or Buffer)');
 const PATH = union(str, instance(URL, 'a file URL'));
