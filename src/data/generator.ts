@@ -4,7 +4,7 @@
  * for the duration of each draw, so there is one algorithm and one implementation.
  */
 
-import { array, checkMethods, custom, int, optional, sig } from '../core/args.js';
+import { array, checkMethods, custom, fn, int, optional, sig } from '../core/args.js';
 import { ValueError } from '../core/errors.js';
 import { getRngState, manualSeed, type RandomStream, randomInt, setRngState } from '../core/rng.js';
 
@@ -82,6 +82,7 @@ export class Generator implements RandomStream {
 GENERATOR.describes(Generator);
 checkMethods(Generator, {
   manualSeed: { args: { seed: SEED } },
+  draw: { args: { fn } },
   getState: {},
   // The state getState() returns: its last entry is NaN when no spare normal draw is held.
   setState: {
