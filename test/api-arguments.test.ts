@@ -43,6 +43,12 @@ const EXTENSION_POINTS = new Set(['Module.forward', 'Optimizer.validate', 'Optim
  * Methods that take nothing and read nothing, called by printing or by a layer's own constructor: a surplus argument
  * has nothing to be mistaken for. (Every other zero-argument public method declares its empty signature.)
  */
+/**
+ * Base classes users subclass, often without a constructor of their own — and a JS class without one passes all its
+ * arguments to super(). Their constructors take nothing, so they do not refuse a surplus argument: that would break
+ * `class MyData extends Dataset { … }` built as `new MyData(rows)`.
+ */
+const SUBCLASSED = new Set(['Module', 'Dataset']);
 const REPR_AND_RESET = new Set(['extraRepr', 'toString', 'resetParameters', 'resetRunningStats']);
 
 /** Every exported function and class, by dotted name (ad.nn.Linear → 'nn.Linear'). */
@@ -131,8 +137,9 @@ function targets(): { found: Target[]; missing: string[]; unprobed: string[] } {
       missing.push(name);
       continue;
     }
-    if (isClass(v)) found.push({ sig, call: (args) => new (v as Ctor)(...args) });
-    else found.push({ sig, call: (args) => (v as AnyFn)(...args) });
+    if (isClass(v)) {
+      if (!SUBCLASSED.has(bare)) found.push({ sig, call: (args) => new (v as Ctor)(...args) });
+    } else found.push({ sig, call: (args) => (v as AnyFn)(...args) });
   }
   // Methods: on Tensor, and on an instance of each exported class that can be built from its examples.
   const classes = UNIQUE.filter(([, v]) => isClass(v)) as [string, Ctor][];
@@ -163,8 +170,9 @@ function targets(): { found: Target[]; missing: string[]; unprobed: string[] } {
             missing.push(`${name}.${m}`);
           continue;
         }
+        // The method the instance really has: a subclass may declare its own (SGD.step over Optimizer.step).
         const f = (inst as Record<string, AnyFn>)[m];
-        found.push({ sig, call: (args) => f.apply(inst, args) });
+        found.push({ sig: signatureOf(f) ?? sig, call: (args) => f.apply(inst, args) });
       }
   }
   return { found, missing: [...new Set(missing)], unprobed };
