@@ -3,6 +3,7 @@
  * are views, so the backward runs the same kernel on strided operands. Batch dims broadcast; the engine sums the
  * gradient of a broadcast batch back to the operand's shape. 1-D operands are handled by unsqueeze/squeeze around it.
  */
+import { checked, tensor } from '../core/args.js';
 import { promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes, isContiguous, numel } from '../core/shape.js';
@@ -71,7 +72,7 @@ const matmulOp = defineOp<MatmulParams>({
 /** Matrix product with PyTorch's rules: 1-D·1-D is a dot product, 1-D operands gain and lose a dim, batches broadcast. */
 export const matmul = testedOp({
   name: 'matmul',
-  fn: (a: Tensor, b: Tensor): Tensor => {
+  fn: checked('matmul', { args: { input: tensor, other: tensor } }, (a: Tensor, b: Tensor): Tensor => {
     if (a.ndim === 0 || b.ndim === 0)
       throw new ShapeError(
         `matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; use mul for scalars`,
@@ -105,7 +106,7 @@ export const matmul = testedOp({
     if (a.ndim === 1) out = squeeze(out, -2);
     if (b.ndim === 1) out = squeeze(out, -1);
     return out;
-  },
+  }),
   samples: [
     {
       args: [
@@ -147,11 +148,11 @@ export const matmul = testedOp({
 /** The outer product of two vectors: out[i, j] = a[i]·b[j]. */
 export const outer = testedOp({
   name: 'outer',
-  fn: (a: Tensor, b: Tensor): Tensor => {
+  fn: checked('outer', { args: { input: tensor, vec2: tensor } }, (a: Tensor, b: Tensor): Tensor => {
     if (a.ndim !== 1 || b.ndim !== 1)
       throw new ShapeError(`outer: both operands must be 1-D, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
     return mul(unsqueeze(a, 1), unsqueeze(b, 0));
-  },
+  }),
   samples: [{ args: [[3], [4]] }],
   torch: 'torch.outer',
 });
@@ -159,13 +160,13 @@ export const outer = testedOp({
 /** The dot product of two 1-D tensors of equal length. */
 export const dot = testedOp({
   name: 'dot',
-  fn: (a: Tensor, b: Tensor): Tensor => {
+  fn: checked('dot', { args: { input: tensor, other: tensor } }, (a: Tensor, b: Tensor): Tensor => {
     if (a.ndim !== 1 || b.ndim !== 1 || a.shape[0] !== b.shape[0])
       throw new ShapeError(
         `dot: needs two 1-D tensors of the same length, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
       );
     return sum(mul(a, b));
-  },
+  }),
   samples: [{ args: [[5], [5]] }],
   torch: 'torch.dot',
 });
