@@ -164,7 +164,11 @@ describe('scaledDotProductAttention', () => {
       'attnMask',
       'int32',
     );
-    assertThrowsMsg(() => sdpa(q, k, v, { dropoutP: 1.5 }), ad.ValueError, 'dropoutP', '[0, 1]');
+    assertThrowsMsg(
+      () => sdpa(q, k, v, { dropoutP: 1.5 }),
+      ad.ArgumentError,
+      'dropoutP must be a probability in [0, 1]',
+    );
     assertThrowsMsg(() => sdpa(q, k, v, { attn_mask: null } as object), ad.ValueError, "'attn_mask'", 'use attnMask');
     assertThrowsMsg(() => sdpa(ad.rand([4]), k, v), ad.ShapeError, 'at least 2 dims');
   });

@@ -365,7 +365,13 @@ describe('errors name the op, the shapes and the fix, before anything is compute
     );
     assertThrowsMsg(() => ad.conv2d(x, w, null, { stride: [1, 2, 3] }), ad.ValueError, 'stride', '2 of them');
     assertThrowsMsg(() => ad.conv2d(x, w, null, { padding_mode: 'reflect' } as never), ad.ValueError, 'paddingMode');
-    assertThrowsMsg(() => ad.conv2d(x, w, { stride: 2 } as never), ad.ValueError, 'bias must be a Tensor or null');
+    assertThrowsMsg(() => ad.conv2d(x, w, x), ad.ShapeError, 'the bias must be [2]');
+    assertThrowsMsg(
+      () => ad.conv2d(x, w, 2 as never),
+      ad.ArgumentError,
+      'conv2d: bias must be a Tensor or null',
+      'got 2',
+    );
     assertThrowsMsg(
       () => ad.convTranspose2d(x, w, null, { stride: 2, outputPadding: 2 }),
       ad.ValueError,

@@ -741,25 +741,20 @@ describe('loss errors name the op, the shapes, the rule and the fix', () => {
     );
     assertThrowsMsg(
       () => F.crossEntropy(x, ad.zeros([8], { dtype: 'int32' }), { reduction: 'avg' as 'mean' }),
-      ad.ValueError,
-      `crossEntropy: reduction must be 'mean', 'sum' or 'none', got "avg" (input is [8, 10], target is [8])`,
+      ad.ArgumentError,
+      "crossEntropy: reduction must be one of 'mean', 'sum', 'none'",
+      'got "avg"',
     );
     assertThrowsMsg(
       () => F.crossEntropy(x, ad.zeros([8], { dtype: 'int32' }), { labelSmoothing: 1.5 }),
-      ad.ValueError,
-      'labelSmoothing must be in [0, 1], got 1.5',
+      ad.ArgumentError,
+      'crossEntropy: labelSmoothing must be a finite number in [0, 1], got 1.5',
     );
     assertThrowsMsg(
       () => F.crossEntropy(x, ad.zeros([8], { dtype: 'int32' }), { label_smoothing: 0.1 } as never),
       ad.ValueError,
       "crossEntropy: unknown option 'label_smoothing'",
       'use labelSmoothing',
-    );
-    assertThrowsMsg(
-      () => F.crossEntropy(x, ad.zeros([8], { dtype: 'int32' }), ad.ones([10]) as never),
-      ad.ValueError,
-      'got a tensor of shape [10]',
-      'pass a weight as {weight: w}',
     );
     assertThrowsMsg(
       () => F.crossEntropy(x, ad.zeros([8, 10]), { ignoreIndex: 3 }),
@@ -787,8 +782,8 @@ describe('loss errors name the op, the shapes, the rule and the fix', () => {
     assertThrowsMsg(() => F.l1Loss(ad.zeros([3]), ad.zeros([3, 1])), ad.ShapeError, 'l1Loss: input is [3]');
     assertThrowsMsg(
       () => F.smoothL1Loss(ad.zeros([3]), ad.zeros([3]), { beta: -1 }),
-      ad.ValueError,
-      'smoothL1Loss: beta must be ≥ 0, got -1',
+      ad.ArgumentError,
+      'smoothL1Loss: beta must be a finite number ≥ 0, got -1',
     );
     assertThrowsMsg(
       () => F.mseLoss(ad.zeros([3]), ad.zeros([3]), { reduction: 'mean', beta: 1 } as never),

@@ -325,7 +325,7 @@ describe('Dropout and train/eval', () => {
     assert.equal(r, y);
     assert.ok(Array.from(y.dataSync()).some((v) => v === 0));
     assertThrowsMsg(() => new nn.Dropout(1.5), ad.ValueError, 'between 0 and 1', '1.5');
-    assertThrowsMsg(() => ad.dropout(x, -0.1), ad.ValueError, 'dropout', 'between 0 and 1', '[5]');
+    assertThrowsMsg(() => ad.dropout(x, -0.1), ad.ArgumentError, 'dropout: p must be', 'between 0 and 1', 'got -0.1');
     assertThrowsMsg(() => ad.dropout(i32([1, 2]), 0.5), ad.DTypeError, 'dropout', 'int32');
   });
 });

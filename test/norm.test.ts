@@ -248,9 +248,10 @@ describe('BatchNorm', () => {
     );
     assertThrowsMsg(
       () => ad.batchNorm(x, null, null, null, null, { training: true, momentum: null } as object),
-      ad.ValueError,
-      'momentum must be a number',
+      ad.ArgumentError,
+      'batchNorm: momentum must be a finite number',
       '{momentum: null}',
+      'got null',
     );
     assertThrowsMsg(() => ad.batchNorm(ad.rand([3]), null, null), ad.ShapeError, 'batchNorm', '[3]', '[N, C]');
     assertThrowsMsg(() => ad.batchNorm(ad.zeros([2, 3], { dtype: 'int32' }), null, null), ad.DTypeError, 'floating');
