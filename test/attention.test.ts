@@ -473,3 +473,26 @@ describe('TransformerEncoderLayer', () => {
     );
   });
 });
+
+describe("scaledDotProductAttention: PyTorch 2's positional arguments", () => {
+  test('attnMask, dropoutP, isCausal positional; scale keyword-only', () => {
+    ad.manualSeed(9);
+    const q = ad.randn([2, 3, 4], { dtype: 'float64' });
+    const k = ad.randn([2, 3, 4], { dtype: 'float64' });
+    const v = ad.randn([2, 3, 4], { dtype: 'float64' });
+    const vals = (t: ad.Tensor) => Array.from(t.dataSync() as ArrayLike<number>);
+    assert.deepEqual(vals(sdpa(q, k, v, null, 0, true)), vals(sdpa(q, k, v, { isCausal: true })));
+    const m = ad.ones([3, 3]).tril().bool();
+    assert.deepEqual(vals(sdpa(q, k, v, m)), vals(sdpa(q, k, v, { attnMask: m })));
+    assert.deepEqual(
+      vals(sdpa(q, k, v, m, 0, false, { scale: 0.3 })),
+      vals(sdpa(q, k, v, { attnMask: m, scale: 0.3 })),
+    );
+    assertThrowsMsg(
+      () => (sdpa as unknown as (...a: unknown[]) => ad.Tensor)(q, k, v, null, 0, false, 0.3),
+      ad.ArgumentError,
+      'one too many',
+      'give scale as options',
+    );
+  });
+});

@@ -849,3 +849,53 @@ describe('loss errors name the op, the shapes, the rule and the fix', () => {
     );
   });
 });
+
+describe("the losses take PyTorch's positional arguments, and refuse its deprecated ones", () => {
+  ad.manualSeed(5);
+  const x = ad.randn([4, 3], { dtype: 'float64' });
+  const t = i32([0, 2, 1, 2]);
+  const w = f64([0.5, 1, 2]);
+  const vals = (v: ad.Tensor) => Array.from(v.dataSync() as ArrayLike<number>);
+  test('weight, ignore_index, reduction, label_smoothing in their places', () => {
+    assert.deepEqual(vals(F.crossEntropy(x, t, w)), vals(F.crossEntropy(x, t, { weight: w })));
+    assert.deepEqual(
+      vals(F.crossEntropy(x, t, null, null, 2, null, 'sum', 0.1)),
+      vals(F.crossEntropy(x, t, { ignoreIndex: 2, reduction: 'sum', labelSmoothing: 0.1 })),
+    );
+    assert.deepEqual(
+      vals(F.nllLoss(x, t, w, null, -100, null, 'none')),
+      vals(F.nllLoss(x, t, { weight: w, reduction: 'none' })),
+    );
+    const y = ad.randn([4, 3], { dtype: 'float64' });
+    assert.deepEqual(vals(F.mseLoss(x, y, null, null, 'sum')), vals(F.mseLoss(x, y, { reduction: 'sum' })));
+    assert.deepEqual(vals(F.smoothL1Loss(x, y, null, null, 'mean', 0.5)), vals(F.smoothL1Loss(x, y, { beta: 0.5 })));
+    const p = x.sigmoid();
+    const q = y.sigmoid();
+    assert.deepEqual(vals(F.binaryCrossEntropy(p, q, w)), vals(F.binaryCrossEntropy(p, q, { weight: w })));
+    assert.deepEqual(
+      vals(F.binaryCrossEntropyWithLogits(x, q, null, null, null, 'none', w)),
+      vals(F.binaryCrossEntropyWithLogits(x, q, { reduction: 'none', posWeight: w })),
+    );
+  });
+  test('size_average and reduce say to use reduction', () => {
+    const y = ad.randn([4, 3], { dtype: 'float64' });
+    assertThrowsMsg(
+      () => F.mseLoss(x, y, { size_average: false } as never),
+      ad.ArgumentError,
+      "mseLoss: unknown option 'size_average'; use reduction: 'mean' or 'sum'",
+    );
+    assertThrowsMsg(
+      () => F.l1Loss(x, y, { reduce: false } as never),
+      ad.ArgumentError,
+      'l1Loss: reduce must be null (reduce is deprecated in PyTorch',
+      "reduction: 'none'",
+    );
+    assertThrowsMsg(
+      () => F.crossEntropy(x, t, w, false as never),
+      ad.ArgumentError,
+      'crossEntropy: sizeAverage must be null',
+      'got false',
+    );
+    assertThrowsMsg(() => F.nllLoss(x, t, { ignore_index: 1 } as never), ad.ArgumentError, 'use ignoreIndex');
+  });
+});

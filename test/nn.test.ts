@@ -722,3 +722,45 @@ describe('functional ops: errors and PyTorch behaviours', () => {
     assertThrowsMsg(() => new nn.Linear(2.5, 1), ad.ValueError, 'Linear', 'inFeatures', '2.5');
   });
 });
+
+describe("F.embedding, F.dropout, F.bilinear: PyTorch's positional arguments", () => {
+  test('embedding(input, weight, paddingIdx, maxNorm, normType, scaleGradByFreq) in place of the options', () => {
+    const idx = i32([0, 2, 2, 1]);
+    const run = (call: (w: ad.Tensor) => ad.Tensor) => {
+      const w = ad.tensor(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        { dtype, requiresGrad: true },
+      );
+      const y = call(w);
+      y.sum().backward();
+      return [Array.from(y.dataSync()), Array.from(w.grad!.dataSync())];
+    };
+    assert.deepEqual(
+      run((w) => ad.F.embedding(idx, w, 2, null, 2, true)),
+      run((w) => ad.F.embedding(idx, w, { paddingIdx: 2, scaleGradByFreq: true })),
+    );
+    assertThrowsMsg(
+      () => ad.F.embedding(idx, ad.randn([3, 2]), 1.5),
+      ad.ArgumentError,
+      'embedding: paddingIdx must be',
+    );
+  });
+  test('dropout(input, p, training) and bilinear(input1, input2, weight, bias)', () => {
+    const x = ad.randn([4, 3], { dtype });
+    ad.manualSeed(1);
+    const a = Array.from(ad.F.dropout(x, 0.5, true).dataSync());
+    ad.manualSeed(1);
+    assert.deepEqual(Array.from(ad.F.dropout(x, { p: 0.5, training: true }).dataSync()), a);
+    assert.equal(ad.F.dropout(x, 0.5, false), x);
+    const w = ad.randn([2, 3, 3], { dtype });
+    assertThrowsMsg(
+      () => ad.F.bilinear(x, x, w, 3 as never),
+      ad.ArgumentError,
+      'bilinear: bias must be a Tensor or null',
+    );
+  });
+});
