@@ -164,7 +164,11 @@ describe('scaledDotProductAttention', () => {
       'attnMask',
       'int32',
     );
-    assertThrowsMsg(() => sdpa(q, k, v, { dropoutP: 1.5 }), ad.ValueError, 'dropoutP', '[0, 1]');
+    assertThrowsMsg(
+      () => sdpa(q, k, v, { dropoutP: 1.5 }),
+      ad.ArgumentError,
+      'dropoutP must be a probability in [0, 1]',
+    );
     assertThrowsMsg(() => sdpa(q, k, v, { attn_mask: null } as object), ad.ValueError, "'attn_mask'", 'use attnMask');
     assertThrowsMsg(() => sdpa(ad.rand([4]), k, v), ad.ShapeError, 'at least 2 dims');
   });
@@ -466,6 +470,29 @@ describe('TransformerEncoderLayer', () => {
       ad.ShapeError,
       'attnMask is [2, 2]',
       '[L, S] = [3, 3]',
+    );
+  });
+});
+
+describe("scaledDotProductAttention: PyTorch 2's positional arguments", () => {
+  test('attnMask, dropoutP, isCausal positional; scale keyword-only', () => {
+    ad.manualSeed(9);
+    const q = ad.randn([2, 3, 4], { dtype: 'float64' });
+    const k = ad.randn([2, 3, 4], { dtype: 'float64' });
+    const v = ad.randn([2, 3, 4], { dtype: 'float64' });
+    const vals = (t: ad.Tensor) => Array.from(t.dataSync() as ArrayLike<number>);
+    assert.deepEqual(vals(sdpa(q, k, v, null, 0, true)), vals(sdpa(q, k, v, { isCausal: true })));
+    const m = ad.ones([3, 3]).tril().bool();
+    assert.deepEqual(vals(sdpa(q, k, v, m)), vals(sdpa(q, k, v, { attnMask: m })));
+    assert.deepEqual(
+      vals(sdpa(q, k, v, m, 0, false, { scale: 0.3 })),
+      vals(sdpa(q, k, v, { attnMask: m, scale: 0.3 })),
+    );
+    assertThrowsMsg(
+      () => (sdpa as unknown as (...a: unknown[]) => ad.Tensor)(q, k, v, null, 0, false, 0.3),
+      ad.ArgumentError,
+      'one too many',
+      'give scale as options',
     );
   });
 });

@@ -365,7 +365,13 @@ describe('errors name the op, the shapes and the fix, before anything is compute
     );
     assertThrowsMsg(() => ad.conv2d(x, w, null, { stride: [1, 2, 3] }), ad.ValueError, 'stride', '2 of them');
     assertThrowsMsg(() => ad.conv2d(x, w, null, { padding_mode: 'reflect' } as never), ad.ValueError, 'paddingMode');
-    assertThrowsMsg(() => ad.conv2d(x, w, { stride: 2 } as never), ad.ValueError, 'bias must be a Tensor or null');
+    assertThrowsMsg(() => ad.conv2d(x, w, x), ad.ShapeError, 'the bias must be [2]');
+    assertThrowsMsg(
+      () => ad.conv2d(x, w, 2 as never),
+      ad.ArgumentError,
+      'conv2d: bias must be a Tensor or null',
+      'got 2',
+    );
     assertThrowsMsg(
       () => ad.convTranspose2d(x, w, null, { stride: 2, outputPadding: 2 }),
       ad.ValueError,
@@ -485,5 +491,80 @@ describe('layers', () => {
     const t = new ad.nn.ConvTranspose2d(2, 3, 3, { stride: 2, padding: 1, dtype });
     assert.deepEqual(t.forward(randn([1, 2, 4, 4])).shape, [1, 3, 7, 7]);
     assert.deepEqual(t.forward(randn([1, 2, 4, 4]), [1, 3, 8, 7]).shape, [1, 3, 8, 7]);
+  });
+});
+
+describe("PyTorch's positional arguments", () => {
+  const sin = (shape: number[]) =>
+    ad
+      .arange(shape.reduce((a, b) => a * b, 1))
+      .double()
+      .sin()
+      .reshape(shape);
+  const vals = (t: ad.Tensor) => Array.from(t.dataSync() as ArrayLike<number>);
+  test('F.maxPool2d(x, 3, 2, 1), F.avgPool2d(x, 2, 2), F.interpolate(x, null, 2): values from PyTorch 1.13', () => {
+    const x = sin([1, 1, 5, 5]);
+    const max = [
+      0.8414709848078965, 0.9893582466233818, 0.9893582466233818, 0.6502878401571168, 0.9893582466233818,
+      0.9906073556948704, 0.9129452507276277, 0.8366556385360561, 0.14987720966295234,
+    ];
+    assertClose(vals(ad.F.maxPool2d(x, 3, 2, 1)), max, 1e-15, 0, 'max_pool2d(x, 3, 2, 1)');
+    assertClose(vals(ad.F.maxPool2d(x, 3, 2, { padding: 1 })), max, 1e-15, 0, 'stride positional, padding by name');
+    const untyped = ad.F.maxPool2d as unknown as (...a: unknown[]) => ad.Tensor;
+    assertClose(vals(untyped(x, { kernelSize: 3, stride: 2, padding: 1 })), max, 1e-15, 0, 'all by name');
+    const [v, i] = ad.F.maxPool2d(x, 3, 2, 1, 1, false, true);
+    assertClose(vals(v), max, 1e-15, 0, 'returnIndices positional');
+    assert.deepEqual(i.shape, [1, 1, 3, 3]);
+    assertClose(
+      vals(ad.F.avgPool2d(x, 2, 2)),
+      [-0.09921719701354195, 0.67419057005693, -0.2954066984870054, -0.4571976549562567],
+      1e-15,
+      1e-16,
+      'avg_pool2d(x, 2, 2)',
+    );
+    const y = ad.arange(6).double().reshape([1, 1, 2, 3]);
+    const nearest = [0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 3, 3, 4, 4, 5, 5];
+    assert.deepEqual(vals(ad.F.interpolate(y, null, 2)), nearest);
+    assert.deepEqual(vals(ad.F.upsample(y, null, 2)), nearest);
+    assertClose(
+      vals(ad.F.interpolate(y, null, 2, 'bilinear', true)),
+      [0, 0.4, 0.8, 1.2, 1.6, 2, 1, 1.4, 1.8, 2.2, 2.6, 3, 2, 2.4, 2.8, 3.2, 3.6, 4, 3, 3.4, 3.8, 4.2, 4.6, 5],
+      1e-15,
+      1e-15,
+      "interpolate(y, None, 2, 'bilinear', True)",
+    );
+  });
+
+  test('conv: stride, padding, dilation, groups positional or by name; the bias by name too', () => {
+    ad.manualSeed(3);
+    const x = randn([1, 4, 5, 5]);
+    const w = randn([4, 2, 3, 3]);
+    const b = randn([4]);
+    const ref = vals(ad.F.conv2d(x, w, b, { stride: 2, padding: 1, dilation: 1, groups: 2 }));
+    assert.deepEqual(vals(ad.F.conv2d(x, w, b, 2, 1, 1, 2)), ref);
+    assert.deepEqual(vals(ad.F.conv2d(x, w, b, 2, { padding: 1, groups: 2 })), ref);
+    assert.deepEqual(vals(ad.F.conv2d(x, w, { bias: b, stride: 2, padding: 1, groups: 2 })), ref);
+    const wt = randn([4, 1, 2, 2]);
+    const t = vals(
+      ad.F.convTranspose2d(x, wt, null, { stride: 2, padding: 1, outputPadding: 1, groups: 2, dilation: 1 }),
+    );
+    // conv_transpose2d's order: stride, padding, output_padding, groups, dilation.
+    assert.deepEqual(vals(ad.F.convTranspose2d(x, wt, null, 2, 1, 1, 2, 1)), t);
+  });
+
+  test('what the signatures refuse: a padding mode adjoint lacks, a size of 0, kernel_size by its Python name', () => {
+    const x = randn([1, 1, 4, 4]);
+    assertThrowsMsg(
+      () => ad.F.interpolate(x, null, 2, 'bicubic' as never),
+      ad.ArgumentError,
+      'interpolate: mode must be one of',
+      "'bilinear'",
+      '"bicubic"',
+    );
+    assertThrowsMsg(() => ad.F.interpolate(x, null, 2, 'nearest', null, null, true), ad.ValueError, 'antialias');
+    assertThrowsMsg(() => ad.F.maxPool2d(x, 0), ad.ArgumentError, 'maxPool2d: kernelSize must be a whole number ≥ 1');
+    assertThrowsMsg(() => ad.F.maxPool2d(x, { kernel_size: 2 } as never), ad.ArgumentError, 'use kernelSize');
+    assertThrowsMsg(() => ad.F.avgPool2d(x, 2, 2, 0, false, true, 0), ad.ArgumentError, 'divisorOverride', 'nonzero');
+    assertThrowsMsg(() => ad.F.conv2d(x, randn([1, 1, 2, 2]), null, 1, 'full' as never), ad.ArgumentError, "'same'");
   });
 });

@@ -75,10 +75,10 @@ describe('dims and sizes', () => {
     const x = x34();
     fails([], () => ad.zeros([2, -1]), ad.ValueError, 'zeros', '[2, -1]', '≥ 0');
     fails([], () => ad.ones([2.5, 3]), ad.ValueError, 'ones', '[2.5, 3]', 'whole numbers');
-    fails([x], () => x.reshape(2.5, 4), ad.ValueError, 'reshape', '[2.5, 4]', 'whole numbers');
+    fails([x], () => x.reshape(2.5, 4), ad.ArgumentError, 'reshape', 'shape must be a whole number', 'got 2.5');
     fails([x], () => x.reshape(-2, 6), ad.ValueError, 'reshape', '[-2, 6]');
     fails([x], () => x.expand(3, -2), ad.ValueError, 'expand', '[3, -2]');
-    fails([x], () => x.expand(2, 3, 4.5), ad.ValueError, 'expand', '[2, 3, 4.5]');
+    fails([x], () => x.expand(2, 3, 4.5), ad.ArgumentError, 'expand', 'must be a whole number', 'got 4.5');
   });
 
   test('reshape to an incompatible size, and view() where a copy is needed', () => {
@@ -318,5 +318,122 @@ describe('creation and conversion', () => {
     const before = ad.getBackend();
     fails([], () => ad.setBackend('webgpu-typo'), ad.ValueError, 'setBackend', "'webgpu-typo'", 'available', 'js');
     assert.equal(ad.getBackend(), before);
+  });
+});
+
+describe('arguments: one signature per public function', () => {
+  test('a non-tensor operand is an ArgumentError naming the op and what it got', () => {
+    ad.manualSeed(2);
+    const x = x34();
+    const i = ad.tensor([0, 2], { dtype: 'int32' });
+    fails(
+      [x],
+      () => ad.matmul(x, [[1], [2]] as never),
+      ad.ArgumentError,
+      'matmul: other must be a Tensor',
+      'got [[1], [2]]',
+    );
+    fails([x], () => x.matmul(3 as never), ad.ArgumentError, 'matmul: other must be a Tensor', 'got 3');
+    fails(
+      [x],
+      () => ad.gather(x, 0, [0, 1] as never),
+      ad.ArgumentError,
+      'gather: index must be a Tensor',
+      'got [0, 1]',
+    );
+    fails([x], () => ad.gather(x, '0' as never, i), ad.ArgumentError, 'gather: dim must be a whole number', '"0"');
+    fails([x], () => ad.indexSelect(x, 0, 1 as never), ad.ArgumentError, 'indexSelect: index must be a Tensor');
+    fails(
+      [x],
+      () => (ad.indexSelect as (...a: unknown[]) => ad.Tensor)(x, 0),
+      ad.ArgumentError,
+      'indexSelect: missing argument',
+      "'index'",
+    );
+    fails([x], () => ad.cat([x, 1] as never), ad.ArgumentError, 'cat: tensors must be an array of Tensors');
+    fails([x], () => ad.cat(x as never), ad.ArgumentError, 'cat: tensors must be an array of Tensors', 'got a float32');
+    fails([x], () => ad.stack([x, null] as never), ad.ArgumentError, 'stack: tensors must be an array of Tensors');
+  });
+
+  test("sum('1') and other wrong-typed dims, a string where a number goes", () => {
+    const x = x34();
+    fails([x], () => x.sum('1' as never), ad.ArgumentError, 'sum: dim must be', 'got "1" (a string)');
+    fails([x], () => x.amax([0, '1'] as never), ad.ArgumentError, 'amax: dim must be');
+    fails([x], () => x.softmax(0.5), ad.ArgumentError, 'softmax: dim must be a whole number', 'got 0.5');
+    fails([x], () => x.mul('2' as never), ad.ArgumentError, 'mul: other must be a Tensor, a number or a boolean');
+    fails(
+      [x],
+      () => ad.leakyRelu(x, '0.1' as never),
+      ad.ArgumentError,
+      'leakyRelu: negativeSlope must be a finite number',
+    );
+  });
+
+  test('a surplus argument is refused, not dropped', () => {
+    const x = x34();
+    fails(
+      [x],
+      () => (x.exp as (a: unknown) => ad.Tensor)(1),
+      ad.ArgumentError,
+      'exp: takes at most 1 positional argument',
+    );
+    fails(
+      [x],
+      () => (x.transpose as (...a: number[]) => ad.Tensor)(0, 1, 0),
+      ad.ArgumentError,
+      'transpose',
+      'one too many',
+    );
+    fails([x], () => (x.float as (a: unknown) => ad.Tensor)('float64'), ad.ArgumentError, 'float: takes at most 1');
+    fails([x], () => (ad.relu as (...a: unknown[]) => ad.Tensor)(x, true), ad.ArgumentError, 'relu', 'one too many');
+  });
+
+  test('an unknown or snake_case option names the one to use', () => {
+    const x = x34();
+    const y = x34();
+    fails(
+      [x, y],
+      () => x.add(y, { alhpa: 2 } as never),
+      ad.ArgumentError,
+      "add: unknown option 'alhpa'",
+      'did you mean alpha?',
+    );
+    fails(
+      [x],
+      () => x.sum(0, { keep_dim: true } as never),
+      ad.ArgumentError,
+      "sum: unknown option 'keep_dim'",
+      'use keepdim',
+    );
+    fails(
+      [x],
+      () => ad.gelu(x, { approximate: 'fast' } as never),
+      ad.ArgumentError,
+      'gelu: approximate must be one of',
+    );
+  });
+
+  test("x.to('float16') names the dtypes there are", () => {
+    const x = x34();
+    fails([x], () => x.to('float16' as never), ad.ArgumentError, 'to: dtype must be a dtype', "'float32'", '"float16"');
+    fails([x], () => ad.toDtype(x, 'complex64' as never), ad.ArgumentError, 'toDtype: dtype must be a dtype');
+  });
+
+  test('backward: its flags by name as PyTorch keywords, a gradient that is not a tensor refused', () => {
+    const x = ad.tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    const y = x.mul(x).sum();
+    y.backward({ retainGraph: true });
+    y.backward(); // the graph was kept
+    assert.deepEqual(Array.from(x.grad!.dataSync()), [4, 8]);
+    const z = x.mul(3);
+    fails(
+      [x],
+      () => z.backward([1, 1] as never),
+      ad.ArgumentError,
+      'backward: gradient must be a Tensor or null',
+      'got [1, 1]',
+    );
+    fails([x], () => z.backward(null, { retain_graph: true } as never), ad.ArgumentError, 'use retainGraph');
+    fails([x], () => ad.autograd.grad(y, [x, 2] as never), ad.ArgumentError, 'autograd.grad: inputs must be');
   });
 });

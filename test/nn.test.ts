@@ -325,7 +325,7 @@ describe('Dropout and train/eval', () => {
     assert.equal(r, y);
     assert.ok(Array.from(y.dataSync()).some((v) => v === 0));
     assertThrowsMsg(() => new nn.Dropout(1.5), ad.ArgumentError, 'Dropout', 'p must be', 'in [0, 1]', '1.5');
-    assertThrowsMsg(() => ad.dropout(x, -0.1), ad.ValueError, 'dropout', 'between 0 and 1', '[5]');
+    assertThrowsMsg(() => ad.dropout(x, -0.1), ad.ArgumentError, 'dropout: p must be', 'got -0.1');
     assertThrowsMsg(() => ad.dropout(i32([1, 2]), 0.5), ad.DTypeError, 'dropout', 'int32');
   });
 });
@@ -720,5 +720,47 @@ describe('functional ops: errors and PyTorch behaviours', () => {
     const m = new nn.Linear(4, 2);
     assertThrowsMsg(() => m.call(ad.ones([3, 5])), ad.ShapeError, 'linear', '[3, 5]', '[2, 4]');
     assertThrowsMsg(() => new nn.Linear(2.5, 1), ad.ValueError, 'Linear', 'inFeatures', '2.5');
+  });
+});
+
+describe("F.embedding, F.dropout, F.bilinear: PyTorch's positional arguments", () => {
+  test('embedding(input, weight, paddingIdx, maxNorm, normType, scaleGradByFreq) in place of the options', () => {
+    const idx = i32([0, 2, 2, 1]);
+    const run = (call: (w: ad.Tensor) => ad.Tensor) => {
+      const w = ad.tensor(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        { dtype, requiresGrad: true },
+      );
+      const y = call(w);
+      y.sum().backward();
+      return [Array.from(y.dataSync()), Array.from(w.grad!.dataSync())];
+    };
+    assert.deepEqual(
+      run((w) => ad.F.embedding(idx, w, 2, null, 2, true)),
+      run((w) => ad.F.embedding(idx, w, { paddingIdx: 2, scaleGradByFreq: true })),
+    );
+    assertThrowsMsg(
+      () => ad.F.embedding(idx, ad.randn([3, 2]), 1.5),
+      ad.ArgumentError,
+      'embedding: paddingIdx must be',
+    );
+  });
+  test('dropout(input, p, training) and bilinear(input1, input2, weight, bias)', () => {
+    const x = ad.randn([4, 3], { dtype });
+    ad.manualSeed(1);
+    const a = Array.from(ad.F.dropout(x, 0.5, true).dataSync());
+    ad.manualSeed(1);
+    assert.deepEqual(Array.from(ad.F.dropout(x, { p: 0.5, training: true }).dataSync()), a);
+    assert.equal(ad.F.dropout(x, 0.5, false), x);
+    const w = ad.randn([2, 3, 3], { dtype });
+    assertThrowsMsg(
+      () => ad.F.bilinear(x, x, w, 3 as never),
+      ad.ArgumentError,
+      'bilinear: bias must be a Tensor or null',
+    );
   });
 });

@@ -248,9 +248,10 @@ describe('BatchNorm', () => {
     );
     assertThrowsMsg(
       () => ad.batchNorm(x, null, null, null, null, { training: true, momentum: null } as object),
-      ad.ValueError,
-      'momentum must be a number',
+      ad.ArgumentError,
+      'batchNorm: momentum must be a finite number',
       '{momentum: null}',
+      'got null',
     );
     assertThrowsMsg(() => ad.batchNorm(ad.rand([3]), null, null), ad.ShapeError, 'batchNorm', '[3]', '[N, C]');
     assertThrowsMsg(() => ad.batchNorm(ad.zeros([2, 3], { dtype: 'int32' }), null, null), ad.DTypeError, 'floating');
@@ -356,5 +357,34 @@ describe('GroupNorm', () => {
     );
     assertThrowsMsg(() => ad.groupNorm(ad.rand([6]), 3), ad.ShapeError, 'groupNorm', '[6]', '[N, C]');
     assertThrowsMsg(() => ad.groupNorm(ad.rand([2, 6]), 0), ad.ValueError, 'numGroups');
+  });
+});
+
+describe("batchNorm, layerNorm, groupNorm take PyTorch's positional arguments", () => {
+  test('training, momentum and eps in their places, or by name', () => {
+    ad.manualSeed(8);
+    const x = ad.randn([4, 3, 2], { dtype: 'float64' });
+    const w = ad.randn([3], { dtype: 'float64' });
+    const b = ad.randn([3], { dtype: 'float64' });
+    const stats = () => [ad.zeros([3], { dtype: 'float64' }), ad.ones([3], { dtype: 'float64' })];
+    const [rm1, rv1] = stats();
+    const [rm2, rv2] = stats();
+    const y1 = ad.batchNorm(x, rm1, rv1, w, b, true, 0.2, 1e-3);
+    const y2 = ad.batchNorm(x, rm2, rv2, w, b, { training: true, momentum: 0.2, eps: 1e-3 });
+    assert.deepEqual(data(y1), data(y2));
+    assert.deepEqual(data(rm1), data(rm2));
+    assert.deepEqual(data(rv1), data(rv2));
+    assert.deepEqual(
+      data(ad.layerNorm(x, 2, w.slice(0, 0, 2), null, 1e-3)),
+      data(ad.layerNorm(x, [2], w.slice(0, 0, 2), { eps: 1e-3 })),
+    );
+    assert.deepEqual(data(ad.groupNorm(x, 3, w, b, 1e-3)), data(ad.groupNorm(x, 3, { weight: w, bias: b, eps: 1e-3 })));
+    assertThrowsMsg(
+      () => ad.layerNorm(x, 2, null, null, { eps: -1 }),
+      ad.ArgumentError,
+      'layerNorm: eps must be',
+      '≥ 0',
+    );
+    assertThrowsMsg(() => ad.groupNorm(x, 1.5), ad.ArgumentError, 'groupNorm: numGroups must be a whole number ≥ 1');
   });
 });

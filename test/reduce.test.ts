@@ -400,3 +400,61 @@ describe('errors', () => {
     );
   });
 });
+
+describe("dim and keepdim by name, as PyTorch's keywords", () => {
+  ad.manualSeed(4);
+  const x = ad.randn([3, 4], { dtype: 'float64' });
+  // Each reduction called positionally and with its dim/keepdim in a trailing object; all must agree, and
+  // {keepdim: false} must drop the dim (an object is truthy, so it once kept it).
+  const call =
+    (name: string) =>
+    (...a: unknown[]): ad.Tensor => {
+      const r = (x as unknown as Record<string, (...b: unknown[]) => ad.Tensor | ad.ValuesIndices>)[name](...a);
+      return Array.isArray(r) ? r.values : (r as ad.Tensor);
+    };
+  const names = ['sum', 'mean', 'prod', 'amax', 'amin', 'argmax', 'argmin', 'logsumexp', 'var', 'std', 'max', 'min'];
+  const cases = names.map((n): [string, (...a: unknown[]) => ad.Tensor] => [n, call(n)]);
+  for (const [name, f] of cases)
+    test(name, () => {
+      assert.deepEqual(f(1, { keepdim: false }).shape, [3], `${name}(1, {keepdim: false})`);
+      // var and std take unbiased before keepdim, as PyTorch.
+      const positional = (keepdim: boolean) => (name === 'var' || name === 'std' ? f(1, true, keepdim) : f(1, keepdim));
+      assert.deepEqual(positional(false).shape, [3]);
+      const kept = positional(true);
+      assert.deepEqual(kept.shape, [3, 1]);
+      assert.deepEqual(flat(f(1, { keepdim: true })), flat(kept), `${name}(1, {keepdim: true})`);
+      assert.deepEqual(flat(f({ dim: 1, keepdim: true })), flat(kept), `${name}({dim: 1, keepdim: true})`);
+      assertThrowsMsg(() => f(1, { keepdim: 1 }), ad.ArgumentError, `${name}: keepdim must be a boolean`, 'got 1');
+    });
+  test('norm: p, dim and keepdim by name', () => {
+    const kept = x.norm(2, 1, true);
+    assert.deepEqual(kept.shape, [3, 1]);
+    assert.deepEqual(flat(x.norm(2, 1, { keepdim: true })), flat(kept));
+    assert.deepEqual(flat(x.norm({ p: 2, dim: 1, keepdim: true })), flat(kept));
+    assert.deepEqual(x.norm(2, 1, { keepdim: false }).shape, [3]);
+    assertThrowsMsg(() => x.norm('nuc' as never), ad.ArgumentError, 'norm: p must be', "'fro'", '"nuc"');
+  });
+  test('max(x, other) takes no keepdim; max(x) no keepdim without a dim', () => {
+    const max = ad.max as (...a: unknown[]) => ad.Tensor;
+    assertThrowsMsg(() => max(x, x, true), ad.ValueError, 'max: keepdim is for max(x, dim)');
+    assertThrowsMsg(() => ad.min(x, { keepdim: true } as never), ad.ValueError, 'min: keepdim needs a dim');
+  });
+  test('prod: its dtype keyword-only, as PyTorch', () => {
+    const i = ad.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'int32' },
+    );
+    assert.equal(i.prod(1, { dtype: 'float64' }).dtype, 'float64');
+    assert.deepEqual(flat(i.prod({ dim: 1, keepdim: true, dtype: 'float64' })), [2, 12]);
+    assertThrowsMsg(
+      () => (i.prod as (...a: unknown[]) => ad.Tensor)(1, true, 'float64'),
+      ad.ArgumentError,
+      'prod',
+      'one too many',
+      'give dtype as options',
+    );
+  });
+});

@@ -3,6 +3,8 @@
  * logSoftmax, oneHot and pad, re-exported from the op files that define them — plus linear, defined here because
  * it is a layer's computation rather than a tensor op, and so has no op file of its own.
  */
+
+import { checked, nullable, optional, tensor } from '../core/args.js';
 import { checkSameDtype } from '../core/dtype.js';
 import { fmtShape, ShapeError } from '../core/errors.js';
 import { add } from '../ops/elementwise.js';
@@ -61,6 +63,8 @@ export {
 } from '../ops/pool.js';
 export { logSoftmax, softmax } from '../ops/softmax.js';
 
+const LINEAR_ARGS = { args: { input: tensor, weight: tensor, bias: optional(nullable(tensor)) } };
+
 /**
  * y = x·Wᵀ + b, with PyTorch's weight layout [outFeatures, inFeatures] (a 1-D weight [inFeatures] gives one output
  * with that dim dropped). The input is [..., inFeatures]; the bias, usually [outFeatures], broadcasts to the output.
@@ -68,7 +72,7 @@ export { logSoftmax, softmax } from '../ops/softmax.js';
  */
 export const linear = testedOp({
   name: 'linear',
-  fn: (input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
+  fn: checked('linear', LINEAR_ARGS, (input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
     const at =
       `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}` +
       (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
@@ -102,7 +106,7 @@ export const linear = testedOp({
       ]);
     const y = matmul(input, weight.ndim === 2 ? transpose(weight, 0, 1) : weight);
     return bias ? add(y, bias) : y;
-  },
+  }),
   samples: [
     { args: [[3, 4], [5, 4], [5]] },
     {

@@ -146,7 +146,13 @@ export function union<A extends Arg[]>(...members: A): Arg<Infer<A[number]>> {
           .map((m) => m.what)
           .join(', ')
           .replace(/, ([^,]*)$/, ' or $1');
-  return make(what, (v) => members.some((m) => m.ok(v)), 'union', {
+  // Loops, not some/every with a closure: these run on every call of an op (reshape's shape is a union).
+  const oks = members.map((m) => m.ok);
+  const ok = (v: unknown): boolean => {
+    for (let i = 0; i < oks.length; i++) if (oks[i](v)) return true;
+    return false;
+  };
+  return make(what, ok, 'union', {
     objects: members.some((m) => m.objects),
     parts: members,
     example: members.find((m) => m.example !== undefined)?.example,
@@ -276,7 +282,12 @@ export const shape: Arg<number[]> = make(
 
 /** An array whose every element is `of`. */
 export function array<T>(of: Arg<T>, what = `an array of ${of.what.replace(/^an? /, '')}s`): Arg<T[]> {
-  return make(what, (v) => Array.isArray(v) && v.every((e) => of.ok(e)), 'array', {
+  const ok = (v: unknown): boolean => {
+    if (!Array.isArray(v)) return false;
+    for (let i = 0; i < v.length; i++) if (!of.ok(v[i])) return false;
+    return true;
+  };
+  return make(what, ok, 'array', {
     parts: [of],
     example: of.example === undefined ? undefined : [of.example],
   });
@@ -548,15 +559,7 @@ export class Signature<P extends Params, K extends Params> {
     const opt = this.positional.map(([, a]) => a.optional);
     const hasKw = this.keywords.length > 0;
     const rest = this.rest;
-    if (np === 0 && !rest && !hasKw) {
-      // No parameters at all (x.numel(), x.detach()): the common call costs one length test.
-      const bare = function (this: unknown, ...args: unknown[]): unknown {
-        if (args.length) sig.bindParts(args);
-        return impl.call(this);
-      } as unknown as F;
-      return this.finish(bare, impl);
-    }
-    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    const general = function (this: unknown, ...args: unknown[]): unknown {
       // Fast path: no options object, no surplus, every argument of its declared type.
       const n = args.length;
       if (n <= np || rest) {
@@ -583,7 +586,8 @@ export class Signature<P extends Params, K extends Params> {
         else pos[np] = opts;
       }
       return impl.apply(this, pos);
-    } as unknown as F;
+    };
+    const wrapped = (np <= 4 ? fixedArity(np, oks, opt, impl, general) : general) as unknown as F;
     return this.finish(wrapped, impl);
   }
 
@@ -597,6 +601,48 @@ export class Signature<P extends Params, K extends Params> {
   describes(target: object): void {
     SIGNATURE_OF.set(target, this as unknown as Signature<Params, Params>);
   }
+}
+
+/**
+ * The fast path of a function of at most four positional parameters: the arguments checked where they arrive, with
+ * no array built for them (the general wrapper collects a rest array on every call, which costs ~10% of a small
+ * op's time), and impl called with exactly the arguments given. Anything else (an options object, a surplus, a
+ * rest or a wrong argument) goes to the general wrapper.
+ */
+function fixedArity<F extends (...a: any[]) => any>(
+  np: number,
+  oks: readonly ((v: unknown) => boolean)[],
+  opt: readonly boolean[],
+  impl: F,
+  general: (this: unknown, ...args: unknown[]) => unknown,
+): F {
+  const ok0 = oks[0];
+  const ok1 = oks[1];
+  const ok2 = oks[2];
+  const ok3 = oks[3];
+  const [o0, o1, o2, o3] = opt;
+  const fits = (i: number, ok: (v: unknown) => boolean, optional: boolean, v: unknown) =>
+    i >= np || (v === undefined ? optional : ok(v));
+  return function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
+    // biome-ignore lint/complexity/noArguments: the count of arguments given, without building an array of them
+    const n = arguments.length;
+    if (n <= np && fits(0, ok0, o0, a) && fits(1, ok1, o1, b) && fits(2, ok2, o2, c) && fits(3, ok3, o3, d)) {
+      switch (n) {
+        case 0:
+          return impl.call(this);
+        case 1:
+          return impl.call(this, a);
+        case 2:
+          return impl.call(this, a, b);
+        case 3:
+          return impl.call(this, a, b, c);
+        default:
+          return impl.call(this, a, b, c, d);
+      }
+    }
+    // biome-ignore lint/complexity/noArguments: passed on unchanged, so no array is built on the fast path above
+    return general.apply(this, arguments as unknown as unknown[]);
+  } as unknown as F;
 }
 
 /** Declares a signature: `sig('sum', {args: {input: tensor, dim: optional(dims)}, options: {dtype: …}})`. */

@@ -5,6 +5,8 @@
  * masks — and a float one is added to the scores; isCausal lets query i see keys 0..i; dropoutP drops attention
  * weights. A composition of matmul, where, softmax and mul, so gradients and second derivatives come for free.
  */
+import { bool, checked, nullable, number, optional, tensor } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -13,7 +15,6 @@ import { add, le, mul, sub, toDtype, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { dropout } from './nnops.js';
 import { testedOp } from './registry.js';
-import { isTensor } from './scalar.js';
 import { broadcastShapes, reshape, transpose } from './shape.js';
 import { softmax } from './softmax.js';
 
@@ -31,8 +32,21 @@ export interface ScaledDotProductAttentionOptions {
   scale?: number | null;
 }
 
-const OPTIONS = ['attnMask', 'dropoutP', 'isCausal', 'scale'];
-const SNAKE: Record<string, string> = { attn_mask: 'attnMask', dropout_p: 'dropoutP', is_causal: 'isCausal' };
+/**
+ * PyTorch 2's `scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, *,
+ * scale=None)` (PyTorch 1.13 has no public one to follow).
+ */
+const SDPA_ARGS = {
+  args: {
+    query: tensor,
+    key: tensor,
+    value: tensor,
+    attnMask: optional(nullable(tensor)),
+    dropoutP: optional({ ...number({ min: 0, max: 1 }), what: 'a probability in [0, 1]' }),
+    isCausal: optional(bool),
+  },
+  options: { scale: optional(nullable({ ...number(), what: 'a finite number (the default is 1/√E)' })) },
+};
 
 /** keep[i, j] = j ≤ i: the causal mask of L queries over S keys (bool, [L, S]). */
 function causalMask(l: number, s: number): Tensor {
@@ -45,105 +59,94 @@ function causalMask(l: number, s: number): Tensor {
  */
 export const scaledDotProductAttention = testedOp({
   name: 'scaledDotProductAttention',
-  fn: (query: Tensor, key: Tensor, value: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor => {
-    const op = 'scaledDotProductAttention';
-    for (const [what, t] of [
-      ['query', query],
-      ['key', key],
-      ['value', value],
-    ] as const)
-      if (!isTensor(t))
-        throw new ValueError(
-          `${op}: ${what} must be a Tensor, got ${t === null ? 'null' : typeof t}; call it as (query, key, value, {attnMask, ...})`,
-        );
-    let at = `query is ${fmtShape(query.shape)}, key is ${fmtShape(key.shape)}, value is ${fmtShape(value.shape)}`;
-    if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
-      throw new ValueError(
-        `${op}: the fourth argument must be an options object like {attnMask, isCausal}, got ` +
-          `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : String(opts)} (${at}); pass a mask as {attnMask: m}`,
-      );
-    for (const k of Object.keys(opts))
-      if (!OPTIONS.includes(k))
-        throw new ValueError(
-          `${op}: unknown option '${k}' (${at}); the options are ${OPTIONS.join(', ')}` +
-            (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
-        );
-    for (const [what, t] of [
-      ['query', query],
-      ['key', key],
-      ['value', value],
-    ] as const) {
-      if (!isFloating(t.dtype))
-        throw new DTypeError(`${op}: ${what} must be floating point, got ${t.dtype} (${at}); cast it with .float()`);
-      if (t.ndim < 2)
-        throw new ShapeError(
-          `${op}: ${what} must have at least 2 dims, [..., sequence, features], but ${at}; unsqueeze a 1-D ${what}`,
-        );
-    }
-    const l = query.shape[query.ndim - 2];
-    const e = query.shape[query.ndim - 1];
-    const s = key.shape[key.ndim - 2];
-    if (key.shape[key.ndim - 1] !== e)
-      throw new ShapeError(
-        `${op}: ${at}; query and key must have the same last dim (the features q·kᵀ sums over): ${e} vs ` +
-          `${key.shape[key.ndim - 1]}`,
-      );
-    if (value.shape[value.ndim - 2] !== s)
-      throw new ShapeError(
-        `${op}: ${at}; key and value must have the same sequence length (dim −2): ${s} vs ` +
-          `${value.shape[value.ndim - 2]}, one value per key`,
-      );
-    let batch: number[];
-    try {
-      batch = broadcastShapes(query.shape.slice(0, -2), key.shape.slice(0, -2), value.shape.slice(0, -2));
-    } catch {
-      throw new ShapeError(
-        `${op}: ${at}; the batch dims (all but the last two) of query, key and value must broadcast together`,
-      );
-    }
-    const mask = opts.attnMask ?? null;
-    const isCausal = opts.isCausal ?? false;
-    const dropoutP = opts.dropoutP ?? 0;
-    const scale = opts.scale ?? 1 / Math.sqrt(e);
-    if (typeof isCausal !== 'boolean')
-      throw new ValueError(`${op}: isCausal must be true or false, got ${String(isCausal)} (${at})`);
-    if (typeof dropoutP !== 'number' || !(dropoutP >= 0 && dropoutP <= 1))
-      throw new ValueError(`${op}: dropoutP must be a probability in [0, 1], got ${String(dropoutP)} (${at})`);
-    if (typeof scale !== 'number' || !Number.isFinite(scale))
-      throw new ValueError(`${op}: scale must be a finite number, got ${String(scale)} (${at}); the default is 1/√E`);
-    if (mask !== null) {
-      if (!isTensor(mask)) throw new ValueError(`${op}: attnMask must be a Tensor or null, got ${typeof mask} (${at})`);
-      at += `, attnMask is ${fmtShape(mask.shape)}`;
-      if (isCausal)
-        throw new ValueError(
-          `${op}: give attnMask or isCausal, not both (${at}); to combine them, AND your bool mask with a causal ` +
-            'one (lower-triangular: ad.ones([L, S]).tril().bool()) and pass that alone',
-        );
-      if (mask.dtype !== 'bool' && !isFloating(mask.dtype))
-        throw new DTypeError(
-          `${op}: attnMask must be bool (true = take part) or floating point (added to the scores), got ` +
-            `${mask.dtype} (${at}); compare to get a bool mask (m.ne(0))`,
-        );
-      const scores = [...batch, l, s];
-      let ok = mask.ndim <= scores.length;
-      try {
-        ok &&= broadcastShapes(mask.shape, scores).every((n, i) => n === scores[i]);
-      } catch {
-        ok = false;
+  fn: checked(
+    'scaledDotProductAttention',
+    SDPA_ARGS,
+    (
+      query: Tensor,
+      key: Tensor,
+      value: Tensor,
+      attnMask: Tensor | null = null,
+      dropoutP: number = 0,
+      isCausal: boolean = false,
+      opts: { scale?: number | null } = {},
+    ): Tensor => {
+      const op = 'scaledDotProductAttention';
+      let at = `query is ${fmtShape(query.shape)}, key is ${fmtShape(key.shape)}, value is ${fmtShape(value.shape)}`;
+      for (const [what, t] of [
+        ['query', query],
+        ['key', key],
+        ['value', value],
+      ] as const) {
+        if (!isFloating(t.dtype))
+          throw new DTypeError(`${op}: ${what} must be floating point, got ${t.dtype} (${at}); cast it with .float()`);
+        if (t.ndim < 2)
+          throw new ShapeError(
+            `${op}: ${what} must have at least 2 dims, [..., sequence, features], but ${at}; unsqueeze a 1-D ${what}`,
+          );
       }
-      if (!ok)
+      const l = query.shape[query.ndim - 2];
+      const e = query.shape[query.ndim - 1];
+      const s = key.shape[key.ndim - 2];
+      if (key.shape[key.ndim - 1] !== e)
         throw new ShapeError(
-          `${op}: ${at}; attnMask must broadcast to the scores' shape ${fmtShape(scores)} ([..., L, S]), e.g. ` +
-            `[${l}, ${s}] for every batch`,
+          `${op}: ${at}; query and key must have the same last dim (the features q·kᵀ sums over): ${e} vs ` +
+            `${key.shape[key.ndim - 1]}`,
         );
-    }
+      if (value.shape[value.ndim - 2] !== s)
+        throw new ShapeError(
+          `${op}: ${at}; key and value must have the same sequence length (dim −2): ${s} vs ` +
+            `${value.shape[value.ndim - 2]}, one value per key`,
+        );
+      let batch: number[];
+      try {
+        batch = broadcastShapes(query.shape.slice(0, -2), key.shape.slice(0, -2), value.shape.slice(0, -2));
+      } catch {
+        throw new ShapeError(
+          `${op}: ${at}; the batch dims (all but the last two) of query, key and value must broadcast together`,
+        );
+      }
+      const mask = attnMask;
+      const scale = opts.scale ?? 1 / Math.sqrt(e);
+      if (mask !== null) {
+        at += `, attnMask is ${fmtShape(mask.shape)}`;
+        if (isCausal)
+          throw new ValueError(
+            `${op}: give attnMask or isCausal, not both (${at}); to combine them, AND your bool mask with a causal ` +
+              'one (lower-triangular: ad.ones([L, S]).tril().bool()) and pass that alone',
+          );
+        if (mask.dtype !== 'bool' && !isFloating(mask.dtype))
+          throw new DTypeError(
+            `${op}: attnMask must be bool (true = take part) or floating point (added to the scores), got ` +
+              `${mask.dtype} (${at}); compare to get a bool mask (m.ne(0))`,
+          );
+        const scores = [...batch, l, s];
+        let ok = mask.ndim <= scores.length;
+        try {
+          ok &&= broadcastShapes(mask.shape, scores).every((n, i) => n === scores[i]);
+        } catch {
+          ok = false;
+        }
+        if (!ok)
+          throw new ShapeError(
+            `${op}: ${at}; attnMask must broadcast to the scores' shape ${fmtShape(scores)} ([..., L, S]), e.g. ` +
+              `[${l}, ${s}] for every batch`,
+          );
+      }
 
-    let scores = mul(matmul(query, transpose(key, -2, -1)), scale);
-    if (isCausal) scores = where(causalMask(l, s), scores, -Infinity);
-    else if (mask?.dtype === 'bool') scores = where(mask, scores, -Infinity);
-    else if (mask) scores = add(scores, toDtype(mask, scores.dtype));
-    return matmul(dropout(softmax(scores, -1), dropoutP), value);
-  },
+      let scores = mul(matmul(query, transpose(key, -2, -1)), scale);
+      if (isCausal) scores = where(causalMask(l, s), scores, -Infinity);
+      else if (mask?.dtype === 'bool') scores = where(mask, scores, -Infinity);
+      else if (mask) scores = add(scores, toDtype(mask, scores.dtype));
+      return matmul(dropout(softmax(scores, -1), dropoutP), value);
+    },
+  ) as (
+    ...a: PyArgs<
+      [query: Tensor, key: Tensor, value: Tensor],
+      [attnMask: Tensor | null, dropoutP: number, isCausal: boolean],
+      ScaledDotProductAttentionOptions
+    >
+  ) => Tensor,
   samples: [
     {
       args: [

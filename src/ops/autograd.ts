@@ -7,6 +7,8 @@ import { type BackwardOptions, installEngineOps, runBackward } from '../autograd
 import { installAccumulatorFactory } from '../autograd/forward.js';
 import { AccumulateGrad } from '../autograd/node.js';
 import { kernels } from '../backend/index.js';
+import { array, bool, checked, custom, nullable, optional, tensor, union } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { onesLike } from './creation.js';
@@ -32,10 +34,30 @@ installEngineOps({
 
 installAccumulatorFactory((t) => new AccumulateGrad(t));
 
-/** Accumulates d(this)/d(leaf) into every leaf's .grad (torch.Tensor.backward). */
-export function backward(t: Tensor, gradient?: Tensor | null, opts: BackwardOptions = {}): void {
-  runBackward([t], [gradient], opts);
+/** How PyTorch users pass backward's flags: by name, `y.backward({retainGraph: true})`, or positionally. */
+export interface BackwardArgs extends BackwardOptions {
+  gradient?: Tensor | null;
 }
+type BackwardPositional = [gradient: Tensor | null, retainGraph: boolean | null, createGraph: boolean];
+
+/**
+ * Accumulates d(this)/d(leaf) into every leaf's .grad: torch.Tensor.backward(gradient=None, retain_graph=None,
+ * create_graph=False), every parameter positional or by name.
+ */
+export const backward = checked(
+  'backward',
+  {
+    args: {
+      input: tensor,
+      gradient: optional(nullable(tensor)),
+      retainGraph: optional(nullable(bool)),
+      createGraph: optional(bool),
+    },
+  },
+  (t: Tensor, gradient?: Tensor | null, retainGraph?: boolean | null, createGraph?: boolean): void => {
+    runBackward([t], [gradient], { retainGraph: retainGraph ?? undefined, createGraph });
+  },
+) as (...a: PyArgs<[input: Tensor], BackwardPositional, BackwardArgs>) => void;
 
 export interface GradOptions extends BackwardOptions {
   /** The vector in the vector-Jacobian product, one per output (default: ones for one-element outputs). */
@@ -44,31 +66,71 @@ export interface GradOptions extends BackwardOptions {
   allowUnused?: boolean;
 }
 
+const TENSORS = union(tensor, array(tensor, 'an array of Tensors'));
+
 /**
- * The gradients of outputs with respect to inputs, returned instead of written to .grad (torch.autograd.grad).
- * With createGraph the result is differentiable again.
+ * The gradients of outputs with respect to inputs, returned instead of written to .grad: torch.autograd.grad(outputs,
+ * inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True, allow_unused=False), each
+ * parameter positional or by name (`{createGraph: true}`). With createGraph the result is differentiable again.
  */
-export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
-  const outs = Array.isArray(outputs) ? outputs : [outputs];
-  const ins = Array.isArray(inputs) ? inputs : [inputs];
-  const g = opts.gradOutputs;
-  const gs = Array.isArray(g) ? g : outs.map(() => g ?? null);
-  const res = runBackward(outs, gs, opts, ins, 'autograd.grad');
-  if (!opts.allowUnused)
-    res.forEach((r, i) => {
-      if (r === null)
-        throw new AutogradError(
-          `autograd.grad: input ${i} (shape ${fmtShape(ins[i].shape)}) was not used to compute the outputs; ` +
-            `pass {allowUnused: true} to get null for it`,
-        );
-    });
-  return res;
-}
+export const grad = checked(
+  'autograd.grad',
+  {
+    args: {
+      outputs: TENSORS,
+      inputs: TENSORS,
+      gradOutputs: optional(nullable(union(tensor, array(nullable(tensor), 'an array of Tensors or nulls')))),
+      retainGraph: optional(nullable(bool)),
+      createGraph: optional(bool),
+      // Deprecated in PyTorch, which ignores it: only true means what both libraries do.
+      onlyInputs: optional(
+        custom<boolean>('true (only_inputs is deprecated; leave it out)', (v) => v === true, 'boolean', true),
+      ),
+      allowUnused: optional(bool),
+    },
+  },
+  (
+    outputs: Tensor | Tensor[],
+    inputs: Tensor | Tensor[],
+    g?: GradOptions['gradOutputs'],
+    retainGraph?: boolean | null,
+    createGraph?: boolean,
+    _onlyInputs?: boolean,
+    allowUnused?: boolean,
+  ): (Tensor | null)[] => {
+    const outs = Array.isArray(outputs) ? outputs : [outputs];
+    const ins = Array.isArray(inputs) ? inputs : [inputs];
+    const gs = Array.isArray(g) ? g : outs.map(() => g ?? null);
+    const res = runBackward(outs, gs, { retainGraph: retainGraph ?? undefined, createGraph }, ins, 'autograd.grad');
+    if (!allowUnused)
+      res.forEach((r, i) => {
+        if (r === null)
+          throw new AutogradError(
+            `autograd.grad: input ${i} (shape ${fmtShape(ins[i].shape)}) was not used to compute the outputs; ` +
+              `pass {allowUnused: true} to get null for it`,
+          );
+      });
+    return res;
+  },
+) as (
+  ...a: PyArgs<
+    [outputs: Tensor | Tensor[], inputs: Tensor | Tensor[]],
+    [
+      gradOutputs: GradOptions['gradOutputs'],
+      retainGraph: boolean | null,
+      createGraph: boolean,
+      onlyInputs: true,
+      allowUnused: boolean,
+    ],
+    GradOptions
+  >
+) => (Tensor | null)[];
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
     /** Backpropagates from this tensor; leaves accumulate into .grad. */
-    backward(gradient?: Tensor | null, opts?: BackwardOptions): void;
+    backward(...a: PyArgs<[], BackwardPositional, BackwardArgs>): void;
   }
 }
-installMethods({ backward });
+// The method takes the same arguments after self; its declared type is the Tensor interface's above.
+installMethods({ backward: backward as (t: Tensor, ...a: unknown[]) => void });

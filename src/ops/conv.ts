@@ -10,6 +10,8 @@
  * pass over the output); its gradient is Σ dY over batch and space. 1-D convolutions are 2-D ones over a unit height.
  */
 import type { Conv2dParams } from '../backend/backend.js';
+import { array, checked, int, nullable, oneOf, optional, tensor, union } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { checkSameDtype, type DType, isFloating, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { numel } from '../core/shape.js';
@@ -18,7 +20,6 @@ import { apply, defineOp, type OpDef, type RuleCtx, shapeText, sumText } from '.
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { testedOp } from './registry.js';
-import { isTensor } from './scalar.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 
 // ----- the three primitives ------------------------------------------------------------------------------------
@@ -201,38 +202,72 @@ export interface ConvTransposeOptions {
   dilation?: SpatialSize;
 }
 
-/** PyTorch's snake_case keywords, so a Python habit gets pointed at the camelCase option. */
-const SNAKE: Record<string, string> = {
-  output_padding: 'outputPadding',
-  padding_mode: "the Conv module's paddingMode, or pad(x, …, {mode}) before a 'valid' conv",
+/** A spatial size that must be ≥ 1 (stride, dilation, a kernel): one for every dim, or one per dim. */
+const SIZE1 = union(int({ min: 1 }), array(int({ min: 1 }), 'an array of whole numbers ≥ 1'));
+/** A spatial size that may be 0 (padding). How many entries it must have is checked with the input's dims. */
+const SIZE0 = union(int({ min: 0 }), array(int({ min: 0 }), 'an array of whole numbers ≥ 0'));
+const BIAS = optional(nullable(tensor));
+
+/** `conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)`, conv1d's too. */
+const CONV_ARGS = {
+  args: {
+    input: tensor,
+    weight: tensor,
+    bias: BIAS,
+    stride: optional(SIZE1),
+    padding: optional(
+      union(int({ min: 0 }), array(int({ min: 0 }), 'an array of whole numbers ≥ 0'), oneOf(['same', 'valid'])),
+    ),
+    dilation: optional(SIZE1),
+    groups: optional(int({ min: 1 })),
+  },
+  renames: { padding_mode: "the Conv module's paddingMode, or pad(x, …, {mode}) before a 'valid' conv" },
 };
-const CONV_HINT = 'the bias is the third argument (null for none) and the options the fourth';
+type ConvPositional = [
+  bias: Tensor | null,
+  stride: SpatialSize,
+  padding: SpatialSize | 'same' | 'valid',
+  dilation: SpatialSize,
+  groups: number,
+];
+type ConvFn = (
+  ...a: PyArgs<[input: Tensor, weight: Tensor], ConvPositional, ConvOptions & { bias?: Tensor | null }>
+) => Tensor;
 
 /**
- * Checks an options object of a spatial op (conv, pool, interpolate): an object, with known keys only; a
- * snake_case key gets its camelCase name. Shared with src/ops/pool.ts.
+ * `conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1)`, in
+ * PyTorch's order (groups before dilation, unlike conv2d).
  */
-export function checkOptions(
-  op: string,
-  opts: unknown,
-  allowed: readonly string[],
-  at: string,
-  snake: Record<string, string> = SNAKE,
-  hint = CONV_HINT,
-): void {
-  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
-    throw new ValueError(
-      `${op}: the options must be an object like {${allowed.join(', ')}}, got ` +
-        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : JSON.stringify(opts)} (${at})` +
-        (hint ? `; ${hint}` : ''),
-    );
-  for (const k of Object.keys(opts))
-    if (!allowed.includes(k))
-      throw new ValueError(
-        `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
-          (snake[k] ? `: use ${snake[k]}` : ''),
-      );
-}
+const CONV_TRANSPOSE_ARGS = {
+  args: {
+    input: tensor,
+    weight: tensor,
+    bias: BIAS,
+    stride: optional(SIZE1),
+    padding: optional({
+      ...SIZE0,
+      what: "a whole number ≥ 0 or an array of them ('same' and 'valid' exist for conv, not for its transpose)",
+    }),
+    outputPadding: optional(SIZE0),
+    groups: optional(int({ min: 1 })),
+    dilation: optional(SIZE1),
+  },
+  renames: CONV_ARGS.renames,
+};
+type ConvTransposeFn = (
+  ...a: PyArgs<
+    [input: Tensor, weight: Tensor],
+    [
+      bias: Tensor | null,
+      stride: SpatialSize,
+      padding: SpatialSize,
+      outputPadding: SpatialSize,
+      groups: number,
+      dilation: SpatialSize,
+    ],
+    ConvTransposeOptions & { bias?: Tensor | null }
+  >
+) => Tensor;
 
 /** n whole numbers ≥ min from a number or an n-array; the error names the op, the option and the shapes. */
 export function tuple(op: string, what: string, v: SpatialSize, n: number, min: number, at: string): number[] {
@@ -243,19 +278,6 @@ export function tuple(op: string, what: string, v: SpatialSize, n: number, min: 
         `${JSON.stringify(v)} (${at})`,
     );
   return list;
-}
-
-function checkTensors(op: string, input: unknown, weight: unknown, bias: unknown): void {
-  for (const [what, t] of [
-    ['input', input],
-    ['weight', weight],
-  ] as const)
-    if (!isTensor(t)) throw new ValueError(`${op}: ${what} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
-  if (bias !== null && bias !== undefined && !isTensor(bias))
-    throw new ValueError(
-      `${op}: bias must be a Tensor or null, got ${typeof bias}; the options object is the fourth argument, ` +
-        `after the bias (pass null for no bias)`,
-    );
 }
 
 function checkFloat(op: string, ts: readonly [string, Tensor | null][], at: string): void {
@@ -310,11 +332,9 @@ const as2d = (v: readonly number[], fill: number): [number, number] => (v.length
 // ----- conv1d / conv2d -----------------------------------------------------------------------------------------
 
 function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Tensor | null, opts: ConvOptions): Tensor {
-  checkTensors(op, input, weight, bias);
   const at =
     `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}` +
     (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
-  checkOptions(op, opts, ['stride', 'padding', 'dilation', 'groups'], at);
   checkFloat(
     op,
     [
@@ -388,8 +408,19 @@ function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Ten
  */
 export const conv2d = testedOp({
   name: 'conv2d',
-  fn: (input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions = {}): Tensor =>
-    convNd('conv2d', 2, input, weight, bias, opts),
+  fn: checked(
+    'conv2d',
+    CONV_ARGS,
+    (
+      input: Tensor,
+      weight: Tensor,
+      bias: Tensor | null = null,
+      stride?: SpatialSize,
+      padding?: SpatialSize | 'same' | 'valid',
+      dilation?: SpatialSize,
+      groups?: number,
+    ): Tensor => convNd('conv2d', 2, input, weight, bias, { stride, padding, dilation, groups }),
+  ) as ConvFn,
   samples: [
     { args: [[1, 2, 3, 4], [2, 2, 2, 3], [2]] },
     {
@@ -433,8 +464,19 @@ export const conv2d = testedOp({
 /** 1-D convolution of input [N, C, L] (or [C, L]) with weight [outChannels, C/groups, k]; PyTorch's F.conv1d. */
 export const conv1d = testedOp({
   name: 'conv1d',
-  fn: (input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions = {}): Tensor =>
-    convNd('conv1d', 1, input, weight, bias, opts),
+  fn: checked(
+    'conv1d',
+    CONV_ARGS,
+    (
+      input: Tensor,
+      weight: Tensor,
+      bias: Tensor | null = null,
+      stride?: SpatialSize,
+      padding?: SpatialSize | 'same' | 'valid',
+      dilation?: SpatialSize,
+      groups?: number,
+    ): Tensor => convNd('conv1d', 1, input, weight, bias, { stride, padding, dilation, groups }),
+  ) as ConvFn,
   samples: [
     { args: [[2, 3, 5], [2, 3, 3], [2]] },
     {
@@ -468,11 +510,9 @@ function convTransposeNd(
   bias: Tensor | null,
   opts: ConvTransposeOptions,
 ): Tensor {
-  checkTensors(op, input, weight, bias);
   const at =
     `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}` +
     (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
-  checkOptions(op, opts, ['stride', 'padding', 'outputPadding', 'groups', 'dilation'], at);
   checkFloat(
     op,
     [
@@ -543,8 +583,21 @@ function convTransposeNd(
  */
 export const convTranspose2d = testedOp({
   name: 'convTranspose2d',
-  fn: (input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTransposeOptions = {}): Tensor =>
-    convTransposeNd('convTranspose2d', 2, input, weight, bias, opts),
+  fn: checked(
+    'convTranspose2d',
+    CONV_TRANSPOSE_ARGS,
+    (
+      input: Tensor,
+      weight: Tensor,
+      bias: Tensor | null = null,
+      stride?: SpatialSize,
+      padding?: SpatialSize,
+      outputPadding?: SpatialSize,
+      groups?: number,
+      dilation?: SpatialSize,
+    ): Tensor =>
+      convTransposeNd('convTranspose2d', 2, input, weight, bias, { stride, padding, outputPadding, groups, dilation }),
+  ) as ConvTransposeFn,
   samples: [
     { args: [[1, 2, 3, 3], [2, 2, 2, 2], [2]], noVariants: true },
     {
@@ -583,8 +636,21 @@ export const convTranspose2d = testedOp({
 /** 1-D transposed convolution (the adjoint of conv1d in its input); PyTorch's F.conv_transpose1d. */
 export const convTranspose1d = testedOp({
   name: 'convTranspose1d',
-  fn: (input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTransposeOptions = {}): Tensor =>
-    convTransposeNd('convTranspose1d', 1, input, weight, bias, opts),
+  fn: checked(
+    'convTranspose1d',
+    CONV_TRANSPOSE_ARGS,
+    (
+      input: Tensor,
+      weight: Tensor,
+      bias: Tensor | null = null,
+      stride?: SpatialSize,
+      padding?: SpatialSize,
+      outputPadding?: SpatialSize,
+      groups?: number,
+      dilation?: SpatialSize,
+    ): Tensor =>
+      convTransposeNd('convTranspose1d', 1, input, weight, bias, { stride, padding, outputPadding, groups, dilation }),
+  ) as ConvTransposeFn,
   samples: [
     {
       args: [[2, 3, 5], [3, 2, 3], [2]],

@@ -6,7 +6,18 @@
 
 import type { BinaryFn, UnaryFn } from '../backend/backend.js';
 import { kernels } from '../backend/index.js';
-import { checked, nullable, number, optional, tensor, union } from '../core/args.js';
+import {
+  checked,
+  dtype as dtypeArg,
+  nullable,
+  number,
+  oneOf,
+  optional,
+  scalarOrTensor,
+  tensor,
+  union,
+} from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { DEFAULT_FLOAT, type DType, intValue, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtShape, ValueError } from '../core/errors.js';
 import { broadcastShapes, numel } from '../core/shape.js';
@@ -73,7 +84,7 @@ function unary(s: UnarySpec, samples: Arg[][], extra: Pick<OpTest, 'gradgrad' | 
   ops[s.name] = op;
   return testedOp({
     name: s.name,
-    fn: (x: Tensor) => apply(op, [x], NO_PARAMS),
+    fn: checked(s.name, UNARY_ARGS, (x: Tensor) => apply(op, [x], NO_PARAMS)),
     samples: samples.map((args) => ({ args })),
     reference: (v: number) => s.fn(v, NO_PARAMS),
     // Every op of this family has PyTorch's name.
@@ -82,6 +93,8 @@ function unary(s: UnarySpec, samples: Arg[][], extra: Pick<OpTest, 'gradgrad' | 
   });
 }
 const NO_PARAMS: readonly number[] = [];
+/** PyTorch's `exp(input)` and the rest of the unary family (their `out=` keyword has no counterpart here). */
+const UNARY_ARGS = { args: { input: tensor } };
 
 const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
@@ -258,7 +271,11 @@ const leakyReluOp = unaryOp({
 /** max(0, x) + negativeSlope · min(0, x) */
 export const leakyRelu = testedOp({
   name: 'leakyRelu',
-  fn: (x: Tensor, negativeSlope = 0.01) => apply(leakyReluOp, [x], [negativeSlope]),
+  fn: checked(
+    'leakyRelu',
+    { args: { input: tensor, negativeSlope: optional(number()) } },
+    (x: Tensor, negativeSlope = 0.01) => apply(leakyReluOp, [x], [negativeSlope]),
+  ),
   samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.2), torch: 'lambda x: F.leaky_relu(x, 0.2)' }],
   torch: 'F.leaky_relu',
   ...atZero,
@@ -274,7 +291,9 @@ const eluOp = unaryOp({
 /** x for x > 0, alpha · (exp(x) − 1) otherwise */
 export const elu = testedOp({
   name: 'elu',
-  fn: (x: Tensor, alpha = 1) => apply(eluOp, [x], [alpha]),
+  fn: checked('elu', { args: { input: tensor, alpha: optional(number()) } }, (x: Tensor, alpha = 1) =>
+    apply(eluOp, [x], [alpha]),
+  ),
   samples: [{ args: [[3, 4]] }, { args: [[5]], call: (f, x) => f(x, 0.5), torch: 'lambda x: F.elu(x, 0.5)' }],
   torch: 'F.elu',
   ...atZero,
@@ -291,11 +310,18 @@ const softplusOp = unaryOp({
     return `${dy} ⊙ where(${bx} > ${threshold}, 1, σ(${bx}))`;
   },
 });
+export interface SoftplusOptions {
+  beta?: number;
+  threshold?: number;
+}
 /** log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold (PyTorch's defaults: beta 1, threshold 20). */
 export const softplus = testedOp({
   name: 'softplus',
-  fn: (x: Tensor, opts: { beta?: number; threshold?: number } = {}) =>
-    apply(softplusOp, [x], [opts.beta ?? 1, opts.threshold ?? 20]),
+  fn: checked(
+    'softplus',
+    { args: { input: tensor, beta: optional(number()), threshold: optional(number({ infinite: true })) } },
+    (x: Tensor, beta: number = 1, threshold: number = 20): Tensor => apply(softplusOp, [x], [beta, threshold]),
+  ) as (...a: PyArgs<[input: Tensor], [beta: number, threshold: number], SoftplusOptions>) => Tensor,
   samples: [
     { args: [[3, 4]] },
     {
@@ -477,10 +503,19 @@ function scaled(op: string, x: TensorLike, y: TensorLike, alpha: number | undefi
   return mul(y, isInteger(dt) ? intValue(op, alpha, dt, 'alpha') : alpha);
 }
 
+/** PyTorch's `mul(input, other)`: the signature of every binary op (an operand may be a JS number or boolean). */
+const BINARY_ARGS = { args: { input: scalarOrTensor, other: scalarOrTensor } };
+/** `add(input, other, *, alpha=1)`. */
+const ALPHA_ARGS = { ...BINARY_ARGS, options: { alpha: optional(number()) } };
+
 /** x + alpha · y */
 export const add = testedOp({
   name: 'add',
-  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => addPrim(x, scaled('add', x, y, opts?.alpha)),
+  fn: checked(
+    'add',
+    ALPHA_ARGS,
+    (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => addPrim(x, scaled('add', x, y, opts?.alpha)),
+  ),
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, 2.5), torch: 'lambda x: torch.add(x, 2.5)' },
@@ -498,13 +533,13 @@ export const add = testedOp({
 /** x − alpha · y */
 export const sub = testedOp({
   name: 'sub',
-  fn: (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => {
+  fn: checked('sub', ALPHA_ARGS, (x: TensorLike, y: TensorLike, opts?: { alpha?: number }): Tensor => {
     if (resultTypeOf('sub', [x, y]) === 'bool')
       throw new DTypeError(
         'sub: subtracting bool tensors is not supported; use logicalXor-style ne(x, y) or cast first',
       );
     return subPrim(x, scaled('sub', x, y, opts?.alpha));
-  },
+  }),
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3], [3]], call: (f, x, y) => f(x, y, { alpha: 2 }), torch: 'lambda x, y: torch.sub(x, y, alpha=2)' },
@@ -512,18 +547,20 @@ export const sub = testedOp({
   torch: 'torch.sub',
 });
 /** y − x: the reflected subtraction (`1 - x` is rsub(x, 1)). */
-export function rsub(x: TensorLike, y: TensorLike): Tensor {
-  return subPrim(y, x);
-}
+export const rsub = checked('rsub', BINARY_ARGS, (x: TensorLike, y: TensorLike): Tensor => subPrim(y, x));
 export const mul = testedOp({
   name: 'mul',
-  fn: binary({
-    name: 'mul',
-    fn: (a, b) => a * b,
-    d: [(_x, y) => y, (x) => x],
-    saveInputs: 'others',
-    explain: (dz, x, y) => [`${dz} ⊙ ${y}`, `${dz} ⊙ ${x}`],
-  }),
+  fn: checked(
+    'mul',
+    BINARY_ARGS,
+    binary({
+      name: 'mul',
+      fn: (a, b) => a * b,
+      d: [(_x, y) => y, (x) => x],
+      saveInputs: 'others',
+      explain: (dz, x, y) => [`${dz} ⊙ ${y}`, `${dz} ⊙ ${x}`],
+    }),
+  ),
   samples: [
     ...pair.map((args) => ({ args })),
     { args: [[3]], call: (f, x) => f(x, -1.5), torch: 'lambda x: torch.mul(x, -1.5)' },
@@ -539,14 +576,18 @@ export const mul = testedOp({
 });
 export const div = testedOp({
   name: 'div',
-  fn: binary({
-    name: 'div',
-    fn: (a, b) => a / b,
-    out: 'float',
-    d: [(_x, y) => reciprocal(y), (_x, y, out): Tensor => neg(div(out, y))],
-    saveOutput: true,
-    explain: (dz, _x, y, z) => [`${dz} / ${y}`, `−${dz} ⊙ ${z} / ${y}`],
-  }),
+  fn: checked(
+    'div',
+    BINARY_ARGS,
+    binary({
+      name: 'div',
+      fn: (a, b) => a / b,
+      out: 'float',
+      d: [(_x, y) => reciprocal(y), (_x, y, out): Tensor => neg(div(out, y))],
+      saveOutput: true,
+      explain: (dz, _x, y, z) => [`${dz} / ${y}`, `−${dz} ⊙ ${z} / ${y}`],
+    }),
+  ),
   samples: [
     { args: [[3, 4], pos([3, 4])] },
     { args: [[3, 4], pos([4])] },
@@ -578,9 +619,11 @@ const powPrim = binary({
     return [`${dz} ⊙ ${power}`, `${dz} ⊙ ${z}·log ${x}`];
   },
 });
+const POW_ARGS = { args: { input: scalarOrTensor, exponent: scalarOrTensor } };
+
 export const pow = testedOp({
   name: 'pow',
-  fn: (x: TensorLike, y: TensorLike): Tensor => {
+  fn: checked('pow', POW_ARGS, (x: TensorLike, y: TensorLike): Tensor => {
     if (isInteger(resultTypeOf('pow', [x, y]))) {
       const e = typeof y === 'number' ? [y] : typeof y === 'boolean' ? [] : Array.from(y.dataSync());
       if (e.some((v) => v < 0))
@@ -589,7 +632,7 @@ export const pow = testedOp({
         );
     }
     return powPrim(x, y);
-  },
+  }),
   samples: [
     { args: [pos([3, 4]), [3, 4]] },
     { args: [pos([3, 4]), [4]] },
@@ -616,15 +659,19 @@ const tieSplit = (x: Tensor, y: Tensor, lose: (a: Tensor, b: Tensor) => Tensor, 
   rsub(add(toDtype(lose(x, y), dt), mul(toDtype(eq(x, y), dt), 0.5)), 1);
 export const maximum = testedOp({
   name: 'maximum',
-  fn: binary({
-    name: 'maximum',
-    fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.max(a, b)),
-    d: [(x, y) => tieSplit(x, y, lt, x.dtype), (x, y) => tieSplit(y, x, lt, y.dtype)],
-    explain: (dz, x, y) => [
-      `${dz} ⊙ (1[${x} > ${y}] + ½·1[${x} = ${y}])`,
-      `${dz} ⊙ (1[${y} > ${x}] + ½·1[${x} = ${y}])`,
-    ],
-  }),
+  fn: checked(
+    'maximum',
+    BINARY_ARGS,
+    binary({
+      name: 'maximum',
+      fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.max(a, b)),
+      d: [(x, y) => tieSplit(x, y, lt, x.dtype), (x, y) => tieSplit(y, x, lt, y.dtype)],
+      explain: (dz, x, y) => [
+        `${dz} ⊙ (1[${x} > ${y}] + ½·1[${x} = ${y}])`,
+        `${dz} ⊙ (1[${y} > ${x}] + ½·1[${x} = ${y}])`,
+      ],
+    }),
+  ),
   samples: pair.map((args) => ({ args })),
   singularSamples: [
     {
@@ -639,15 +686,19 @@ export const maximum = testedOp({
 });
 export const minimum = testedOp({
   name: 'minimum',
-  fn: binary({
-    name: 'minimum',
-    fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.min(a, b)),
-    d: [(x, y) => tieSplit(x, y, gt, x.dtype), (x, y) => tieSplit(y, x, gt, y.dtype)],
-    explain: (dz, x, y) => [
-      `${dz} ⊙ (1[${x} < ${y}] + ½·1[${x} = ${y}])`,
-      `${dz} ⊙ (1[${y} < ${x}] + ½·1[${x} = ${y}])`,
-    ],
-  }),
+  fn: checked(
+    'minimum',
+    BINARY_ARGS,
+    binary({
+      name: 'minimum',
+      fn: (a, b) => (a !== a || b !== b ? Number.NaN : Math.min(a, b)),
+      d: [(x, y) => tieSplit(x, y, gt, x.dtype), (x, y) => tieSplit(y, x, gt, y.dtype)],
+      explain: (dz, x, y) => [
+        `${dz} ⊙ (1[${x} < ${y}] + ½·1[${x} = ${y}])`,
+        `${dz} ⊙ (1[${y} < ${x}] + ½·1[${x} = ${y}])`,
+      ],
+    }),
+  ),
   samples: pair.map((args) => ({ args })),
   singularSamples: [
     {
@@ -664,7 +715,7 @@ export const minimum = testedOp({
 function comparison(name: string, fn: BinaryFn) {
   return testedOp({
     name,
-    fn: binary({ name, fn, out: 'bool' }),
+    fn: checked(name, BINARY_ARGS, binary({ name, fn, out: 'bool' })),
     differentiable: false,
     samples: [
       {
@@ -685,9 +736,17 @@ export const lt = comparison('lt', (a, b) => (a < b ? 1 : 0));
 export const le = comparison('le', (a, b) => (a <= b ? 1 : 0));
 export const gt = comparison('gt', (a, b) => (a > b ? 1 : 0));
 export const ge = comparison('ge', (a, b) => (a >= b ? 1 : 0));
-export const logicalAnd = binary({ name: 'logicalAnd', fn: (a, b) => (a !== 0 && b !== 0 ? 1 : 0), out: 'bool' });
-export const logicalOr = binary({ name: 'logicalOr', fn: (a, b) => (a !== 0 || b !== 0 ? 1 : 0), out: 'bool' });
-export const logicalNot = (x: Tensor): Tensor => eq(x, 0);
+export const logicalAnd = checked(
+  'logicalAnd',
+  BINARY_ARGS,
+  binary({ name: 'logicalAnd', fn: (a, b) => (a !== 0 && b !== 0 ? 1 : 0), out: 'bool' }),
+);
+export const logicalOr = checked(
+  'logicalOr',
+  BINARY_ARGS,
+  binary({ name: 'logicalOr', fn: (a, b) => (a !== 0 || b !== 0 ? 1 : 0), out: 'bool' }),
+);
+export const logicalNot = checked('logicalNot', UNARY_ARGS, (x: Tensor): Tensor => eq(x, 0));
 
 // ---------------------------------------------------------------------------------------------------------------
 // where and casts
@@ -706,10 +765,15 @@ const whereOp = defineOp<DType>({
   flops: () => 0,
   explain: (a) => [null, `where(${a.x[0]}, ${a.dy}, 0)`, `where(${a.x[0]}, 0, ${a.dy})`],
 });
-/** cond ? x : y, elementwise with broadcasting; `dtype` forces the result dtype when both are numbers. */
+const WHERE_ARGS = { args: { condition: tensor, x: scalarOrTensor, y: scalarOrTensor, dtype: optional(dtypeArg) } };
+
+/**
+ * cond ? x : y, elementwise with broadcasting; `dtype` (not in PyTorch) forces the result dtype when both are
+ * numbers.
+ */
 export const where = testedOp({
   name: 'where',
-  fn: (cond: Tensor, x: TensorLike, y: TensorLike, dtype?: DType): Tensor => {
+  fn: checked('where', WHERE_ARGS, (cond: Tensor, x: TensorLike, y: TensorLike, dtype?: DType): Tensor => {
     if (cond.dtype !== 'bool')
       throw new DTypeError(
         `where: the condition must be a bool tensor, got a ${cond.dtype} tensor of shape ${fmtShape(cond.shape)}; compare first (x.gt(0))`,
@@ -718,7 +782,7 @@ export const where = testedOp({
     // The kernel copies values as they are, so a float tensor under a forced integer dtype is cast (truncated) first.
     const ops = lift('where', [x, y], dt).map((t) => (isInteger(dt) && isFloating(t.dtype) ? toDtype(t, dt) : t));
     return apply(whereOp, [cond, ...ops], dt);
-  },
+  }),
   samples: [
     { args: [{ shape: [3, 4], dtype: 'bool' }, [3, 4], [3, 4]] },
     { args: [{ shape: [3, 1], dtype: 'bool' }, [4], [3, 4]] },
@@ -750,10 +814,12 @@ const castNoGradOp = {
 };
 
 /** A copy in another dtype (the same tensor if it already has it); casts to int or bool cut the graph. */
-export function toDtype(x: Tensor, dtype: DType): Tensor {
+function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   return apply(isFloating(dtype) ? castOp : castNoGradOp, [x], dtype);
 }
+const CAST_ARGS = { args: { input: tensor, dtype: dtypeArg } };
+export const toDtype = checked('toDtype', CAST_ARGS, cast);
 
 /** Zeros with x's shape and dtype, as a differentiable-free constant. */
 function zerosOf(x: Tensor): Tensor {
@@ -763,16 +829,18 @@ function zerosOf(x: Tensor): Tensor {
 // ---------------------------------------------------------------------------------------------------------------
 // Composites: their gradients come from the ops they are built of.
 
+const GELU_ARGS = { args: { input: tensor }, options: { approximate: optional(oneOf(['none', 'tanh'])) } };
+
 /** Gaussian error linear unit: x·Φ(x), or its tanh approximation with {approximate: 'tanh'}. */
 export const gelu = testedOp({
   name: 'gelu',
-  fn: (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => {
+  fn: checked('gelu', GELU_ARGS, (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => {
     if (opts.approximate === 'tanh') {
       const inner = mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
       return mul(mul(x, 0.5), add(tanh(inner), 1));
     }
     return mul(mul(x, 0.5), add(erf(mul(x, SQRT1_2)), 1));
-  },
+  }),
   samples: [
     { args: [[3, 4]] },
     { args: [[6]], call: (f, x) => f(x, { approximate: 'tanh' }), torch: "lambda x: F.gelu(x, approximate='tanh')" },
@@ -783,7 +851,7 @@ export const gelu = testedOp({
 /** x · sigmoid(x) (also called swish). */
 export const silu = testedOp({
   name: 'silu',
-  fn: (x: Tensor): Tensor => mul(x, sigmoid(x)),
+  fn: checked('silu', UNARY_ARGS, (x: Tensor): Tensor => mul(x, sigmoid(x))),
   samples: [{ args: [[3, 4]] }],
   torch: 'F.silu',
   reference: (v) => v / (1 + Math.exp(-v)),
@@ -878,11 +946,15 @@ installMethods({
   logicalOr,
   logicalNot,
   // x.where(cond, y) is where(cond, x, y), as in PyTorch.
-  where: (x: Tensor, cond: Tensor, y: TensorLike) => where(cond, x, y),
-  to: toDtype,
-  float: (x: Tensor) => toDtype(x, 'float32'),
-  double: (x: Tensor) => toDtype(x, 'float64'),
-  int: (x: Tensor) => toDtype(x, 'int32'),
-  long: (x: Tensor) => toDtype(x, 'int64'),
-  bool: (x: Tensor) => toDtype(x, 'bool'),
+  where: checked(
+    'Tensor.where',
+    { args: { input: tensor, condition: tensor, y: scalarOrTensor } },
+    (x: Tensor, cond: Tensor, y: TensorLike) => where(cond, x, y),
+  ),
+  to: checked('to', CAST_ARGS, cast),
+  float: checked('float', UNARY_ARGS, (x: Tensor) => cast(x, 'float32')),
+  double: checked('double', UNARY_ARGS, (x: Tensor) => cast(x, 'float64')),
+  int: checked('int', UNARY_ARGS, (x: Tensor) => cast(x, 'int32')),
+  long: checked('long', UNARY_ARGS, (x: Tensor) => cast(x, 'int64')),
+  bool: checked('bool', UNARY_ARGS, (x: Tensor) => cast(x, 'bool')),
 });

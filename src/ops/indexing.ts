@@ -5,6 +5,7 @@
  * so an out-of-range index throws an IndexError instead of reading or writing outside the buffer.
  */
 import type { View } from '../backend/backend.js';
+import { checked, custom, dim as dimArg, optional, scalarOrTensor, tensor } from '../core/args.js';
 import { intValue, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, normDim, numel, sameShape } from '../core/shape.js';
@@ -121,17 +122,20 @@ function checkIndexShape(op: string, x: Tensor, index: Tensor, d: number, shapes
       );
 }
 
+/** PyTorch's `gather(input, dim, index)` (its sparse_grad keyword has no counterpart: gradients are dense). */
+const INDEX_ARGS = { args: { input: tensor, dim: dimArg, index: tensor } };
+
 /** out[i][j] = x[index[i][j]][j] for dim 0 (likewise for other dims); the result has the index's shape. */
 export const gather = testedOp({
   name: 'gather',
-  fn: (x: Tensor, dim: number, index: Tensor): Tensor => {
+  fn: checked('gather', INDEX_ARGS, (x: Tensor, dim: number, index: Tensor): Tensor => {
     const shapes = `x has shape ${fmtShape(x.shape)}, index has shape ${fmtShape(index.shape)}`;
     const d = normDim('gather', dim, x.ndim, x.shape);
     checkIndexDtype('gather', index, shapes);
     checkIndexShape('gather', x, index, d, shapes);
     checkIndexRange('gather', index, d, size(x, d), shapes);
     return apply(gatherOp, [x, index], { dim: d });
-  },
+  }),
   samples: [
     {
       args: [[3, 4], { shape: [2, 4], dtype: 'int32', low: 0, high: 3 }],
@@ -178,18 +182,18 @@ export const gather = testedOp({
   ],
 });
 
+/** `scatter_add(input, dim, index, src)`. */
+const SCATTER_ADD_ARGS = {
+  args: { ...INDEX_ARGS.args, src: { ...tensor, what: 'a Tensor (make one with ad.full(index.shape, value))' } },
+};
+
 /**
  * x with src added at the indexed positions along dim: out[index[i][j]][j] += src[i][j] for dim 0. Repeated indices
  * accumulate. src needs x's dtype and may be larger than the index (its extra elements are ignored).
  */
 export const scatterAdd = testedOp({
   name: 'scatterAdd',
-  fn: (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => {
-    if (!isTensor(src))
-      throw new ValueError(
-        `scatterAdd: src must be a Tensor, got ${typeof src} (x has shape ${fmtShape(x.shape)}); make one with ` +
-          `ad.full(index.shape, value)`,
-      );
+  fn: checked('scatterAdd', SCATTER_ADD_ARGS, (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => {
     const shapes =
       `x has shape ${fmtShape(x.shape)}, index has shape ${fmtShape(index.shape)}, ` +
       `src has shape ${fmtShape(src.shape)}`;
@@ -214,7 +218,8 @@ export const scatterAdd = testedOp({
           );
     checkIndexRange('scatterAdd', index, d, size(x, d), shapes);
     return apply(scatterAddOp, [x, index, src], { dim: d });
-  },
+  }),
+
   samples: [
     {
       args: [[3, 4], { shape: [2, 4], dtype: 'int32', low: 0, high: 3 }, [2, 4]],
@@ -272,7 +277,7 @@ export const scatterAdd = testedOp({
  */
 export const indexSelect = testedOp({
   name: 'indexSelect',
-  fn: (x: Tensor, dim: number, index: Tensor): Tensor => {
+  fn: checked('indexSelect', INDEX_ARGS, (x: Tensor, dim: number, index: Tensor): Tensor => {
     const shapes = `x has shape ${fmtShape(x.shape)}, index has shape ${fmtShape(index.shape)}`;
     const d = normDim('indexSelect', dim, x.ndim, x.shape);
     checkIndexDtype('indexSelect', index, shapes);
@@ -288,7 +293,7 @@ export const indexSelect = testedOp({
     const line = x.shape.map((_, j) => (j === d ? k : 1));
     const full = x.shape.map((s, j) => (j === d ? k : s));
     return apply(gatherOp, [x, expand(reshape(index, line), full)], { dim: d });
-  },
+  }),
   samples: [
     {
       args: [[4, 3], { shape: [3], dtype: 'int32', values: [3, 0, 3] }],
@@ -326,13 +331,16 @@ export const indexSelect = testedOp({
 
 // ----- maskedFill ----------------------------------------------------------------------------------------------
 
+/** `masked_fill(input, mask, value)`. */
+const MASKED_FILL_ARGS = { args: { input: tensor, mask: tensor, value: scalarOrTensor } };
+
 /**
  * x with `value` wherever the bool mask is true; the mask broadcasts to x, and the result keeps x's shape and dtype.
  * A 0-d tensor value receives the gradient of the filled positions.
  */
 export const maskedFill = testedOp({
   name: 'maskedFill',
-  fn: (x: Tensor, mask: Tensor, value: number | boolean | Tensor): Tensor => {
+  fn: checked('maskedFill', MASKED_FILL_ARGS, (x: Tensor, mask: Tensor, value: number | boolean | Tensor): Tensor => {
     const shapes = `x has shape ${fmtShape(x.shape)}, mask has shape ${fmtShape(mask.shape)}`;
     if (mask.dtype !== 'bool')
       throw new DTypeError(
@@ -356,7 +364,8 @@ export const maskedFill = testedOp({
       v = toDtype(value, x.dtype);
     }
     return where(mask, v, x, x.dtype);
-  },
+  }),
+
   samples: [
     {
       args: [[3, 4], { shape: [3, 4], dtype: 'bool' }],
@@ -388,13 +397,28 @@ export const maskedFill = testedOp({
 
 // ----- oneHot --------------------------------------------------------------------------------------------------
 
+/** F.one_hot's `one_hot(tensor, num_classes=-1)`; numClasses is -1 (infer) or at least 1. */
+const ONE_HOT_ARGS = {
+  args: {
+    tensor,
+    numClasses: optional(
+      custom<number>(
+        '-1 (infer) or a whole number ≥ 1',
+        (v) => Number.isSafeInteger(v) && ((v as number) === -1 || (v as number) >= 1),
+        'number',
+        3,
+      ),
+    ),
+  },
+};
+
 /**
  * A tensor with a trailing dim of numClasses that is 1 at each index and 0 elsewhere (F.one_hot), of the indices'
  * dtype (int32 or int64; PyTorch takes and gives int64); -1 infers numClasses as the largest index + 1. No gradient.
  */
 export const oneHot = testedOp({
   name: 'oneHot',
-  fn: (indices: Tensor, numClasses = -1): Tensor => {
+  fn: checked('oneHot', ONE_HOT_ARGS, (indices: Tensor, numClasses = -1): Tensor => {
     const at = `indices have shape ${fmtShape(indices.shape)}`;
     if (!isInteger(indices.dtype))
       throw new DTypeError(
@@ -421,7 +445,8 @@ export const oneHot = testedOp({
           `(${at}); classes must be in [0, ${n - 1}]: raise numClasses or fix the labels`,
       );
     return toDtype(eq(unsqueeze(indices, -1), arange(n)), indices.dtype);
-  },
+  }),
+
   differentiable: false,
   samples: [
     { args: [{ shape: [3], dtype: 'int32', values: [0, 2, 1] }] },

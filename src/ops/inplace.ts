@@ -9,6 +9,7 @@ import { copyTangents, forwardLevel } from '../autograd/forward.js';
 import { modes, noGrad } from '../autograd/mode.js';
 import type { Node } from '../autograd/node.js';
 import { kernels } from '../backend/index.js';
+import { checked, nullable, number, optional, scalarOrTensor, tensor } from '../core/args.js';
 import { DEFAULT_FLOAT, DTYPES, type DType, intValue, isFloating, isInteger } from '../core/dtype.js';
 import { AutogradError, DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes, isContiguous, numel, sameShape } from '../core/shape.js';
@@ -267,16 +268,24 @@ function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) 
 
 const ALL = (): Tensor => full([], true);
 
+/** PyTorch's `x.mul_(other)`; add_ and sub_ also take the keyword-only alpha. */
+const BINARY_ARGS = { args: { input: tensor, other: scalarOrTensor } };
+const ALPHA_ARGS = { ...BINARY_ARGS, options: { alpha: optional(number()) } };
+
 /** x += alpha · y, in place. */
 export const add_ = testedOp({
   name: 'add_',
-  fn: (x: Tensor, y: TensorLike, opts?: { alpha?: number }): Tensor =>
-    inplace(x, 'add_', {
-      operands: [y],
-      dtype: resultTypeOf('add_', opts?.alpha !== undefined ? [x, y, opts.alpha] : [x, y]),
-      compute: (a, [b]) => add(a, b, opts),
-      direct: directBinary('add', y, opts?.alpha),
-    }),
+  fn: checked(
+    'add_',
+    ALPHA_ARGS,
+    (x: Tensor, y: TensorLike, opts?: { alpha?: number }): Tensor =>
+      inplace(x, 'add_', {
+        operands: [y],
+        dtype: resultTypeOf('add_', opts?.alpha !== undefined ? [x, y, opts.alpha] : [x, y]),
+        compute: (a, [b]) => (opts ? add(a, b, opts) : add(a, b)),
+        direct: directBinary('add', y, opts?.alpha),
+      }),
+  ),
   samples: [
     { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().add_(y)' },
     {
@@ -291,13 +300,17 @@ export const add_ = testedOp({
 /** x −= alpha · y, in place. */
 export const sub_ = testedOp({
   name: 'sub_',
-  fn: (x: Tensor, y: TensorLike, opts?: { alpha?: number }): Tensor =>
-    inplace(x, 'sub_', {
-      operands: [y],
-      dtype: resultTypeOf('sub_', opts?.alpha !== undefined ? [x, y, opts.alpha] : [x, y]),
-      compute: (a, [b]) => sub(a, b, opts),
-      direct: resultTypeOf('sub_', [x, y]) === 'bool' ? undefined : directBinary('sub', y, opts?.alpha),
-    }),
+  fn: checked(
+    'sub_',
+    ALPHA_ARGS,
+    (x: Tensor, y: TensorLike, opts?: { alpha?: number }): Tensor =>
+      inplace(x, 'sub_', {
+        operands: [y],
+        dtype: resultTypeOf('sub_', opts?.alpha !== undefined ? [x, y, opts.alpha] : [x, y]),
+        compute: (a, [b]) => (opts ? sub(a, b, opts) : sub(a, b)),
+        direct: resultTypeOf('sub_', [x, y]) === 'bool' ? undefined : directBinary('sub', y, opts?.alpha),
+      }),
+  ),
   samples: [
     {
       args: [
@@ -313,13 +326,17 @@ export const sub_ = testedOp({
 /** x *= y, in place. */
 export const mul_ = testedOp({
   name: 'mul_',
-  fn: (x: Tensor, y: TensorLike): Tensor =>
-    inplace(x, 'mul_', {
-      operands: [y],
-      dtype: resultTypeOf('mul_', [x, y]),
-      compute: (a, [b]) => mul(a, b),
-      direct: directBinary('mul', y),
-    }),
+  fn: checked(
+    'mul_',
+    BINARY_ARGS,
+    (x: Tensor, y: TensorLike): Tensor =>
+      inplace(x, 'mul_', {
+        operands: [y],
+        dtype: resultTypeOf('mul_', [x, y]),
+        compute: (a, [b]) => mul(a, b),
+        direct: directBinary('mul', y),
+      }),
+  ),
   samples: [
     { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().mul_(y)' },
     { args: [[3]], call: (f, x) => f(x.clone(), -1.5), torch: 'lambda x: x.clone().mul_(-1.5)' },
@@ -330,7 +347,7 @@ export const mul_ = testedOp({
 /** x /= y, in place (true division, so an integer x cannot hold the result). */
 export const div_ = testedOp({
   name: 'div_',
-  fn: (x: Tensor, y: TensorLike): Tensor => {
+  fn: checked('div_', BINARY_ARGS, (x: Tensor, y: TensorLike): Tensor => {
     const t = resultTypeOf('div_', [x, y]);
     return inplace(x, 'div_', {
       operands: [y],
@@ -338,7 +355,7 @@ export const div_ = testedOp({
       compute: (a, [b]) => div(a, b),
       direct: directBinary('div', y),
     });
-  },
+  }),
   samples: [
     {
       args: [[3, 4], { shape: [4], low: 0.5, high: 2 }],
@@ -348,17 +365,22 @@ export const div_ = testedOp({
   ],
 });
 
+/** A bound of clamp_: a number (±Infinity allowed) or null for none. */
+const BOUND = optional(nullable(number({ infinite: true })));
+
+const CLAMP_ARGS = { args: { input: tensor, min: BOUND, max: BOUND } };
+
 /** Limits x to [min, max] in place; either bound may be null. */
 export const clamp_ = testedOp({
   name: 'clamp_',
-  fn: (x: Tensor, min: number | null = null, max: number | null = null): Tensor => {
+  fn: checked('clamp_', CLAMP_ARGS, (x: Tensor, min: number | null = null, max: number | null = null): Tensor => {
     const bounds = [min, max].filter((b): b is number => b !== null);
     return inplace(x, 'clamp_', {
       operands: [],
       dtype: resultTypeOf('clamp_', [x, ...bounds]),
       compute: (a) => clamp(a, min, max),
     });
-  },
+  }),
   samples: [
     {
       args: [
@@ -391,7 +413,7 @@ function checkValue(name: string, value: TensorLike): void {
  */
 export const fill_ = testedOp({
   name: 'fill_',
-  fn: (x: Tensor, value: TensorLike): Tensor => {
+  fn: checked('fill_', { args: { input: tensor, value: scalarOrTensor } }, (x: Tensor, value: TensorLike): Tensor => {
     checkValue('fill_', value);
     // A number must fit an integer x (truncated toward zero), as PyTorch's fill_ checks; checked before any write.
     if (typeof value === 'number' && isInteger(x.dtype)) value = intValue('fill_', value, x.dtype);
@@ -401,41 +423,53 @@ export const fill_ = testedOp({
       compute: (a, ops) => where(ALL(), ops[0] ?? value, a),
       direct: typeof value === 'object' ? undefined : (t) => kernels().fill(t._view(), +value),
     });
-  },
+  }),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x.clone(), 0.5), torch: 'lambda x: x.clone().fill_(0.5)' },
     { args: [[3, 4], []], call: (f, x, v) => f(x.clone(), v), torch: 'lambda x, v: x.clone().fill_(v)' },
   ],
 });
 
+const ZERO_ARGS = { args: { input: tensor } };
+
 /** Sets every element of x to 0, in place. */
 export const zero_ = testedOp({
   name: 'zero_',
-  fn: (x: Tensor): Tensor =>
-    inplace(x, 'zero_', {
-      operands: [],
-      dtype: null,
-      compute: (a) => where(ALL(), 0, a),
-      direct: (t) => kernels().fill(t._view(), 0),
-    }),
+  fn: checked(
+    'zero_',
+    ZERO_ARGS,
+    (x: Tensor): Tensor =>
+      inplace(x, 'zero_', {
+        operands: [],
+        dtype: null,
+        compute: (a) => where(ALL(), 0, a),
+        direct: (t) => kernels().fill(t._view(), 0),
+      }),
+  ),
   samples: [{ args: [[3, 4]], call: (f, x) => f(x.clone()), torch: 'lambda x: x.clone().zero_()' }],
 });
 
 /** Copies src (broadcast to x's shape, cast to x's dtype) into x; gradients flow to src, none to x's old values. */
 export const copy_ = testedOp({
   name: 'copy_',
-  fn: (x: Tensor, src: Tensor): Tensor =>
-    inplace(x, 'copy_', { operands: [src], dtype: null, compute: (a, [b]) => where(ALL(), b, a) }),
+  fn: checked(
+    'copy_',
+    { args: { input: tensor, src: tensor } },
+    (x: Tensor, src: Tensor): Tensor =>
+      inplace(x, 'copy_', { operands: [src], dtype: null, compute: (a, [b]) => where(ALL(), b, a) }),
+  ),
   samples: [
     { args: [[3, 4], [4]], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().copy_(y)' },
     { args: [[3, 4], []], call: (f, x, y) => f(x.clone(), y), torch: 'lambda x, y: x.clone().copy_(y)' },
   ],
 });
 
+const MASKED_FILL_ARGS = { args: { input: tensor, mask: tensor, value: scalarOrTensor } };
+
 /** Sets x to value where mask (bool, broadcast to x's shape) is true, in place. */
 export const maskedFill_ = testedOp({
   name: 'maskedFill_',
-  fn: (x: Tensor, mask: Tensor, value: TensorLike): Tensor => {
+  fn: checked('maskedFill_', MASKED_FILL_ARGS, (x: Tensor, mask: Tensor, value: TensorLike): Tensor => {
     if (mask.dtype !== 'bool')
       throw new DTypeError(
         `maskedFill_: the mask must be a bool tensor, got ${mask.dtype} (shape ${fmtShape(mask.shape)}); compare first (m.gt(0))`,
@@ -447,7 +481,7 @@ export const maskedFill_ = testedOp({
       dtype: null,
       compute: (a, [m, v]) => where(m as Tensor, v ?? value, a),
     });
-  },
+  }),
   samples: [
     {
       args: [[3, 4], { shape: [4], dtype: 'bool' }],

@@ -6,6 +6,8 @@
  * follow from the ops they are made of.
  */
 import type { View } from '../backend/backend.js';
+import { array, checked, dim as dimArg, int, nullable, number, oneOf, optional, tensor, union } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { type DType, intValue, isInteger, promoteTypes } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, sameShape } from '../core/shape.js';
@@ -22,6 +24,12 @@ function flatArgs(args: (number | number[])[]): number[] {
 }
 
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+
+/** Dims given as one array or as separate arguments (`x.flip(0, 1)`, `x.flip([0, 1])`): the first, then the rest. */
+const DIMS = union(dimArg, array(dimArg, 'an array of dims'));
+/** Counts (repeat, tile) as one array or separate arguments; that they are ≥ 0 is checked with the whole list. */
+const COUNTS = union(int(), array(int(), 'an array of whole numbers'));
+const TENSORS = array(tensor, 'an array of Tensors');
 
 function wholeArgs(op: string, what: string, list: readonly number[], min: number): void {
   for (const v of list)
@@ -85,11 +93,17 @@ const flipOp: OpDef<{ dims: number[] }> = defineOp<{ dims: number[] }>({
   explain: (a) => [`flip(${a.dy}, [${a.params.dims.join(', ')}])`],
 });
 
+const FLIP_ARGS = { args: { input: tensor, dims: DIMS }, rest: dimArg };
+
 /** Reverses the order of elements along the given dims (a copy, as in PyTorch). */
 export const flip = testedOp({
   name: 'flip',
-  fn: (x: Tensor, ...dims: (number | number[])[]): Tensor =>
-    apply(flipOp, [x], { dims: distinctDims('flip', flatArgs(dims), x) }),
+  fn: checked(
+    'flip',
+    FLIP_ARGS,
+    (x: Tensor, ...dims: (number | number[])[]): Tensor =>
+      apply(flipOp, [x], { dims: distinctDims('flip', flatArgs(dims), x) }),
+  ),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, [0]), torch: 'lambda x: torch.flip(x, [0])' },
     { args: [[2, 3, 4]], call: (f, x) => f(x, [-1, 0]), torch: 'lambda x: torch.flip(x, [-1, 0])' },
@@ -142,6 +156,12 @@ const padOp: OpDef<PadParams> = defineOp<PadParams>({
 });
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'replicate', 'circular'];
+
+export interface PadOptions {
+  mode?: PadMode;
+  value?: number | null;
+}
 
 /**
  * Pads (or, with negative widths, crops) x. `pad` lists (before, after) pairs from the last dim backwards, as
@@ -150,47 +170,57 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
  */
 export const pad = testedOp({
   name: 'pad',
-  fn: (x: Tensor, pad: readonly number[], opts: { mode?: PadMode; value?: number } = {}): Tensor => {
-    const mode = opts.mode ?? 'constant';
-    const at = `pad (${mode}): x has shape ${fmtShape(x.shape)} and pad is ${fmtShape(pad)}`;
-    if (!Array.isArray(pad) || pad.some((v) => !Number.isInteger(v)))
-      throw new ValueError(`${at}; pad must be an array of whole numbers (negative ones crop)`);
-    if (pad.length % 2 !== 0)
-      throw new ValueError(`${at}; pad must hold (before, after) pairs, so its length must be even`);
-    const k = pad.length / 2;
-    if (k > x.ndim)
-      throw new ShapeError(
-        `${at}; it pads ${k} dims but x has only ${x.ndim}: give at most ${2 * x.ndim} numbers, last dim first`,
-      );
-    const pads: [number, number][] = x.shape.map(() => [0, 0]);
-    for (let i = 0; i < k; i++) pads[x.ndim - 1 - i] = [pad[2 * i], pad[2 * i + 1]];
-    if (mode === 'constant') {
-      pads.forEach(([b, a], d) => {
-        if (x.shape[d] + b + a < 0)
-          throw new ShapeError(
-            `${at}; dim ${d} (size ${x.shape[d]}) padded by ${b} and ${a} would have size ${x.shape[d] + b + a}; ` +
-              `sizes cannot be negative, so crop less`,
-          );
-      });
-      // An integer x takes the value truncated, and it must fit, as PyTorch's pad checks.
-      const value = opts.value ?? 0;
-      return apply(padOp, [x], { pads, value: isInteger(x.dtype) ? intValue('pad', value, x.dtype, 'value') : value });
-    }
-    if (mode !== 'reflect' && mode !== 'replicate' && mode !== 'circular')
-      throw new ValueError(`pad: unknown mode '${mode}'; use 'constant', 'reflect', 'replicate' or 'circular'`);
-    if (opts.value !== undefined)
-      throw new ValueError(`${at}; mode '${mode}' takes no value (only 'constant' fills with one); drop value`);
-    // PyTorch leaves at least one leading (batch or channel) dim unpadded in these modes.
-    if (k >= x.ndim)
-      throw new ShapeError(
-        `${at}; mode '${mode}' pads the trailing dims of a batch: it pads ${plural(k, 'dim')}, so x needs at least ` +
-          `${k + 1} ` +
-          `(unsqueeze(0) to add a batch dim)`,
-      );
-    let y = x;
-    for (let d = x.ndim - k; d < x.ndim; d++) y = padDim(y, d, pads[d][0], pads[d][1], mode, at);
-    return y === x ? clone(x) : y;
-  },
+  fn: checked(
+    'pad',
+    {
+      args: {
+        input: tensor,
+        pad: array(int(), 'an array of whole numbers (negative ones crop)'),
+        mode: optional(oneOf(PAD_MODES)),
+        value: optional(nullable(number({ infinite: true }))),
+      },
+    },
+    (x: Tensor, pad: readonly number[], mode: PadMode = 'constant', value: number | null = null): Tensor => {
+      const at = `pad (${mode}): x has shape ${fmtShape(x.shape)} and pad is ${fmtShape(pad)}`;
+      if (!Array.isArray(pad) || pad.some((v) => !Number.isInteger(v)))
+        throw new ValueError(`${at}; pad must be an array of whole numbers (negative ones crop)`);
+      if (pad.length % 2 !== 0)
+        throw new ValueError(`${at}; pad must hold (before, after) pairs, so its length must be even`);
+      const k = pad.length / 2;
+      if (k > x.ndim)
+        throw new ShapeError(
+          `${at}; it pads ${k} dims but x has only ${x.ndim}: give at most ${2 * x.ndim} numbers, last dim first`,
+        );
+      const pads: [number, number][] = x.shape.map(() => [0, 0]);
+      for (let i = 0; i < k; i++) pads[x.ndim - 1 - i] = [pad[2 * i], pad[2 * i + 1]];
+      if (mode === 'constant') {
+        pads.forEach(([b, a], d) => {
+          if (x.shape[d] + b + a < 0)
+            throw new ShapeError(
+              `${at}; dim ${d} (size ${x.shape[d]}) padded by ${b} and ${a} would have size ${x.shape[d] + b + a}; ` +
+                `sizes cannot be negative, so crop less`,
+            );
+        });
+        // An integer x takes the value truncated, and it must fit, as PyTorch's pad checks.
+        const v = value ?? 0;
+        return apply(padOp, [x], { pads, value: isInteger(x.dtype) ? intValue('pad', v, x.dtype, 'value') : v });
+      }
+      if (value !== null)
+        throw new ValueError(`${at}; mode '${mode}' takes no value (only 'constant' fills with one); drop value`);
+      // PyTorch leaves at least one leading (batch or channel) dim unpadded in these modes.
+      if (k >= x.ndim)
+        throw new ShapeError(
+          `${at}; mode '${mode}' pads the trailing dims of a batch: it pads ${plural(k, 'dim')}, so x needs at least ` +
+            `${k + 1} ` +
+            `(unsqueeze(0) to add a batch dim)`,
+        );
+      let y = x;
+      for (let d = x.ndim - k; d < x.ndim; d++) y = padDim(y, d, pads[d][0], pads[d][1], mode, at);
+      return y === x ? clone(x) : y;
+    },
+  ) as (
+    ...a: PyArgs<[input: Tensor, pad: readonly number[]], [mode: PadMode, value: number | null], PadOptions>
+  ) => Tensor,
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, [1, 2]), torch: 'lambda x: F.pad(x, [1, 2])' },
     {
@@ -343,13 +373,15 @@ const catOp: OpDef<CatParams> = defineOp<CatParams>({
     ),
 });
 
+const CAT_ARGS = { args: { tensors: TENSORS, dim: optional(dimArg) } };
+
 /**
  * Concatenates tensors along an existing dim; the result has the promoted dtype of all inputs. As in PyTorch, 1-D
  * empty tensors (shape [0]) are skipped whatever the other shapes are.
  */
 export const cat = testedOp({
   name: 'cat',
-  fn: (tensors: readonly Tensor[], dim = 0): Tensor => {
+  fn: checked('cat', CAT_ARGS, (tensors: readonly Tensor[], dim = 0): Tensor => {
     if (!Array.isArray(tensors) || tensors.length === 0)
       throw new ValueError('cat: expected a non-empty array of tensors; pass [a, b, …]');
     const all = tensors.map((t) => fmtShape(t.shape)).join(', ');
@@ -386,7 +418,7 @@ export const cat = testedOp({
       return s;
     });
     return apply(catOp, tensors, { dim: d, shape, dtype, starts, skip });
-  },
+  }),
   samples: [
     {
       args: [
@@ -420,10 +452,12 @@ export const cat = testedOp({
   ],
 });
 
+const STACK_ARGS = { args: { tensors: TENSORS, dim: optional(dimArg) } };
+
 /** Joins equally shaped tensors along a new dim. */
 export const stack = testedOp({
   name: 'stack',
-  fn: (tensors: readonly Tensor[], dim = 0): Tensor => {
+  fn: checked('stack', STACK_ARGS, (tensors: readonly Tensor[], dim = 0): Tensor => {
     if (!Array.isArray(tensors) || tensors.length === 0)
       throw new ValueError('stack: expected a non-empty array of tensors; pass [a, b, …]');
     const first = tensors[0];
@@ -440,7 +474,7 @@ export const stack = testedOp({
       tensors.map((t) => unsqueeze(t, d)),
       d,
     );
-  },
+  }),
   samples: [
     { args: [[3], [3]], call: (f, a, b) => f([a, b]), torch: 'lambda a, b: torch.stack([a, b])' },
     {
@@ -472,44 +506,56 @@ function dimOf(op: string, x: Tensor, dim: number): number {
   return normDim(op, dim, x.ndim, x.shape);
 }
 
+const SPLIT_ARGS = {
+  args: {
+    tensor,
+    splitSizeOrSections: union(int({ min: 0 }), array(int({ min: 0 }), 'an array of whole numbers ≥ 0')),
+    dim: optional(dimArg),
+  },
+};
+
 /**
  * Views of consecutive pieces along dim: pieces of splitSize (the last may be smaller), or of the listed sizes,
  * which must add up to the dim's size.
  */
-export function split(x: Tensor, splitSizeOrSections: number | readonly number[], dim = 0): Tensor[] {
-  const d = dimOf('split', x, dim);
-  const n = x.shape[d];
-  let sizes: number[];
-  if (typeof splitSizeOrSections === 'number') {
-    const s = splitSizeOrSections;
-    if (!Number.isInteger(s) || s < 0)
-      throw new ValueError(
-        `split: the split size must be a whole number ≥ 0, got ${s} (x has shape ${fmtShape(x.shape)})`,
-      );
-    if (s === 0 && n !== 0)
-      throw new ValueError(
-        `split: a split size of 0 works only on an empty dim, but dim ${d} of shape ${fmtShape(x.shape)} has ` +
-          `size ${n}; use a size ≥ 1`,
-      );
-    const count = n === 0 ? 1 : Math.ceil(n / s);
-    sizes = Array.from({ length: count }, (_, i) => Math.min(s, n - i * s));
-  } else {
-    sizes = Array.from(splitSizeOrSections);
-    wholeArgs('split', 'the section sizes', sizes, 0);
-    const total = sizes.reduce((a, b) => a + b, 0);
-    if (total !== n)
-      throw new ShapeError(
-        `split: the section sizes ${fmtShape(sizes)} add up to ${total}, but dim ${d} of shape ${fmtShape(x.shape)} ` +
-          `has size ${n}; they must add up exactly`,
-      );
-  }
-  let start = 0;
-  return sizes.map((s) => {
-    const piece = slice(x, d, start, start + s);
-    start += s;
-    return piece;
-  });
-}
+export const split = checked(
+  'split',
+  SPLIT_ARGS,
+  (x: Tensor, splitSizeOrSections: number | readonly number[], dim = 0): Tensor[] => {
+    const d = dimOf('split', x, dim);
+    const n = x.shape[d];
+    let sizes: number[];
+    if (typeof splitSizeOrSections === 'number') {
+      const s = splitSizeOrSections;
+      if (!Number.isInteger(s) || s < 0)
+        throw new ValueError(
+          `split: the split size must be a whole number ≥ 0, got ${s} (x has shape ${fmtShape(x.shape)})`,
+        );
+      if (s === 0 && n !== 0)
+        throw new ValueError(
+          `split: a split size of 0 works only on an empty dim, but dim ${d} of shape ${fmtShape(x.shape)} has ` +
+            `size ${n}; use a size ≥ 1`,
+        );
+      const count = n === 0 ? 1 : Math.ceil(n / s);
+      sizes = Array.from({ length: count }, (_, i) => Math.min(s, n - i * s));
+    } else {
+      sizes = Array.from(splitSizeOrSections);
+      wholeArgs('split', 'the section sizes', sizes, 0);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      if (total !== n)
+        throw new ShapeError(
+          `split: the section sizes ${fmtShape(sizes)} add up to ${total}, but dim ${d} of shape ${fmtShape(x.shape)} ` +
+            `has size ${n}; they must add up exactly`,
+        );
+    }
+    let start = 0;
+    return sizes.map((s) => {
+      const piece = slice(x, d, start, start + s);
+      start += s;
+      return piece;
+    });
+  },
+);
 testedOp({
   name: 'split',
   fn: (x: Tensor, s: number | number[], dim?: number) => joinPieces(split(x, s, dim)),
@@ -521,11 +567,13 @@ testedOp({
   ],
 });
 
+const CHUNK_ARGS = { args: { input: tensor, chunks: int({ min: 1 }), dim: optional(dimArg) } };
+
 /**
  * Splits into `chunks` pieces of size ceil(n / chunks) along dim (fewer pieces when the sizes run out first), as
  * PyTorch's chunk.
  */
-export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+export const chunk = checked('chunk', CHUNK_ARGS, (x: Tensor, chunks: number, dim = 0): Tensor[] => {
   const d = dimOf('chunk', x, dim);
   if (!Number.isInteger(chunks) || chunks < 1)
     throw new ValueError(`chunk: chunks must be a whole number ≥ 1, got ${chunks} (x has shape ${fmtShape(x.shape)})`);
@@ -533,7 +581,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   // An empty dim still gives `chunks` (empty) pieces, as PyTorch does.
   if (n === 0) return split(x, new Array<number>(chunks).fill(0), d);
   return split(x, Math.ceil(n / chunks), d);
-}
+});
 testedOp({
   name: 'chunk',
   fn: (x: Tensor, chunks: number, dim?: number) => joinPieces(chunk(x, chunks, dim)),
@@ -544,11 +592,13 @@ testedOp({
   ],
 });
 
+const UNBIND_ARGS = { args: { input: tensor, dim: optional(dimArg) } };
+
 /** The slices along dim with that dim removed (views). */
-export function unbind(x: Tensor, dim = 0): Tensor[] {
+export const unbind = checked('unbind', UNBIND_ARGS, (x: Tensor, dim = 0): Tensor[] => {
   const d = dimOf('unbind', x, dim);
   return Array.from({ length: x.shape[d] }, (_, i) => squeeze(slice(x, d, i, i + 1), d));
-}
+});
 testedOp({
   name: 'unbind',
   fn: (x: Tensor, dim?: number) => joinPieces(unbind(x, dim)),
@@ -562,13 +612,15 @@ testedOp({
 
 // ----- repeat / tile -------------------------------------------------------------------------------------------
 
+const REPEAT_ARGS = { args: { input: tensor, repeats: COUNTS }, rest: int() };
+
 /**
  * Tiles x sizes[i] times along each dim (leading sizes add dims). Composed as unsqueeze → expand → reshape, so the
  * gradient is the sum over the copies (expand's adjoint).
  */
 export const repeat = testedOp({
   name: 'repeat',
-  fn: (x: Tensor, ...sizes: (number | number[])[]): Tensor => {
+  fn: checked('repeat', REPEAT_ARGS, (x: Tensor, ...sizes: (number | number[])[]): Tensor => {
     const reps = flatArgs(sizes);
     if (reps.length < x.ndim)
       throw new ShapeError(
@@ -585,7 +637,7 @@ export const repeat = testedOp({
     );
     // repeat always returns new memory, as in PyTorch, even when every count is 1.
     return y._storage === x._storage ? clone(y) : y;
-  },
+  }),
   samples: [
     { args: [[2, 3]], call: (f, x) => f(x, 2, 1, 2), torch: 'lambda x: x.repeat(2, 1, 2)' },
     { args: [[2, 3]], call: (f, x) => f(x, [1, 3]), torch: 'lambda x: x.repeat([1, 3])' },
@@ -595,13 +647,15 @@ export const repeat = testedOp({
   ],
 });
 
+const TILE_ARGS = { args: { input: tensor, dims: COUNTS }, rest: int() };
+
 /** repeat with the counts padded by leading 1s when there are fewer than x's dims (PyTorch's tile). */
 export const tile = testedOp({
   name: 'tile',
-  fn: (x: Tensor, ...dims: (number | number[])[]): Tensor => {
+  fn: checked('tile', TILE_ARGS, (x: Tensor, ...dims: (number | number[])[]): Tensor => {
     const reps = flatArgs(dims);
     return repeat(x, [...new Array<number>(Math.max(0, x.ndim - reps.length)).fill(1), ...reps]);
-  },
+  }),
   samples: [
     { args: [[2, 3]], call: (f, x) => f(x, [2]), torch: 'lambda x: torch.tile(x, [2])' },
     { args: [[2, 3]], call: (f, x) => f(x, 2, 1, 2), torch: 'lambda x: torch.tile(x, [2, 1, 2])' },
@@ -624,10 +678,17 @@ function triMask(op: string, x: Tensor, diagonal: number, keep: typeof le): Tens
   return keep(sub(arange(n), reshape(arange(m), [m, 1])), diagonal);
 }
 
+/** PyTorch's `tril(input, diagonal=0)`. */
+const TRI_ARGS = { args: { input: tensor, diagonal: optional(int()) } };
+
 /** The lower triangle of the last two dims: elements with j − i ≤ diagonal; the rest become 0. */
 export const tril = testedOp({
   name: 'tril',
-  fn: (x: Tensor, diagonal = 0): Tensor => where(triMask('tril', x, diagonal, le), x, 0, x.dtype),
+  fn: checked(
+    'tril',
+    TRI_ARGS,
+    (x: Tensor, diagonal = 0): Tensor => where(triMask('tril', x, diagonal, le), x, 0, x.dtype),
+  ),
   samples: [
     { args: [[3, 4]] },
     { args: [[2, 3, 4]], call: (f, x) => f(x, -1), torch: 'lambda x: torch.tril(x, -1)' },
@@ -640,7 +701,11 @@ export const tril = testedOp({
 /** The upper triangle of the last two dims: elements with j − i ≥ diagonal; the rest become 0. */
 export const triu = testedOp({
   name: 'triu',
-  fn: (x: Tensor, diagonal = 0): Tensor => where(triMask('triu', x, diagonal, ge), x, 0, x.dtype),
+  fn: checked(
+    'triu',
+    TRI_ARGS,
+    (x: Tensor, diagonal = 0): Tensor => where(triMask('triu', x, diagonal, ge), x, 0, x.dtype),
+  ),
   samples: [
     { args: [[3, 4]] },
     { args: [[2, 3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.triu(x, 1)' },

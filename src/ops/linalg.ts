@@ -87,7 +87,7 @@ const matmulOp = defineOp<MatmulParams>({
 /** Matrix product with PyTorch's rules: 1-D·1-D is a dot product, 1-D operands gain and lose a dim, batches broadcast. */
 export const matmul = testedOp({
   name: 'matmul',
-  fn: (a: Tensor, b: Tensor): Tensor => {
+  fn: checked('matmul', { args: { input: tensor, other: tensor } }, (a: Tensor, b: Tensor): Tensor => {
     if (a.ndim === 0 || b.ndim === 0)
       throw new ShapeError(
         `matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; use mul for scalars`,
@@ -125,7 +125,7 @@ export const matmul = testedOp({
     if (a.ndim === 1) out = squeeze(out, -2);
     if (b.ndim === 1) out = squeeze(out, -1);
     return out;
-  },
+  }),
   samples: [
     {
       args: [
@@ -337,11 +337,11 @@ export const baddbmm = testedOp({
 /** The outer product of two vectors: out[i, j] = a[i]·b[j]. */
 export const outer = testedOp({
   name: 'outer',
-  fn: (a: Tensor, b: Tensor): Tensor => {
+  fn: checked('outer', { args: { input: tensor, vec2: tensor } }, (a: Tensor, b: Tensor): Tensor => {
     if (a.ndim !== 1 || b.ndim !== 1)
       throw new ShapeError(`outer: both operands must be 1-D, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
     return mul(unsqueeze(a, 1), unsqueeze(b, 0));
-  },
+  }),
   samples: [{ args: [[3], [4]] }],
   torch: 'torch.outer',
 });
@@ -349,7 +349,7 @@ export const outer = testedOp({
 /** The dot product of two 1-D tensors of equal length. */
 export const dot = testedOp({
   name: 'dot',
-  fn: (a: Tensor, b: Tensor): Tensor => {
+  fn: checked('dot', { args: { input: tensor, other: tensor } }, (a: Tensor, b: Tensor): Tensor => {
     if (a.ndim !== 1 || b.ndim !== 1 || a.shape[0] !== b.shape[0])
       throw new ShapeError(
         `dot: needs two 1-D tensors of the same length, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
@@ -359,7 +359,7 @@ export const dot = testedOp({
       ['other', b],
     ]);
     return sum(mul(a, b));
-  },
+  }),
   samples: [{ args: [[5], [5]] }],
   torch: 'torch.dot',
 });

@@ -6,6 +6,8 @@
  * stability (see bceOp). Every check — options, shapes, dtypes, class-index ranges, probability ranges — runs in the
  * public function before anything is computed.
  */
+import { checked, custom, int as intArg, nullable, number, oneOf, optional, tensor } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { isFloating, isInteger, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { numel, sameShape } from '../core/shape.js';
@@ -50,36 +52,24 @@ export interface BinaryCrossEntropyWithLogitsOptions extends BinaryCrossEntropyO
 
 // ----- shared checks -------------------------------------------------------------------------------------------
 
-const REDUCTIONS: readonly string[] = ['mean', 'sum', 'none'];
+/**
+ * PyTorch's deprecated size_average and reduce, declared in their places so the positional parameters after them
+ * line up with PyTorch's; any value but null (what PyTorch's default None means) says what to use instead.
+ */
+const deprecated = (name: string, use: string) =>
+  optional(custom<null>(`null (${name} is deprecated in PyTorch: use ${use})`, (v) => v === null, 'deprecated', null));
+const SIZE_AVERAGE = deprecated('size_average', "reduction: 'mean' or 'sum'");
+const REDUCE = deprecated('reduce', "reduction: 'none' for the per-element losses");
+const REDUCTION = optional(oneOf(['mean', 'sum', 'none'] as const));
+const WEIGHT = optional(nullable(tensor));
+/** The snake_case names that the camelCase rule would map to a deprecated parameter. */
+const RENAMES = { size_average: "reduction: 'mean' or 'sum' (size_average is deprecated)" };
 
-/** PyTorch's snake_case names, so a Python habit gets pointed at the camelCase option. */
-const SNAKE: Record<string, string> = {
-  ignore_index: 'ignoreIndex',
-  label_smoothing: 'labelSmoothing',
-  pos_weight: 'posWeight',
-  size_average: "reduction: 'mean' or 'sum'",
-  reduce: "reduction: 'none'",
+/** `mse_loss(input, target, size_average=None, reduce=None, reduction='mean')`, the regression losses' signature. */
+const REGRESSION_ARGS = {
+  args: { input: tensor, target: tensor, sizeAverage: SIZE_AVERAGE, reduce: REDUCE, reduction: REDUCTION },
+  renames: RENAMES,
 };
-
-/** The options object: an object with known keys only, and a valid reduction. Returns the reduction. */
-function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): Reduction {
-  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
-    throw new ValueError(
-      `${op}: the third argument must be an options object like {${allowed.join(', ')}}, got ` +
-        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : String(opts)} (${at}); ` +
-        (isTensor(opts) ? 'pass a weight as {weight: w}' : 'pass {} or leave it out'),
-    );
-  for (const k of Object.keys(opts))
-    if (!allowed.includes(k))
-      throw new ValueError(
-        `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
-          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
-      );
-  const r = (opts as ReductionOptions).reduction ?? 'mean';
-  if (!REDUCTIONS.includes(r))
-    throw new ValueError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)} (${at})`);
-  return r;
-}
 
 function checkTensor(op: string, what: string, t: unknown, at: string): asserts t is Tensor {
   if (!isTensor(t))
@@ -146,18 +136,9 @@ function classSpec(
   checkTensor(op, 'input', input, 'the first argument');
   checkTensor(op, 'target', target, `input is ${fmtShape(input.shape)}`);
   let at = `input is ${fmtShape(input.shape)}, target is ${fmtShape(target.shape)}`;
-  const reduction = checkOptions(
-    op,
-    opts,
-    ce ? ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing'] : ['weight', 'ignoreIndex', 'reduction'],
-    at,
-  );
+  const reduction = opts.reduction ?? 'mean';
   const ignoreIndex = opts.ignoreIndex ?? -100;
-  if (!Number.isInteger(ignoreIndex))
-    throw new ValueError(`${op}: ignoreIndex must be a whole number, got ${ignoreIndex} (${at})`);
   const labelSmoothing = opts.labelSmoothing ?? 0;
-  if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
-    throw new ValueError(`${op}: labelSmoothing must be in [0, 1], got ${labelSmoothing} (${at}); 0.1 is typical`);
   if (input.ndim === 0)
     throw new ShapeError(
       `${op}: input is 0-d but needs a class dim (${at}); give scores of shape [C], [N, C] or [N, C, d1, ...]`,
@@ -269,7 +250,29 @@ function probabilityLoss(lp: Tensor, target: Tensor, s: ClassSpec): Tensor {
   return div(sum(loss), s.classes === 0 ? 0 : numel(lp.shape) / s.classes);
 }
 
-type ClassLossFn<O> = (input: Tensor, target: Tensor, opts?: O) => Tensor;
+/** `nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean')`. */
+const NLL_ARGS = {
+  args: {
+    input: tensor,
+    target: tensor,
+    weight: WEIGHT,
+    sizeAverage: SIZE_AVERAGE,
+    ignoreIndex: optional(intArg()),
+    reduce: REDUCE,
+    reduction: REDUCTION,
+  },
+  renames: RENAMES,
+};
+type NllPositional = [
+  weight: Tensor | null,
+  sizeAverage: null,
+  ignoreIndex: number,
+  reduce: null,
+  reduction: Reduction,
+];
+type CrossEntropyFn = (
+  ...a: PyArgs<[input: Tensor, target: Tensor], [...NllPositional, labelSmoothing: number], CrossEntropyOptions>
+) => Tensor;
 
 const int = (shape: number[], high: number) => ({ shape, dtype: 'int32' as const, low: 0, high });
 const ints = (values: number[]) => ({ shape: [values.length], dtype: 'int32' as const, values });
@@ -278,7 +281,7 @@ const probs = (shape: number[]) => ({ shape, low: 0, high: 1 });
 /** Probabilities kept off 0 and 1, where the loss has no finite derivative for finite differences. */
 const unit = (shape: number[]) => ({ shape, low: 0.05, high: 0.95 });
 
-const crossEntropySamples: Sample<ClassLossFn<CrossEntropyOptions>>[] = [
+const crossEntropySamples: Sample<CrossEntropyFn>[] = [
   { args: [[4, 5], int([4], 5)] },
   {
     args: [[4, 5], int([4], 5), classWeight(5)],
@@ -391,11 +394,24 @@ const crossEntropySamples: Sample<ClassLossFn<CrossEntropyOptions>>[] = [
  */
 export const crossEntropy = testedOp({
   name: 'crossEntropy',
-  fn: (input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor => {
-    const s = classSpec('crossEntropy', input, target, opts);
-    const lp = logSoftmax(input, s.classDim);
-    return s.probabilities ? probabilityLoss(lp, target, s) : classIndexLoss(lp, target, s);
-  },
+  fn: checked(
+    'crossEntropy',
+    { ...NLL_ARGS, args: { ...NLL_ARGS.args, labelSmoothing: optional(number({ min: 0, max: 1 })) } },
+    (
+      input: Tensor,
+      target: Tensor,
+      weight?: Tensor | null,
+      _sizeAverage?: null,
+      ignoreIndex?: number,
+      _reduce?: null,
+      reduction?: Reduction,
+      labelSmoothing?: number,
+    ): Tensor => {
+      const s = classSpec('crossEntropy', input, target, { weight, ignoreIndex, reduction, labelSmoothing });
+      const lp = logSoftmax(input, s.classDim);
+      return s.probabilities ? probabilityLoss(lp, target, s) : classIndexLoss(lp, target, s);
+    },
+  ) as CrossEntropyFn,
   samples: crossEntropySamples,
   torch: 'F.cross_entropy',
 });
@@ -403,8 +419,19 @@ export const crossEntropy = testedOp({
 /** The negative log-likelihood of the target classes, given log-probabilities (e.g. from logSoftmax). */
 export const nllLoss = testedOp({
   name: 'nllLoss',
-  fn: (input: Tensor, target: Tensor, opts: NllLossOptions = {}): Tensor =>
-    classIndexLoss(input, target, classSpec('nllLoss', input, target, opts)),
+  fn: checked(
+    'nllLoss',
+    NLL_ARGS,
+    (
+      input: Tensor,
+      target: Tensor,
+      weight?: Tensor | null,
+      _sizeAverage?: null,
+      ignoreIndex?: number,
+      _reduce?: null,
+      reduction?: Reduction,
+    ): Tensor => classIndexLoss(input, target, classSpec('nllLoss', input, target, { weight, ignoreIndex, reduction })),
+  ) as (...a: PyArgs<[input: Tensor, target: Tensor], NllPositional, NllLossOptions>) => Tensor,
   samples: [
     { args: [[4, 5], int([4], 5)] },
     {
@@ -437,17 +464,14 @@ export const nllLoss = testedOp({
 
 // ----- regression losses ---------------------------------------------------------------------------------------
 
-function regressionChecks(op: string, input: Tensor, target: Tensor, opts: object, allowed: string[]): Reduction {
-  checkTensor(op, 'input', input, 'the first argument');
-  checkTensor(op, 'target', target, `input is ${fmtShape(input.shape)}`);
+function regressionChecks(op: string, input: Tensor, target: Tensor): void {
   const at = `input is ${fmtShape(input.shape)}, target is ${fmtShape(target.shape)}`;
-  const reduction = checkOptions(op, opts, allowed, at);
   checkFloat(op, 'input', input, at);
   checkSameShape(op, input, target);
-  return reduction;
 }
 
-type RegressionFn<O> = (input: Tensor, target: Tensor, opts?: O) => Tensor;
+type RegressionPositional = [sizeAverage: null, reduce: null, reduction: Reduction];
+type RegressionFn<O> = (...a: PyArgs<[input: Tensor, target: Tensor], RegressionPositional, O>) => Tensor;
 /** Samples for a loss of input − target; `apart` keeps |input − target| ≥ 0.2, away from l1's kink. */
 function regressionSamples<O>(name: string, apart: boolean): Sample<RegressionFn<O>>[] {
   const above = (shape: number[]) => (apart ? { shape, low: 0.1, high: 2 } : shape);
@@ -481,11 +505,15 @@ function regressionSamples<O>(name: string, apart: boolean): Sample<RegressionFn
 /** The squared error (input − target)², reduced. */
 export const mseLoss = testedOp({
   name: 'mseLoss',
-  fn: (input: Tensor, target: Tensor, opts: ReductionOptions = {}): Tensor => {
-    const reduction = regressionChecks('mseLoss', input, target, opts, ['reduction']);
-    const d = sub(input, target);
-    return reduce(mul(d, d), reduction);
-  },
+  fn: checked(
+    'mseLoss',
+    REGRESSION_ARGS,
+    (input: Tensor, target: Tensor, _sizeAverage?: null, _reduce?: null, reduction: Reduction = 'mean'): Tensor => {
+      regressionChecks('mseLoss', input, target);
+      const d = sub(input, target);
+      return reduce(mul(d, d), reduction);
+    },
+  ) as RegressionFn<ReductionOptions>,
   samples: regressionSamples<ReductionOptions>('mse_loss', false),
   torch: 'F.mse_loss',
 });
@@ -493,10 +521,14 @@ export const mseLoss = testedOp({
 /** The absolute error |input − target|, reduced (its gradient at 0 is 0, as in PyTorch). */
 export const l1Loss = testedOp({
   name: 'l1Loss',
-  fn: (input: Tensor, target: Tensor, opts: ReductionOptions = {}): Tensor => {
-    const reduction = regressionChecks('l1Loss', input, target, opts, ['reduction']);
-    return reduce(abs(sub(input, target)), reduction);
-  },
+  fn: checked(
+    'l1Loss',
+    REGRESSION_ARGS,
+    (input: Tensor, target: Tensor, _sizeAverage?: null, _reduce?: null, reduction: Reduction = 'mean'): Tensor => {
+      regressionChecks('l1Loss', input, target);
+      return reduce(abs(sub(input, target)), reduction);
+    },
+  ) as RegressionFn<ReductionOptions>,
   samples: regressionSamples<ReductionOptions>('l1_loss', true),
   singularSamples: [
     {
@@ -515,20 +547,27 @@ export const l1Loss = testedOp({
 /** 0.5·d²/beta where |d| < beta, |d| − 0.5·beta elsewhere (d = input − target), reduced. */
 export const smoothL1Loss = testedOp({
   name: 'smoothL1Loss',
-  fn: (input: Tensor, target: Tensor, opts: SmoothL1LossOptions = {}): Tensor => {
-    const reduction = regressionChecks('smoothL1Loss', input, target, opts, ['reduction', 'beta']);
-    const beta = opts.beta ?? 1;
-    if (!(beta >= 0))
-      throw new ValueError(
-        `smoothL1Loss: beta must be ≥ 0, got ${beta} (input is ${fmtShape(input.shape)}, target is ` +
-          `${fmtShape(target.shape)}); it is the |input − target| where the loss turns linear (default 1)`,
-      );
-    const d = sub(input, target);
-    const a = abs(d);
-    // PyTorch falls back to l1 at beta = 0, where the quadratic piece would divide by 0.
-    if (beta === 0) return reduce(a, reduction);
-    return reduce(where(lt(a, beta), div(mul(mul(d, d), 0.5), beta), sub(a, 0.5 * beta)), reduction);
-  },
+  fn: checked(
+    'smoothL1Loss',
+    { ...REGRESSION_ARGS, args: { ...REGRESSION_ARGS.args, beta: optional(number({ min: 0 })) } },
+    (
+      input: Tensor,
+      target: Tensor,
+      _sizeAverage?: null,
+      _reduce?: null,
+      reduction: Reduction = 'mean',
+      beta: number = 1,
+    ): Tensor => {
+      regressionChecks('smoothL1Loss', input, target);
+      const d = sub(input, target);
+      const a = abs(d);
+      // PyTorch falls back to l1 at beta = 0, where the quadratic piece would divide by 0.
+      if (beta === 0) return reduce(a, reduction);
+      return reduce(where(lt(a, beta), div(mul(mul(d, d), 0.5), beta), sub(a, 0.5 * beta)), reduction);
+    },
+  ) as (
+    ...a: PyArgs<[input: Tensor, target: Tensor], [...RegressionPositional, beta: number], SmoothL1LossOptions>
+  ) => Tensor,
   samples: [
     ...regressionSamples<SmoothL1LossOptions>('smooth_l1_loss', false),
     {
@@ -621,29 +660,35 @@ const bceOp = defineOp({
   ],
 });
 
-function bceChecks(
-  op: string,
-  input: Tensor,
-  target: Tensor,
-  opts: BinaryCrossEntropyWithLogitsOptions,
-  allowed: string[],
-): Reduction {
-  checkTensor(op, 'input', input, 'the first argument');
-  checkTensor(op, 'target', target, `input is ${fmtShape(input.shape)}`);
+/**
+ * `binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction='mean')`; the logits
+ * form adds pos_weight last.
+ */
+const BCE_ARGS = {
+  args: {
+    input: tensor,
+    target: tensor,
+    weight: WEIGHT,
+    sizeAverage: SIZE_AVERAGE,
+    reduce: REDUCE,
+    reduction: REDUCTION,
+  },
+  renames: RENAMES,
+};
+type BcePositional = [weight: Tensor | null, sizeAverage: null, reduce: null, reduction: Reduction];
+
+function bceChecks(op: string, input: Tensor, target: Tensor, opts: BinaryCrossEntropyWithLogitsOptions): void {
   let at = `input is ${fmtShape(input.shape)}, target is ${fmtShape(target.shape)}`;
-  const reduction = checkOptions(op, opts, allowed, at);
   checkFloat(op, 'input', input, at);
   checkFloat(op, 'target', target, at);
   checkSameShape(op, input, target);
   for (const key of ['weight', 'posWeight'] as const) {
     const w = opts[key];
     if (w === undefined || w === null) continue;
-    checkTensor(op, key, w, at);
     at += `, ${key} is ${fmtShape(w.shape)}`;
     checkFloat(op, key, w, at);
     checkBroadcastsTo(op, key, w, input, at);
   }
-  return reduction;
 }
 
 /**
@@ -653,19 +698,30 @@ function bceChecks(
  */
 export const binaryCrossEntropy = testedOp({
   name: 'binaryCrossEntropy',
-  fn: (input: Tensor, target: Tensor, opts: BinaryCrossEntropyOptions = {}): Tensor => {
-    const reduction = bceChecks('binaryCrossEntropy', input, target, opts, ['weight', 'reduction']);
-    const vals = input.dataSync();
-    for (let i = 0; i < vals.length; i++)
-      if (!(vals[i] >= 0 && vals[i] <= 1))
-        throw new ValueError(
-          `binaryCrossEntropy: input ${vals[i]} at position ${fmtPosition(input.shape, i)} is not in [0, 1] ` +
-            `(input is ${fmtShape(input.shape)}, target is ${fmtShape(target.shape)}); the input must be ` +
-            `probabilities: apply sigmoid first, or better, pass the logits to binaryCrossEntropyWithLogits`,
-        );
-    const loss = apply(bceOp, [input, target], undefined);
-    return reduce(opts.weight ? mul(loss, opts.weight) : loss, reduction);
-  },
+  fn: checked(
+    'binaryCrossEntropy',
+    BCE_ARGS,
+    (
+      input: Tensor,
+      target: Tensor,
+      weight: Tensor | null = null,
+      _sizeAverage?: null,
+      _reduce?: null,
+      reduction: Reduction = 'mean',
+    ): Tensor => {
+      bceChecks('binaryCrossEntropy', input, target, { weight });
+      const vals = input.dataSync();
+      for (let i = 0; i < vals.length; i++)
+        if (!(vals[i] >= 0 && vals[i] <= 1))
+          throw new ValueError(
+            `binaryCrossEntropy: input ${vals[i]} at position ${fmtPosition(input.shape, i)} is not in [0, 1] ` +
+              `(input is ${fmtShape(input.shape)}, target is ${fmtShape(target.shape)}); the input must be ` +
+              `probabilities: apply sigmoid first, or better, pass the logits to binaryCrossEntropyWithLogits`,
+          );
+      const loss = apply(bceOp, [input, target], undefined);
+      return reduce(weight ? mul(loss, weight) : loss, reduction);
+    },
+  ) as (...a: PyArgs<[input: Tensor, target: Tensor], BcePositional, BinaryCrossEntropyOptions>) => Tensor,
   samples: [
     { args: [unit([3, 4]), unit([3, 4])] },
     {
@@ -707,20 +763,34 @@ export const binaryCrossEntropy = testedOp({
  */
 export const binaryCrossEntropyWithLogits = testedOp({
   name: 'binaryCrossEntropyWithLogits',
-  fn: (input: Tensor, target: Tensor, opts: BinaryCrossEntropyWithLogitsOptions = {}): Tensor => {
-    const reduction = bceChecks('binaryCrossEntropyWithLogits', input, target, opts, [
-      'weight',
-      'posWeight',
-      'reduction',
-    ]);
-    // m only shifts the exponents; detached, its derivative (undefined at 0) never enters the gradient.
-    const m = relu(neg(input.detach()));
-    const softplusNeg = add(log(add(exp(neg(m)), exp(sub(neg(input), m)))), m);
-    const lw = opts.posWeight ? add(mul(sub(opts.posWeight, 1), target), 1) : null;
-    let loss = add(mul(rsub(target, 1), input), lw ? mul(lw, softplusNeg) : softplusNeg);
-    if (opts.weight) loss = mul(loss, opts.weight);
-    return reduce(loss, reduction);
-  },
+  fn: checked(
+    'binaryCrossEntropyWithLogits',
+    { ...BCE_ARGS, args: { ...BCE_ARGS.args, posWeight: WEIGHT } },
+    (
+      input: Tensor,
+      target: Tensor,
+      weight: Tensor | null = null,
+      _sizeAverage?: null,
+      _reduce?: null,
+      reduction: Reduction = 'mean',
+      posWeight: Tensor | null = null,
+    ): Tensor => {
+      bceChecks('binaryCrossEntropyWithLogits', input, target, { weight, posWeight });
+      // m only shifts the exponents; detached, its derivative (undefined at 0) never enters the gradient.
+      const m = relu(neg(input.detach()));
+      const softplusNeg = add(log(add(exp(neg(m)), exp(sub(neg(input), m)))), m);
+      const lw = posWeight ? add(mul(sub(posWeight, 1), target), 1) : null;
+      let loss = add(mul(rsub(target, 1), input), lw ? mul(lw, softplusNeg) : softplusNeg);
+      if (weight) loss = mul(loss, weight);
+      return reduce(loss, reduction);
+    },
+  ) as (
+    ...a: PyArgs<
+      [input: Tensor, target: Tensor],
+      [...BcePositional, posWeight: Tensor | null],
+      BinaryCrossEntropyWithLogitsOptions
+    >
+  ) => Tensor,
   samples: [
     { args: [[3, 4], probs([3, 4])] },
     {

@@ -5,6 +5,8 @@
  * Every check runs in the public function, before anything is computed or drawn from the random stream.
  */
 import { noGrad } from '../autograd/mode.js';
+import { array, bool, checked, dim as dimArg, int, nullable, number, optional, tensor } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { checkSameDtype, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtPosition, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { random } from '../core/rng.js';
@@ -17,15 +19,7 @@ import { matmul } from './linalg.js';
 import { installMethods } from './methods.js';
 import { sum } from './reduce.js';
 import { testedOp } from './registry.js';
-import { isTensor } from './scalar.js';
 import { permute, reshape } from './shape.js';
-
-function checkTensor(op: string, what: string, t: unknown, at: string): asserts t is Tensor {
-  if (!isTensor(t))
-    throw new ValueError(
-      `${op}: ${what} must be a Tensor, got ${t === null ? 'null' : typeof t} (${at}); make one with ad.tensor(...)`,
-    );
-}
 
 function checkFloat(op: string, what: string, t: Tensor, at: string): void {
   if (!isFloating(t.dtype))
@@ -33,6 +27,13 @@ function checkFloat(op: string, what: string, t: Tensor, at: string): void {
 }
 
 // ----- dropout -------------------------------------------------------------------------------------------------
+
+/** dropout's parameters by name. */
+export interface DropoutOptions {
+  p?: number;
+  training?: boolean;
+  inplace?: boolean;
+}
 
 /**
  * Inverted dropout: in training, each element is zeroed with probability p and the others are scaled by 1/(1 − p),
@@ -43,30 +44,38 @@ function checkFloat(op: string, what: string, t: Tensor, at: string): void {
  */
 export const dropout = testedOp({
   name: 'dropout',
-  fn: (input: Tensor, p = 0.5, training = true, inplace = false): Tensor => {
-    checkTensor('dropout', 'input', input, 'the first argument');
-    const at = `input is ${fmtShape(input.shape)}`;
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1))
-      throw new ValueError(
-        `dropout: dropout probability has to be between 0 and 1, but got ${p} (${at}); p is the chance of zeroing ` +
-          `an element, e.g. 0.1 or 0.5`,
-      );
-    checkFloat('dropout', 'input', input, at);
-    if (!training || p === 0 || input.numel() === 0) return input;
-    let noise: Tensor;
-    if (p === 1) noise = fromTypedArray(new Float64Array(1), [], 'float64');
-    else {
-      const n = input.numel();
-      const keep = new Float64Array(n);
-      const scale = 1 / (1 - p);
-      // bernoulli(1 − p): an element is kept when its uniform draw falls below 1 − p.
-      for (let i = 0; i < n; i++) keep[i] = random() < 1 - p ? scale : 0;
-      noise = fromTypedArray(keep, input.shape, 'float64');
-    }
-    // The mask is a constant in the input's dtype, so a float32 input stays float32.
-    const m = toDtype(noise, input.dtype);
-    return inplace ? mul_(input, m) : mul(input, m);
-  },
+  fn: checked(
+    'dropout',
+    {
+      args: {
+        input: tensor,
+        p: optional({
+          ...number({ min: 0, max: 1 }),
+          what: 'a probability between 0 and 1 (the chance of zeroing an element, e.g. 0.1 or 0.5)',
+        }),
+        training: optional(bool),
+        inplace: optional(bool),
+      },
+    },
+    (input: Tensor, p: number = 0.5, training: boolean = true, inplace: boolean = false): Tensor => {
+      const at = `input is ${fmtShape(input.shape)}`;
+      checkFloat('dropout', 'input', input, at);
+      if (!training || p === 0 || input.numel() === 0) return input;
+      let noise: Tensor;
+      if (p === 1) noise = fromTypedArray(new Float64Array(1), [], 'float64');
+      else {
+        const n = input.numel();
+        const keep = new Float64Array(n);
+        const scale = 1 / (1 - p);
+        // bernoulli(1 − p): an element is kept when its uniform draw falls below 1 − p.
+        for (let i = 0; i < n; i++) keep[i] = random() < 1 - p ? scale : 0;
+        noise = fromTypedArray(keep, input.shape, 'float64');
+      }
+      // The mask is a constant in the input's dtype, so a float32 input stays float32.
+      const m = toDtype(noise, input.dtype);
+      return inplace ? mul_(input, m) : mul(input, m);
+    },
+  ) as (...a: PyArgs<[input: Tensor], [p: number, training: boolean, inplace: boolean], DropoutOptions>) => Tensor,
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, 0, true), torch: 'lambda x: F.dropout(x, 0.0, True)', note: 'p = 0' },
     {
@@ -101,13 +110,28 @@ export interface EmbeddingOptions {
   sparse?: boolean;
 }
 
-const EMBEDDING_OPTIONS = ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse'];
-const EMBEDDING_SNAKE: Record<string, string> = {
-  padding_idx: 'paddingIdx',
-  max_norm: 'maxNorm',
-  norm_type: 'normType',
-  scale_grad_by_freq: 'scaleGradByFreq',
+/**
+ * PyTorch's `embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+ * sparse=False)`; paddingIdx's range depends on the weight, so the op checks it.
+ */
+const EMBEDDING_ARGS = {
+  args: {
+    input: tensor,
+    weight: tensor,
+    paddingIdx: optional(nullable(int())),
+    maxNorm: optional(nullable(number({ min: 0 }))),
+    normType: optional({ ...number({ gt: 0, infinite: true }), what: 'a number > 0 (2 for the Euclidean norm)' }),
+    scaleGradByFreq: optional(bool),
+    sparse: optional(bool),
+  },
 };
+type EmbeddingPositional = [
+  paddingIdx: number | null,
+  maxNorm: number | null,
+  normType: number,
+  scaleGradByFreq: boolean,
+  sparse: boolean,
+];
 
 /** The paddingIdx as a row number in [0, rows), or null; a negative one counts from the end, as PyTorch. */
 function paddingRow(op: string, paddingIdx: number | null | undefined, rows: number): number | null {
@@ -149,69 +173,62 @@ function renormRows(weight: Tensor, vals: ArrayLike<number>, maxNorm: number, no
  */
 export const embedding = testedOp({
   name: 'embedding',
-  fn: (input: Tensor, weight: Tensor, opts: EmbeddingOptions = {}): Tensor => {
-    checkTensor('embedding', 'input', input, 'the first argument');
-    checkTensor('embedding', 'weight', weight, `input is ${fmtShape(input.shape)}`);
-    const at = `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}`;
-    if (opts === null || typeof opts !== 'object' || isTensor(opts))
-      throw new ValueError(
-        `embedding: the third argument must be an options object like {paddingIdx: 0}, got ${String(opts)} (${at})`,
-      );
-    for (const k of Object.keys(opts))
-      if (!EMBEDDING_OPTIONS.includes(k))
-        throw new ValueError(
-          `embedding: unknown option '${k}' (${at}); the options are ${EMBEDDING_OPTIONS.join(', ')}` +
-            (EMBEDDING_SNAKE[k] ? `: use ${EMBEDDING_SNAKE[k]}` : ''),
+  fn: checked(
+    'embedding',
+    EMBEDDING_ARGS,
+    (
+      input: Tensor,
+      weight: Tensor,
+      paddingIdx: number | null = null,
+      maxNormArg: number | null = null,
+      normType: number = 2,
+      scaleGradByFreq: boolean = false,
+      sparse: boolean = false,
+    ): Tensor => {
+      const at = `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}`;
+      if (sparse)
+        throw new ValueError(`embedding: sparse gradients are not supported (${at}); leave sparse out for dense ones`);
+      if (!isInteger(input.dtype))
+        throw new DTypeError(
+          `embedding: the input must be int32 or int64 indices, got ${input.dtype} (${at}); cast it with input.int() ` +
+            'or input.long()',
         );
-    if (opts.sparse)
-      throw new ValueError(`embedding: sparse gradients are not supported (${at}); leave sparse out for dense ones`);
-    if (!isInteger(input.dtype))
-      throw new DTypeError(
-        `embedding: the input must be int32 or int64 indices, got ${input.dtype} (${at}); cast it with input.int() ` +
-          'or input.long()',
-      );
-    if (weight.ndim !== 2)
-      throw new ShapeError(
-        `embedding: weight must be 2-D, [numEmbeddings, embeddingDim], but ${at}; reshape it, or use indexSelect ` +
-          `for other layouts`,
-      );
-    checkFloat('embedding', 'weight', weight, at);
-    const [rows, dim] = weight.shape;
-    const pad = paddingRow('embedding', opts.paddingIdx, rows);
-    const maxNorm = opts.maxNorm ?? null;
-    const normType = opts.normType ?? 2;
-    if (maxNorm !== null && !(typeof maxNorm === 'number' && maxNorm >= 0))
-      throw new ValueError(`embedding: maxNorm must be a number ≥ 0, got ${maxNorm} (${at})`);
-    if (!(typeof normType === 'number' && normType > 0))
-      throw new ValueError(
-        `embedding: normType must be a number > 0 (2 for the Euclidean norm), got ${normType} (${at})`,
-      );
-    const vals = input.dataSync();
-    for (let i = 0; i < vals.length; i++)
-      if (!(vals[i] >= 0 && vals[i] < rows))
-        throw new IndexError(
-          `embedding: index ${vals[i]} at position ${fmtPosition(input.shape, i)} is out of range for ${rows} ` +
-            `embeddings (${at}); indices must be in [0, ${rows - 1}]` +
-            (vals[i] < 0 ? '; negative indices are not wrapped' : '; make the table larger (numEmbeddings)'),
+      if (weight.ndim !== 2)
+        throw new ShapeError(
+          `embedding: weight must be 2-D, [numEmbeddings, embeddingDim], but ${at}; reshape it, or use indexSelect ` +
+            `for other layouts`,
         );
-
-    if (maxNorm !== null) renormRows(weight, vals, maxNorm, normType);
-    const rowsOut = indexSelect(weight, 0, reshape(input, [-1]));
-    let out = rowsOut;
-    if (pad !== null || opts.scaleGradByFreq) {
-      // Each looked-up row's gradient factor: 0 for the padding row, 1 / count with scaleGradByFreq. Applied as
-      // r.detach() + (r − r.detach())·factor: exactly r in value (r − r.detach() is 0), factor·dr in derivative.
-      const counts = new Map<number, number>();
-      if (opts.scaleGradByFreq) for (const v of vals) counts.set(v, (counts.get(v) ?? 0) + 1);
-      const factor = new Float64Array(vals.length);
+      checkFloat('embedding', 'weight', weight, at);
+      const [rows, dim] = weight.shape;
+      const pad = paddingRow('embedding', paddingIdx, rows);
+      const maxNorm = maxNormArg;
+      const vals = input.dataSync();
       for (let i = 0; i < vals.length; i++)
-        factor[i] = vals[i] === pad ? 0 : opts.scaleGradByFreq ? 1 / (counts.get(vals[i]) as number) : 1;
-      const f = toDtype(fromTypedArray(factor, [vals.length, 1], 'float64'), weight.dtype);
-      const d = rowsOut.detach();
-      out = add(d, mul(sub(rowsOut, d), f));
-    }
-    return reshape(out, [...input.shape, dim]);
-  },
+        if (!(vals[i] >= 0 && vals[i] < rows))
+          throw new IndexError(
+            `embedding: index ${vals[i]} at position ${fmtPosition(input.shape, i)} is out of range for ${rows} ` +
+              `embeddings (${at}); indices must be in [0, ${rows - 1}]` +
+              (vals[i] < 0 ? '; negative indices are not wrapped' : '; make the table larger (numEmbeddings)'),
+          );
+
+      if (maxNorm !== null) renormRows(weight, vals, maxNorm, normType);
+      const rowsOut = indexSelect(weight, 0, reshape(input, [-1]));
+      let out = rowsOut;
+      if (pad !== null || scaleGradByFreq) {
+        // Each looked-up row's gradient factor: 0 for the padding row, 1 / count with scaleGradByFreq. Applied as
+        // r.detach() + (r − r.detach())·factor: exactly r in value (r − r.detach() is 0), factor·dr in derivative.
+        const counts = new Map<number, number>();
+        if (scaleGradByFreq) for (const v of vals) counts.set(v, (counts.get(v) ?? 0) + 1);
+        const factor = new Float64Array(vals.length);
+        for (let i = 0; i < vals.length; i++)
+          factor[i] = vals[i] === pad ? 0 : scaleGradByFreq ? 1 / (counts.get(vals[i]) as number) : 1;
+        const f = toDtype(fromTypedArray(factor, [vals.length, 1], 'float64'), weight.dtype);
+        const d = rowsOut.detach();
+        out = add(d, mul(sub(rowsOut, d), f));
+      }
+      return reshape(out, [...input.shape, dim]);
+    },
+  ) as (...a: PyArgs<[input: Tensor, weight: Tensor], EmbeddingPositional, EmbeddingOptions>) => Tensor,
   samples: [
     { args: [{ shape: [2, 3], dtype: 'int32', low: 0, high: 5 }, [5, 4]], torch: 'F.embedding' },
     {
@@ -278,6 +295,8 @@ export const embedding = testedOp({
 
 // ----- bilinear ------------------------------------------------------------------------------------------------
 
+const BILINEAR_ARGS = { args: { input1: tensor, input2: tensor, weight: tensor, bias: optional(nullable(tensor)) } };
+
 /**
  * y_k = x1ᵀ·W_k·x2 + b_k for each output feature k, with PyTorch's layouts: input1 [..., in1], input2 [..., in2]
  * with the same leading dims, weight [out, in1, in2], bias [out]; the output is [..., out]. Composed as one matmul of
@@ -285,54 +304,54 @@ export const embedding = testedOp({
  */
 export const bilinear = testedOp({
   name: 'bilinear',
-  fn: (input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
-    checkTensor('bilinear', 'input1', input1, 'the first argument');
-    checkTensor('bilinear', 'input2', input2, `input1 is ${fmtShape(input1.shape)}`);
-    checkTensor('bilinear', 'weight', weight, `input1 is ${fmtShape(input1.shape)}`);
-    if (bias !== null && bias !== undefined) checkTensor('bilinear', 'bias', bias, 'the fourth argument');
-    const at =
-      `input1 is ${fmtShape(input1.shape)}, input2 is ${fmtShape(input2.shape)}, weight is ${fmtShape(weight.shape)}` +
-      (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
-    if (input1.ndim === 0 || input2.ndim === 0)
-      throw new ShapeError(`bilinear: the inputs need at least 1 dim, their features (${at}); reshape them to [1]`);
-    const lead = input1.shape.slice(0, -1);
-    if (!sameShape(lead, input2.shape.slice(0, -1)))
-      throw new ShapeError(
-        `bilinear: the inputs' batch dims must match (${at}): every dim but the last is the batch, and ` +
-          `${fmtShape(lead)} ≠ ${fmtShape(input2.shape.slice(0, -1))}; they are not broadcast`,
-      );
-    if (weight.ndim !== 3)
-      throw new ShapeError(`bilinear: weight must be 3-D, [outFeatures, in1Features, in2Features], but ${at}`);
-    const [out, in1, in2] = weight.shape;
-    if (input1.shape[input1.ndim - 1] !== in1 || input2.shape[input2.ndim - 1] !== in2)
-      throw new ShapeError(
-        `bilinear: ${at}; weight is [outFeatures, in1Features, in2Features], so input1's last dim must be ${in1} ` +
-          `and input2's ${in2}: swap the inputs or fix the layer sizes`,
-      );
-    if (bias && !(bias.ndim === 1 && bias.shape[0] === out))
-      throw new ShapeError(`bilinear: bias must be [${out}], one per output feature (weight.shape[0]), but ${at}`);
-    for (const [name, t] of [
-      ['input1', input1],
-      ['input2', input2],
-      ['weight', weight],
-    ] as const)
-      checkFloat('bilinear', name, t, at);
-    if (bias) checkFloat('bilinear', 'bias', bias, at);
-    // One dtype for the inputs and the weight, as PyTorch's matmul requires; the bias is added, so it may promote.
-    checkSameDtype('bilinear', [
-      ['input1', input1],
-      ['input2', input2],
-      ['weight', weight],
-    ]);
+  fn: checked(
+    'bilinear',
+    BILINEAR_ARGS,
+    (input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => {
+      const at =
+        `input1 is ${fmtShape(input1.shape)}, input2 is ${fmtShape(input2.shape)}, weight is ${fmtShape(weight.shape)}` +
+        (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
+      if (input1.ndim === 0 || input2.ndim === 0)
+        throw new ShapeError(`bilinear: the inputs need at least 1 dim, their features (${at}); reshape them to [1]`);
+      const lead = input1.shape.slice(0, -1);
+      if (!sameShape(lead, input2.shape.slice(0, -1)))
+        throw new ShapeError(
+          `bilinear: the inputs' batch dims must match (${at}): every dim but the last is the batch, and ` +
+            `${fmtShape(lead)} ≠ ${fmtShape(input2.shape.slice(0, -1))}; they are not broadcast`,
+        );
+      if (weight.ndim !== 3)
+        throw new ShapeError(`bilinear: weight must be 3-D, [outFeatures, in1Features, in2Features], but ${at}`);
+      const [out, in1, in2] = weight.shape;
+      if (input1.shape[input1.ndim - 1] !== in1 || input2.shape[input2.ndim - 1] !== in2)
+        throw new ShapeError(
+          `bilinear: ${at}; weight is [outFeatures, in1Features, in2Features], so input1's last dim must be ${in1} ` +
+            `and input2's ${in2}: swap the inputs or fix the layer sizes`,
+        );
+      if (bias && !(bias.ndim === 1 && bias.shape[0] === out))
+        throw new ShapeError(`bilinear: bias must be [${out}], one per output feature (weight.shape[0]), but ${at}`);
+      for (const [name, t] of [
+        ['input1', input1],
+        ['input2', input2],
+        ['weight', weight],
+      ] as const)
+        checkFloat('bilinear', name, t, at);
+      if (bias) checkFloat('bilinear', 'bias', bias, at);
+      // One dtype for the inputs and the weight, as PyTorch's matmul requires; the bias is added, so it may promote.
+      checkSameDtype('bilinear', [
+        ['input1', input1],
+        ['input2', input2],
+        ['weight', weight],
+      ]);
 
-    const n = numel(lead);
-    const x1 = reshape(input1, [n, in1]);
-    const x2 = reshape(input2, [n, 1, in2]);
-    const w = reshape(permute(weight, [1, 0, 2]), [in1, out * in2]);
-    let y = sum(mul(reshape(matmul(x1, w), [n, out, in2]), x2), -1);
-    if (bias) y = add(y, bias);
-    return reshape(y, [...lead, out]);
-  },
+      const n = numel(lead);
+      const x1 = reshape(input1, [n, in1]);
+      const x2 = reshape(input2, [n, 1, in2]);
+      const w = reshape(permute(weight, [1, 0, 2]), [in1, out * in2]);
+      let y = sum(mul(reshape(matmul(x1, w), [n, out, in2]), x2), -1);
+      if (bias) y = add(y, bias);
+      return reshape(y, [...lead, out]);
+    },
+  ),
   samples: [
     { args: [[5, 3], [5, 4], [2, 3, 4], [2]] },
     {
@@ -352,11 +371,14 @@ export const bilinear = testedOp({
 
 // ----- unflatten -----------------------------------------------------------------------------------------------
 
+const UNFLATTEN_ARGS =
+  // One size may be -1 (inferred): which negative sizes are allowed is the op's rule, with the whole list.
+  { args: { input: tensor, dim: dimArg, sizes: array(int(), 'an array of whole numbers') } };
+
 /** Splits dim into sizes (one may be -1, inferred): flatten's inverse, as torch.unflatten. A view when it can be. */
 export const unflatten = testedOp({
   name: 'unflatten',
-  fn: (input: Tensor, dim: number, sizes: readonly number[]): Tensor => {
-    checkTensor('unflatten', 'input', input, 'the first argument');
+  fn: checked('unflatten', UNFLATTEN_ARGS, (input: Tensor, dim: number, sizes: readonly number[]): Tensor => {
     const d = normDim('unflatten', dim, input.ndim, input.shape);
     const at = `input is ${fmtShape(input.shape)}, sizes ${Array.isArray(sizes) ? fmtShape(sizes) : String(sizes)}`;
     if (!Array.isArray(sizes) || sizes.length === 0)
@@ -386,7 +408,7 @@ export const unflatten = testedOp({
       );
     const shape = input.ndim === 0 ? resolved : [...input.shape.slice(0, d), ...resolved, ...input.shape.slice(d + 1)];
     return reshape(input, shape);
-  },
+  }),
   samples: [
     { args: [[2, 12]], call: (f, x) => f(x, 1, [3, 4]), torch: 'lambda x: torch.unflatten(x, 1, (3, 4))' },
     {

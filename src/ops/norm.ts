@@ -6,6 +6,8 @@
  * options, shapes, dtypes — runs in the public function before anything is computed or updated.
  */
 import { noGrad } from '../autograd/mode.js';
+import { array, bool, checked, int, nullable, number, optional, tensor, union } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { numel, sameShape } from '../core/shape.js';
@@ -29,27 +31,18 @@ export interface NormOptions {
   /** Added to the variance before the root, for stability. Default 1e-5. */
   eps?: number;
 }
+/** layerNorm's and groupNorm's optional parameters by name. */
+interface AffineNormOptions extends NormOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+}
 
 // ----- shared checks -------------------------------------------------------------------------------------------
 
-const SNAKE: Record<string, string> = { normalized_shape: 'normalizedShape', num_groups: 'numGroups' };
-
-function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): void {
-  if (opts === null || typeof opts !== 'object' || isTensor(opts) || Array.isArray(opts))
-    throw new ValueError(
-      `${op}: the last argument must be an options object like {${allowed.join(', ')}}, got ` +
-        `${isTensor(opts) ? `a tensor of shape ${fmtShape(opts.shape)}` : String(opts)} (${at}); pass {} or leave it out`,
-    );
-  for (const k of Object.keys(opts))
-    if (!allowed.includes(k))
-      throw new ValueError(
-        `${op}: unknown option '${k}' (${at}); the options are ${allowed.join(', ')}` +
-          (SNAKE[k] ? `: use ${SNAKE[k]}` : ''),
-      );
-  const eps = (opts as NormOptions).eps;
-  if (eps !== undefined && !(typeof eps === 'number' && eps >= 0))
-    throw new ValueError(`${op}: eps must be a number ≥ 0, got ${String(eps)} (${at}); the default is 1e-5`);
-}
+/** An optional per-channel tensor (weight, bias); its shape is checked against the input's. */
+const PARAM = optional(nullable(tensor));
+/** Added to the variance before the root; 0 is allowed (an exactly constant input then gives inf, as in PyTorch). */
+const EPS = optional(number({ min: 0 }));
 
 function checkInput(op: string, input: unknown, minDims: number, layout: string): asserts input is Tensor {
   if (!isTensor(input))
@@ -104,75 +97,94 @@ const channelView = (c: number, ndim: number) => Array.from({ length: ndim - 1 }
  */
 export const batchNorm = testedOp({
   name: 'batchNorm',
-  fn: (
-    input: Tensor,
-    runningMean: Tensor | null,
-    runningVar: Tensor | null,
-    weight: Tensor | null = null,
-    bias: Tensor | null = null,
-    opts: BatchNormOptions = {},
-  ): Tensor => {
-    const op = 'batchNorm';
-    checkInput(op, input, 2, '[N, C] or [N, C, ...] (channels in dim 1)');
-    const c = input.shape[1];
-    const at =
-      `input is ${fmtShape(input.shape)}` +
-      [
-        ['runningMean', runningMean],
-        ['runningVar', runningVar],
-        ['weight', weight],
-        ['bias', bias],
-      ]
-        .map(([k, t]) => (isTensor(t) ? `, ${k} is ${fmtShape(t.shape)}` : ''))
-        .join('');
-    checkOptions(op, opts, ['training', 'momentum', 'eps'], at);
-    const training = opts.training ?? false;
-    const momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
-    const eps = opts.eps ?? 1e-5;
-    if (typeof momentum !== 'number' || !Number.isFinite(momentum))
-      throw new ValueError(
-        `batchNorm: momentum must be a number, got ${String(momentum)} (${at}); for a cumulative average use the ` +
-          `BatchNorm module with {momentum: null}, which tracks the batch count`,
-      );
-    const why = `one per channel (dim 1 of the input has ${c})`;
-    checkParam(op, 'runningMean', runningMean, [c], at, why);
-    checkParam(op, 'runningVar', runningVar, [c], at, why);
-    checkParam(op, 'weight', weight, [c], at, why);
-    checkParam(op, 'bias', bias, [c], at, why);
-    if ((runningMean === null || runningMean === undefined) !== (runningVar === null || runningVar === undefined))
-      throw new ValueError(`batchNorm: pass both runningMean and runningVar, or neither (${at})`);
-    const hasRunning = isTensor(runningMean) && isTensor(runningVar);
-    const view = channelView(c, input.ndim);
+  fn: checked(
+    'batchNorm',
+    {
+      args: {
+        input: tensor,
+        runningMean: nullable(tensor),
+        runningVar: nullable(tensor),
+        weight: PARAM,
+        bias: PARAM,
+        training: optional(bool),
+        momentum: optional({
+          ...number(),
+          what:
+            'a finite number (for a cumulative average use the BatchNorm module with {momentum: null}, which ' +
+            'tracks the batch count)',
+        }),
+        eps: EPS,
+      },
+    },
+    (
+      input: Tensor,
+      runningMean: Tensor | null,
+      runningVar: Tensor | null,
+      weight: Tensor | null = null,
+      bias: Tensor | null = null,
+      training: boolean = false,
+      momentum: number = 0.1,
+      eps: number = 1e-5,
+    ): Tensor => {
+      const op = 'batchNorm';
+      checkInput(op, input, 2, '[N, C] or [N, C, ...] (channels in dim 1)');
+      const c = input.shape[1];
+      const at =
+        `input is ${fmtShape(input.shape)}` +
+        [
+          ['runningMean', runningMean],
+          ['runningVar', runningVar],
+          ['weight', weight],
+          ['bias', bias],
+        ]
+          .map(([k, t]) => (isTensor(t) ? `, ${k} is ${fmtShape(t.shape)}` : ''))
+          .join('');
+      const why = `one per channel (dim 1 of the input has ${c})`;
+      checkParam(op, 'runningMean', runningMean, [c], at, why);
+      checkParam(op, 'runningVar', runningVar, [c], at, why);
+      checkParam(op, 'weight', weight, [c], at, why);
+      checkParam(op, 'bias', bias, [c], at, why);
+      if ((runningMean === null || runningMean === undefined) !== (runningVar === null || runningVar === undefined))
+        throw new ValueError(`batchNorm: pass both runningMean and runningVar, or neither (${at})`);
+      const hasRunning = isTensor(runningMean) && isTensor(runningVar);
+      const view = channelView(c, input.ndim);
 
-    if (!training) {
-      if (!hasRunning)
+      if (!training) {
+        if (!hasRunning)
+          throw new ValueError(
+            `batchNorm: evaluation mode (training: false, the default) normalises with the running statistics, but ` +
+              `runningMean and runningVar are null (${at}); pass them, or {training: true} to use the batch's`,
+          );
+        const rm = reshape(toDtype(runningMean, input.dtype), view);
+        const rv = reshape(toDtype(runningVar, input.dtype), view);
+        return affine(mul(sub(input, rm), rsqrt(add(rv, eps))), weight, bias, view);
+      }
+
+      const n = numel(input.shape) / Math.max(c, 1);
+      if (n === 1)
         throw new ValueError(
-          `batchNorm: evaluation mode (training: false, the default) normalises with the running statistics, but ` +
-            `runningMean and runningVar are null (${at}); pass them, or {training: true} to use the batch's`,
+          `batchNorm: expected more than 1 value per channel when training, got input of shape ` +
+            `${fmtShape(input.shape)} (${at}); a batch of one has no variance: use a larger batch, or evaluation mode`,
         );
-      const rm = reshape(toDtype(runningMean, input.dtype), view);
-      const rv = reshape(toDtype(runningVar, input.dtype), view);
-      return affine(mul(sub(input, rm), rsqrt(add(rv, eps))), weight, bias, view);
-    }
-
-    const n = numel(input.shape) / Math.max(c, 1);
-    if (n === 1)
-      throw new ValueError(
-        `batchNorm: expected more than 1 value per channel when training, got input of shape ` +
-          `${fmtShape(input.shape)} (${at}); a batch of one has no variance: use a larger batch, or evaluation mode`,
-      );
-    const dims = [0, ...Array.from({ length: input.ndim - 2 }, (_, i) => i + 2)];
-    const { y, mu, biasedVar } = normalize(input, dims, eps);
-    // PyTorch leaves the running statistics alone for an empty batch, which has no statistics to blend in.
-    if (hasRunning && n > 0)
-      noGrad(() => {
-        const bm = reshape(mu.detach(), [c]);
-        const bv = mul(reshape(biasedVar.detach(), [c]), n / (n - 1));
-        copy_(runningMean, add(mul(runningMean, 1 - momentum), mul(toDtype(bm, runningMean.dtype), momentum)));
-        copy_(runningVar, add(mul(runningVar, 1 - momentum), mul(toDtype(bv, runningVar.dtype), momentum)));
-      });
-    return affine(y, weight, bias, view);
-  },
+      const dims = [0, ...Array.from({ length: input.ndim - 2 }, (_, i) => i + 2)];
+      const { y, mu, biasedVar } = normalize(input, dims, eps);
+      // PyTorch leaves the running statistics alone for an empty batch, which has no statistics to blend in.
+      if (hasRunning && n > 0)
+        noGrad(() => {
+          const bm = reshape(mu.detach(), [c]);
+          const bv = mul(reshape(biasedVar.detach(), [c]), n / (n - 1));
+          copy_(runningMean, add(mul(runningMean, 1 - momentum), mul(toDtype(bm, runningMean.dtype), momentum)));
+          copy_(runningVar, add(mul(runningVar, 1 - momentum), mul(toDtype(bv, runningVar.dtype), momentum)));
+        });
+      return affine(y, weight, bias, view);
+    },
+  ) as (
+    ...a: PyArgs<
+      [input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null],
+      [weight: Tensor | null, bias: Tensor | null, training: boolean, momentum: number, eps: number],
+      BatchNormOptions & { weight?: Tensor | null; bias?: Tensor | null }
+    >
+  ) => Tensor,
   samples: [
     {
       args: [[4, 3], { shape: [3], grad: false }, { shape: [3], low: 0.5, high: 2, grad: false }, [3], [3]],
@@ -220,36 +232,56 @@ export const batchNorm = testedOp({
  */
 export const layerNorm = testedOp({
   name: 'layerNorm',
-  fn: (
-    input: Tensor,
-    normalizedShape: number | readonly number[],
-    weight: Tensor | null = null,
-    bias: Tensor | null = null,
-    opts: NormOptions = {},
-  ): Tensor => {
-    const op = 'layerNorm';
-    checkInput(op, input, 0, 'a tensor');
-    const ns = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-    if (!Array.isArray(ns) || ns.length === 0 || !ns.every((n) => Number.isInteger(n) && n >= 0))
-      throw new ValueError(
-        `layerNorm: normalizedShape must be a size or a non-empty list of sizes (the input's last dims), got ` +
-          `${JSON.stringify(normalizedShape)} (input is ${fmtShape(input.shape)})`,
-      );
-    const at = `input is ${fmtShape(input.shape)}, normalizedShape is ${fmtShape(ns)}`;
-    checkOptions(op, opts, ['eps'], at);
-    const k = ns.length;
-    if (input.ndim < k || !sameShape(input.shape.slice(input.ndim - k), ns))
-      throw new ShapeError(
-        `layerNorm: ${at}; the input's last ${k} dim${k > 1 ? 's' : ''} must equal normalizedShape, i.e. the input ` +
-          `must be [*, ${ns.join(', ')}]: pass normalizedShape = the trailing dims to normalise over` +
-          (input.ndim ? ` (e.g. ${fmtShape(input.shape.slice(-1))})` : ''),
-      );
-    checkParam(op, 'weight', weight, ns, at, 'the same shape as normalizedShape');
-    checkParam(op, 'bias', bias, ns, at, 'the same shape as normalizedShape');
-    const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
-    const { y } = normalize(input, dims, opts.eps ?? 1e-5);
-    return affine(y, weight, bias, [...ns]);
-  },
+  fn: checked(
+    'layerNorm',
+    {
+      args: {
+        input: tensor,
+        normalizedShape: union(
+          int({ min: 0 }),
+          array(int({ min: 0 }), "a non-empty array of sizes (the input's last dims)"),
+        ),
+        weight: PARAM,
+        bias: PARAM,
+        eps: EPS,
+      },
+    },
+    (
+      input: Tensor,
+      normalizedShape: number | readonly number[],
+      weight: Tensor | null = null,
+      bias: Tensor | null = null,
+      eps: number = 1e-5,
+    ): Tensor => {
+      const op = 'layerNorm';
+      checkInput(op, input, 0, 'a tensor');
+      const ns = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+      if (!Array.isArray(ns) || ns.length === 0 || !ns.every((n) => Number.isInteger(n) && n >= 0))
+        throw new ValueError(
+          `layerNorm: normalizedShape must be a size or a non-empty list of sizes (the input's last dims), got ` +
+            `${JSON.stringify(normalizedShape)} (input is ${fmtShape(input.shape)})`,
+        );
+      const at = `input is ${fmtShape(input.shape)}, normalizedShape is ${fmtShape(ns)}`;
+      const k = ns.length;
+      if (input.ndim < k || !sameShape(input.shape.slice(input.ndim - k), ns))
+        throw new ShapeError(
+          `layerNorm: ${at}; the input's last ${k} dim${k > 1 ? 's' : ''} must equal normalizedShape, i.e. the input ` +
+            `must be [*, ${ns.join(', ')}]: pass normalizedShape = the trailing dims to normalise over` +
+            (input.ndim ? ` (e.g. ${fmtShape(input.shape.slice(-1))})` : ''),
+        );
+      checkParam(op, 'weight', weight, ns, at, 'the same shape as normalizedShape');
+      checkParam(op, 'bias', bias, ns, at, 'the same shape as normalizedShape');
+      const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
+      const { y } = normalize(input, dims, eps);
+      return affine(y, weight, bias, [...ns]);
+    },
+  ) as (
+    ...a: PyArgs<
+      [input: Tensor, normalizedShape: number | readonly number[]],
+      [weight: Tensor | null, bias: Tensor | null, eps: number],
+      AffineNormOptions
+    >
+  ) => Tensor,
   samples: [
     {
       args: [[3, 4], [4], [4]],
@@ -284,33 +316,42 @@ export const layerNorm = testedOp({
  */
 export const groupNorm = testedOp({
   name: 'groupNorm',
-  fn: (
-    input: Tensor,
-    numGroups: number,
-    weight: Tensor | null = null,
-    bias: Tensor | null = null,
-    opts: NormOptions = {},
-  ): Tensor => {
-    const op = 'groupNorm';
-    checkInput(op, input, 2, '[N, C] or [N, C, ...] (channels in dim 1)');
-    const c = input.shape[1];
-    const at = `input is ${fmtShape(input.shape)}, numGroups is ${numGroups}`;
-    checkOptions(op, opts, ['eps'], at);
-    if (!Number.isInteger(numGroups) || numGroups <= 0)
-      throw new ValueError(`groupNorm: numGroups must be a whole number ≥ 1, got ${numGroups} (${at})`);
-    if (c % numGroups !== 0)
-      throw new ShapeError(
-        `groupNorm: ${at}; the number of channels (dim 1, ${c}) must be divisible by numGroups: pick a divisor of ` +
-          `${c}, or check which dim holds the channels`,
-      );
-    const why = `one per channel (dim 1 of the input has ${c})`;
-    checkParam(op, 'weight', weight, [c], at, why);
-    checkParam(op, 'bias', bias, [c], at, why);
-    const n = input.shape[0];
-    const perGroup = (c / numGroups) * numel(input.shape.slice(2));
-    const { y } = normalize(reshape(input, [n, numGroups, perGroup]), [2], opts.eps ?? 1e-5);
-    return affine(reshape(y, input.shape as number[]), weight, bias, channelView(c, input.ndim));
-  },
+  fn: checked(
+    'groupNorm',
+    { args: { input: tensor, numGroups: int({ min: 1 }), weight: PARAM, bias: PARAM, eps: EPS } },
+    (
+      input: Tensor,
+      numGroups: number,
+      weight: Tensor | null = null,
+      bias: Tensor | null = null,
+      eps: number = 1e-5,
+    ): Tensor => {
+      const op = 'groupNorm';
+      checkInput(op, input, 2, '[N, C] or [N, C, ...] (channels in dim 1)');
+      const c = input.shape[1];
+      const at = `input is ${fmtShape(input.shape)}, numGroups is ${numGroups}`;
+      if (!Number.isInteger(numGroups) || numGroups <= 0)
+        throw new ValueError(`groupNorm: numGroups must be a whole number ≥ 1, got ${numGroups} (${at})`);
+      if (c % numGroups !== 0)
+        throw new ShapeError(
+          `groupNorm: ${at}; the number of channels (dim 1, ${c}) must be divisible by numGroups: pick a divisor of ` +
+            `${c}, or check which dim holds the channels`,
+        );
+      const why = `one per channel (dim 1 of the input has ${c})`;
+      checkParam(op, 'weight', weight, [c], at, why);
+      checkParam(op, 'bias', bias, [c], at, why);
+      const n = input.shape[0];
+      const perGroup = (c / numGroups) * numel(input.shape.slice(2));
+      const { y } = normalize(reshape(input, [n, numGroups, perGroup]), [2], eps);
+      return affine(reshape(y, input.shape as number[]), weight, bias, channelView(c, input.ndim));
+    },
+  ) as (
+    ...a: PyArgs<
+      [input: Tensor, numGroups: number],
+      [weight: Tensor | null, bias: Tensor | null, eps: number],
+      AffineNormOptions
+    >
+  ) => Tensor,
   samples: [
     {
       args: [[2, 6, 3], [6], [6]],

@@ -12,10 +12,24 @@
  */
 
 import { noGrad } from '../autograd/mode.js';
+import {
+  array,
+  bool,
+  checked,
+  custom,
+  int,
+  nullable,
+  number,
+  oneOf,
+  optional,
+  tensor as tensorArg,
+  union,
+} from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkOptions as checkSpatialOptions, conv2d, type SpatialSize, tuple } from './conv.js';
+import { conv2d, type SpatialSize, tuple } from './conv.js';
 import { arange, ones, tensor } from './creation.js';
 import { add, div, mul } from './elementwise.js';
 import { gather, indexSelect } from './indexing.js';
@@ -52,21 +66,79 @@ export interface AvgPool2dOptions extends AvgPoolOptions {
   divisorOverride?: number | null;
 }
 
-/** PyTorch's snake_case keywords, so a Python habit gets pointed at the camelCase option. */
-const SNAKE: Record<string, string> = {
-  ceil_mode: 'ceilMode',
-  return_indices: 'returnIndices',
-  count_include_pad: 'countIncludePad',
-  divisor_override: 'divisorOverride',
-  scale_factor: 'scaleFactor',
-  align_corners: 'alignCorners',
-  recompute_scale_factor: 'recomputeScaleFactor',
-  kernel_size: 'the second argument',
-};
+/** A size that must be ≥ 1 (a kernel, a stride, a dilation): one for every spatial dim, or one per dim. */
+const SIZE1 = union(int({ min: 1 }), array(int({ min: 1 }), 'an array of whole numbers ≥ 1'));
+/** A padding: one for every spatial dim, or one per dim (at most half the kernel: the op checks that). */
+const SIZE0 = union(int({ min: 0 }), array(int({ min: 0 }), 'an array of whole numbers ≥ 0'));
+/** PyTorch's stride=None is the kernel size; so is an empty list. */
+const STRIDE = optional(nullable(SIZE1));
+/** kernel_size is not a camelCase slip the binder can find (required parameters are not options). */
+const RENAMES = { kernel_size: 'kernelSize, the second argument' };
 
-function checkOptions(op: string, opts: unknown, allowed: readonly string[], at: string): void {
-  checkSpatialOptions(op, opts, allowed, at, SNAKE, '');
+/**
+ * `max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)`, and
+ * max_pool1d's and the *_with_indices forms.
+ */
+const MAX_POOL_ARGS = {
+  args: {
+    input: tensorArg,
+    kernelSize: SIZE1,
+    stride: STRIDE,
+    padding: optional(SIZE0),
+    dilation: optional(SIZE1),
+    ceilMode: optional(bool),
+    returnIndices: optional(bool),
+  },
+  renames: RENAMES,
+};
+type MaxPoolPositional = [stride: SpatialSize | null, padding: SpatialSize, dilation: SpatialSize, ceilMode: boolean];
+type MaxPoolRequired = [input: Tensor, kernelSize: SpatialSize];
+
+/** maxPool2d and maxPool1d as called: the values, or with returnIndices (positional or by name) values and indices. */
+export interface MaxPoolFn {
+  (
+    ...a: PyArgs<
+      MaxPoolRequired,
+      [...MaxPoolPositional, returnIndices: false],
+      MaxPoolOptions & { returnIndices?: false }
+    >
+  ): Tensor;
+  (input: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
+  (
+    input: Tensor,
+    kernelSize: SpatialSize,
+    stride: SpatialSize | null | undefined,
+    padding: SpatialSize | undefined,
+    dilation: SpatialSize | undefined,
+    ceilMode: boolean | undefined,
+    returnIndices: true,
+  ): [Tensor, Tensor];
+  (
+    ...a: PyArgs<MaxPoolRequired, [...MaxPoolPositional, returnIndices: boolean], MaxPoolOptions>
+  ): Tensor | [Tensor, Tensor];
 }
+type MaxPoolWithIndicesFn = (
+  ...a: PyArgs<MaxPoolRequired, [...MaxPoolPositional, returnIndices: boolean], MaxPoolOptions>
+) => [Tensor, Tensor];
+
+/** `avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None)`. */
+const AVG_POOL_ARGS = {
+  args: {
+    input: tensorArg,
+    kernelSize: SIZE1,
+    stride: STRIDE,
+    padding: optional(SIZE0),
+    ceilMode: optional(bool),
+    countIncludePad: optional(bool),
+  },
+  renames: RENAMES,
+};
+type AvgPoolPositional = [
+  stride: SpatialSize | null,
+  padding: SpatialSize,
+  ceilMode: boolean,
+  countIncludePad: boolean,
+];
 
 const dimNames = (nd: number) => (nd === 2 ? 'H, W' : 'L');
 
@@ -168,14 +240,13 @@ function windowExtent(w: Window): { hp: number; wp: number } {
 function padToWindows(x4: Tensor, w: Window, value: number): Tensor {
   const [H, W] = x4.shape.slice(2);
   const { hp, wp } = windowExtent(w);
-  return pad(x4, [w.padding[1], wp - W - w.padding[1], w.padding[0], hp - H - w.padding[0]], { value });
+  return pad(x4, [w.padding[1], wp - W - w.padding[1], w.padding[0], hp - H - w.padding[0]], 'constant', value);
 }
 
 // ----- max pooling ---------------------------------------------------------------------------------------------
 
 function maxPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions): [Tensor, Tensor] {
   const at = `input is ${isTensor(x) ? fmtShape(x.shape) : String(x)}, kernelSize ${JSON.stringify(kernelSize)}`;
-  checkOptions(op, opts, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices'], at);
   const { x4, batched } = lift(op, nd, x, at);
   const win = poolWindow(op, nd, x4.shape.slice(4 - nd), kernelSize, opts, at);
   const [N, C, H, W] = x4.shape;
@@ -222,53 +293,41 @@ function maxPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, o
   return [unlift(reshape(values, [N, C, OH, OW]), batched, nd), unlift(reshape(indices, [N, C, OH, OW]), batched, nd)];
 }
 
+/** The public max pools: the values, or values and indices when returnIndices is true. */
+function maxPool(name: string, nd: number, withIndices: boolean) {
+  return checked(
+    name,
+    MAX_POOL_ARGS,
+    (
+      x: Tensor,
+      kernelSize: SpatialSize,
+      stride?: SpatialSize | null,
+      padding?: SpatialSize,
+      dilation?: SpatialSize,
+      ceilMode?: boolean,
+      returnIndices?: boolean,
+    ): Tensor | [Tensor, Tensor] => {
+      const r = maxPoolNd(name.replace('WithIndices', ''), nd, x, kernelSize, { stride, padding, dilation, ceilMode });
+      return withIndices || returnIndices ? r : r[0];
+    },
+  );
+}
+
 /**
- * 2-D max pooling over [N, C, H, W] (or [C, H, W]); PyTorch's F.max_pool2d. With {returnIndices: true} it returns
+ * 2-D max pooling over [N, C, H, W] (or [C, H, W]); PyTorch's F.max_pool2d. With returnIndices it returns
  * [values, indices], the indices int32 and flat over each input plane (h·W + w), as PyTorch's. The gradient goes to
  * each window's argmax (the first on ties).
  */
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: SpatialSize,
-  opts: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: SpatialSize,
-  opts?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool2d(x: Tensor, kernelSize: SpatialSize, opts?: MaxPoolOptions): Tensor | [Tensor, Tensor];
-export function maxPool2d(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor | [Tensor, Tensor] {
-  const r = maxPoolNd('maxPool2d', 2, x, kernelSize, opts);
-  return opts.returnIndices ? r : r[0];
-}
+export const maxPool2d = maxPool('maxPool2d', 2, false) as MaxPoolFn;
 
 /** maxPool2d's values and indices (PyTorch's F.max_pool2d_with_indices). */
-export function maxPool2dWithIndices(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): [Tensor, Tensor] {
-  return maxPoolNd('maxPool2d', 2, x, kernelSize, opts);
-}
+export const maxPool2dWithIndices = maxPool('maxPool2dWithIndices', 2, true) as MaxPoolWithIndicesFn;
 
 /** 1-D max pooling over [N, C, L] (or [C, L]); PyTorch's F.max_pool1d. */
-export function maxPool1d(
-  x: Tensor,
-  kernelSize: SpatialSize,
-  opts: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool1d(
-  x: Tensor,
-  kernelSize: SpatialSize,
-  opts?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool1d(x: Tensor, kernelSize: SpatialSize, opts?: MaxPoolOptions): Tensor | [Tensor, Tensor];
-export function maxPool1d(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor | [Tensor, Tensor] {
-  const r = maxPoolNd('maxPool1d', 1, x, kernelSize, opts);
-  return opts.returnIndices ? r : r[0];
-}
+export const maxPool1d = maxPool('maxPool1d', 1, false) as MaxPoolFn;
 
 /** maxPool1d's values and indices (PyTorch's F.max_pool1d_with_indices). */
-export function maxPool1dWithIndices(x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): [Tensor, Tensor] {
-  return maxPoolNd('maxPool1d', 1, x, kernelSize, opts);
-}
+export const maxPool1dWithIndices = maxPool('maxPool1dWithIndices', 1, true) as MaxPoolWithIndicesFn;
 
 /** Values times (indices + 1): one tensor that checks both against PyTorch, and the gradient through the values. */
 const withIndices = ([v, i]: [Tensor, Tensor]) => mul(v, add(i, 1));
@@ -276,8 +335,7 @@ const torchWithIndices = (call: string) => `lambda x: (lambda v, i: v * (i + 1))
 
 testedOp({
   name: 'maxPool2d',
-  fn: (x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor =>
-    maxPool2d(x, kernelSize, { ...opts, returnIndices: false }),
+  fn: maxPool2d as (...a: PyArgs<MaxPoolRequired, MaxPoolPositional, MaxPoolOptions>) => Tensor,
   samples: [
     { args: [[1, 2, 4, 4]], call: (f, x) => f(x, 2), torch: 'lambda x: F.max_pool2d(x, 2)', noVariants: true },
     {
@@ -326,8 +384,7 @@ testedOp({
 
 testedOp({
   name: 'maxPool1d',
-  fn: (x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions = {}): Tensor =>
-    maxPool1d(x, kernelSize, { ...opts, returnIndices: false }),
+  fn: maxPool1d as (...a: PyArgs<MaxPoolRequired, MaxPoolPositional, MaxPoolOptions>) => Tensor,
   samples: [
     {
       args: [[1, 2, 7]],
@@ -348,12 +405,6 @@ testedOp({
 
 function avgPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, opts: AvgPool2dOptions): Tensor {
   const at = `input is ${isTensor(x) ? fmtShape(x.shape) : String(x)}, kernelSize ${JSON.stringify(kernelSize)}`;
-  checkOptions(
-    op,
-    opts,
-    ['stride', 'padding', 'ceilMode', 'countIncludePad', ...(nd === 2 ? ['divisorOverride'] : [])],
-    at,
-  );
   const { x4, batched } = lift(op, nd, x, at);
   const win = poolWindow(op, nd, x4.shape.slice(4 - nd), kernelSize, opts, at);
   const divisorOverride = opts.divisorOverride ?? null;
@@ -388,8 +439,30 @@ function avgPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, o
  */
 export const avgPool2d = testedOp({
   name: 'avgPool2d',
-  fn: (x: Tensor, kernelSize: SpatialSize, opts: AvgPool2dOptions = {}): Tensor =>
-    avgPoolNd('avgPool2d', 2, x, kernelSize, opts),
+  fn: checked(
+    'avgPool2d',
+    {
+      ...AVG_POOL_ARGS,
+      args: {
+        ...AVG_POOL_ARGS.args,
+        divisorOverride: optional(
+          nullable(custom<number>('a nonzero whole number', (v) => Number.isSafeInteger(v) && v !== 0, 'number', 2)),
+        ),
+      },
+    },
+    (
+      x: Tensor,
+      kernelSize: SpatialSize,
+      stride?: SpatialSize | null,
+      padding?: SpatialSize,
+      ceilMode?: boolean,
+      countIncludePad?: boolean,
+      divisorOverride?: number | null,
+    ): Tensor =>
+      avgPoolNd('avgPool2d', 2, x, kernelSize, { stride, padding, ceilMode, countIncludePad, divisorOverride }),
+  ) as (
+    ...a: PyArgs<MaxPoolRequired, [...AvgPoolPositional, divisorOverride: number | null], AvgPool2dOptions>
+  ) => Tensor,
   samples: [
     { args: [[1, 2, 4, 4]], call: (f, x) => f(x, 2), torch: 'lambda x: F.avg_pool2d(x, 2)', noVariants: true },
     {
@@ -418,8 +491,18 @@ export const avgPool2d = testedOp({
 /** 1-D average pooling over [N, C, L] (or [C, L]); PyTorch's F.avg_pool1d. */
 export const avgPool1d = testedOp({
   name: 'avgPool1d',
-  fn: (x: Tensor, kernelSize: SpatialSize, opts: AvgPoolOptions = {}): Tensor =>
-    avgPoolNd('avgPool1d', 1, x, kernelSize, opts),
+  fn: checked(
+    'avgPool1d',
+    AVG_POOL_ARGS,
+    (
+      x: Tensor,
+      kernelSize: SpatialSize,
+      stride?: SpatialSize | null,
+      padding?: SpatialSize,
+      ceilMode?: boolean,
+      countIncludePad?: boolean,
+    ): Tensor => avgPoolNd('avgPool1d', 1, x, kernelSize, { stride, padding, ceilMode, countIncludePad }),
+  ) as (...a: PyArgs<MaxPoolRequired, AvgPoolPositional, AvgPoolOptions>) => Tensor,
   samples: [
     {
       args: [[1, 2, 7]],
@@ -489,8 +572,20 @@ function adaptiveAvgPoolNd(
 /** Average pooling to a given output size (windows ⌊i·n/out⌋ … ⌈(i+1)·n/out⌉); PyTorch's F.adaptive_avg_pool2d. */
 export const adaptiveAvgPool2d = testedOp({
   name: 'adaptiveAvgPool2d',
-  fn: (x: Tensor, outputSize: SpatialSize | readonly (number | null)[]): Tensor =>
-    adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, x, outputSize),
+  fn: checked(
+    'adaptiveAvgPool2d',
+    {
+      args: {
+        input: tensorArg,
+        outputSize: union(
+          int({ min: 1 }),
+          array(nullable(int({ min: 1 })), "an array of whole numbers ≥ 1 (null keeps that dim's size)"),
+        ),
+      },
+    },
+    (x: Tensor, outputSize: SpatialSize | readonly (number | null)[]): Tensor =>
+      adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, x, outputSize),
+  ),
   samples: [
     { args: [[1, 1, 5, 7]], call: (f, x) => f(x, [3, 4]), torch: 'lambda x: F.adaptive_avg_pool2d(x, (3, 4))' },
     {
@@ -513,7 +608,11 @@ export const adaptiveAvgPool2d = testedOp({
 /** 1-D adaptive average pooling; PyTorch's F.adaptive_avg_pool1d. */
 export const adaptiveAvgPool1d = testedOp({
   name: 'adaptiveAvgPool1d',
-  fn: (x: Tensor, outputSize: SpatialSize): Tensor => adaptiveAvgPoolNd('adaptiveAvgPool1d', 1, x, outputSize),
+  fn: checked(
+    'adaptiveAvgPool1d',
+    { args: { input: tensorArg, outputSize: SIZE1 } },
+    (x: Tensor, outputSize: SpatialSize): Tensor => adaptiveAvgPoolNd('adaptiveAvgPool1d', 1, x, outputSize),
+  ),
   samples: [{ args: [[1, 2, 7]], call: (f, x) => f(x, 3), torch: 'lambda x: F.adaptive_avg_pool1d(x, 3)' }],
 });
 
@@ -534,7 +633,28 @@ export interface InterpolateOptions {
   recomputeScaleFactor?: boolean | null;
 }
 
-const MODES: readonly string[] = ['nearest', 'nearest-exact', 'linear', 'bilinear'];
+const MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'bilinear'];
+
+/**
+ * `interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
+ * recompute_scale_factor=None, antialias=False)`; upsample has the first five.
+ */
+const UPSAMPLE_ARGS = {
+  args: {
+    input: tensorArg,
+    size: optional(nullable(SIZE1)),
+    scaleFactor: optional(nullable(union(number({ gt: 0 }), array(number({ gt: 0 }), 'an array of numbers > 0')))),
+    mode: optional(oneOf(MODES)),
+    alignCorners: optional(nullable(bool)),
+  },
+};
+type UpsamplePositional = [
+  size: SpatialSize | null,
+  scaleFactor: number | readonly number[] | null,
+  mode: InterpolateMode,
+  alignCorners: boolean | null,
+];
+type InterpolatePositional = [...UpsamplePositional, recomputeScaleFactor: boolean | null, antialias: boolean];
 
 /** Source rows of nearest interpolation, with PyTorch's float32 scale arithmetic (it decides ties at boundaries). */
 function nearestIndex(n: number, out: number, scale: number | undefined, exact: boolean): Int32Array {
@@ -570,67 +690,83 @@ function linearMatrix(n: number, out: number, scale: number | undefined, alignCo
  */
 export const interpolate = testedOp({
   name: 'interpolate',
-  fn: (input: Tensor, opts: InterpolateOptions = {}): Tensor => {
-    const at = `input is ${isTensor(input) ? fmtShape(input.shape) : String(input)}`;
-    checkOptions('interpolate', opts, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor'], at);
-    if (!isTensor(input))
-      throw new ValueError(`interpolate: the input must be a Tensor, got ${input === null ? 'null' : typeof input}`);
-    const mode = opts.mode ?? 'nearest';
-    if (!MODES.includes(mode))
-      throw new ValueError(`interpolate: unknown mode '${mode}' (${at}); the modes are ${MODES.join(', ')}`);
-    const nd = input.ndim - 2;
-    if (nd !== 1 && nd !== 2)
-      throw new ShapeError(
-        `interpolate: ${at}; the input must be [N, C, L] or [N, C, H, W] (a batch and a channel dim before the ` +
-          `spatial ones)` +
-          (input.ndim < 3 ? ': unsqueeze(0) to add a batch dim' : ''),
-      );
-    if (mode === 'linear' && nd !== 1)
-      throw new ShapeError(`interpolate: ${at}; mode 'linear' resamples [N, C, L]: use 'bilinear' for [N, C, H, W]`);
-    if (mode === 'bilinear' && nd !== 2)
-      throw new ShapeError(`interpolate: ${at}; mode 'bilinear' resamples [N, C, H, W]: use 'linear' for [N, C, L]`);
-    const linear = mode === 'linear' || mode === 'bilinear';
-    if (!linear && opts.alignCorners !== undefined && opts.alignCorners !== null)
-      throw new ValueError(
-        `interpolate: alignCorners is for the interpolating modes (linear, bilinear), not '${mode}'; drop it`,
-      );
-    if (!isFloating(input.dtype))
-      throw new DTypeError(`interpolate: the input is ${input.dtype} (${at}); cast it with .float()`);
-    const hasSize = opts.size !== undefined && opts.size !== null;
-    const hasScale = opts.scaleFactor !== undefined && opts.scaleFactor !== null;
-    if (hasSize === hasScale)
-      throw new ValueError(
-        `interpolate: give exactly one of size and scaleFactor (${at}), got ${hasSize ? 'both' : 'neither'}`,
-      );
-    const spatial = input.shape.slice(2);
-    let out: number[];
-    let scales: (number | undefined)[] = spatial.map(() => undefined);
-    if (hasSize) out = tuple('interpolate', 'size', opts.size as SpatialSize, nd, 1, at);
-    else {
-      const sf = opts.scaleFactor as number | readonly number[];
-      const list = typeof sf === 'number' ? new Array<number>(nd).fill(sf) : Array.from(sf);
-      if (list.length !== nd || !list.every((v) => Number.isFinite(v) && v > 0))
+  fn: checked(
+    'interpolate',
+    {
+      args: { ...UPSAMPLE_ARGS.args, recomputeScaleFactor: optional(nullable(bool)), antialias: optional(bool) },
+    },
+    (
+      input: Tensor,
+      size?: SpatialSize | null,
+      scaleFactor?: number | readonly number[] | null,
+      mode: InterpolateMode = 'nearest',
+      alignCorners?: boolean | null,
+      recomputeScaleFactor?: boolean | null,
+      antialias = false,
+    ): Tensor => {
+      const opts: InterpolateOptions = { size, scaleFactor, alignCorners, recomputeScaleFactor };
+      const at = `input is ${fmtShape(input.shape)}`;
+      if (antialias)
         throw new ValueError(
-          `interpolate: scaleFactor must be a positive number or ${nd} of them, got ${JSON.stringify(sf)} (${at})`,
+          `interpolate: antialias is not supported (${at}); it changes only downsampling in the linear modes: leave ` +
+            'it out',
         );
-      out = spatial.map((n, i) => Math.floor(n * list[i]));
-      if (out.some((o) => o < 1))
+      if (!MODES.includes(mode))
+        throw new ValueError(`interpolate: unknown mode '${mode}' (${at}); the modes are ${MODES.join(', ')}`);
+      const nd = input.ndim - 2;
+      if (nd !== 1 && nd !== 2)
         throw new ShapeError(
-          `interpolate: ${at}; scaleFactor ${JSON.stringify(sf)} gives an output of ${fmtShape(out)}: use a larger factor`,
+          `interpolate: ${at}; the input must be [N, C, L] or [N, C, H, W] (a batch and a channel dim before the ` +
+            `spatial ones)` +
+            (input.ndim < 3 ? ': unsqueeze(0) to add a batch dim' : ''),
         );
-      if (!opts.recomputeScaleFactor) scales = list;
-    }
-    let y = input;
-    // The last dim first, as PyTorch's separable kernels combine the weights.
-    for (let i = nd - 1; i >= 0; i--) {
-      const dim = 2 + i;
-      if (linear) {
-        const m = linearMatrix(spatial[i], out[i], scales[i], opts.alignCorners ?? false);
-        y = nd === 1 ? squeeze(alongDim(unsqueeze(y, 2), 3, m, out[i]), 2) : alongDim(y, dim, m, out[i]);
-      } else y = indexSelect(y, dim, tensor(nearestIndex(spatial[i], out[i], scales[i], mode === 'nearest-exact')));
-    }
-    return y;
-  },
+      if (mode === 'linear' && nd !== 1)
+        throw new ShapeError(`interpolate: ${at}; mode 'linear' resamples [N, C, L]: use 'bilinear' for [N, C, H, W]`);
+      if (mode === 'bilinear' && nd !== 2)
+        throw new ShapeError(`interpolate: ${at}; mode 'bilinear' resamples [N, C, H, W]: use 'linear' for [N, C, L]`);
+      const linear = mode === 'linear' || mode === 'bilinear';
+      if (!linear && opts.alignCorners !== undefined && opts.alignCorners !== null)
+        throw new ValueError(
+          `interpolate: alignCorners is for the interpolating modes (linear, bilinear), not '${mode}'; drop it`,
+        );
+      if (!isFloating(input.dtype))
+        throw new DTypeError(`interpolate: the input is ${input.dtype} (${at}); cast it with .float()`);
+      const hasSize = opts.size !== undefined && opts.size !== null;
+      const hasScale = opts.scaleFactor !== undefined && opts.scaleFactor !== null;
+      if (hasSize === hasScale)
+        throw new ValueError(
+          `interpolate: give exactly one of size and scaleFactor (${at}), got ${hasSize ? 'both' : 'neither'}`,
+        );
+      const spatial = input.shape.slice(2);
+      let out: number[];
+      let scales: (number | undefined)[] = spatial.map(() => undefined);
+      if (hasSize) out = tuple('interpolate', 'size', opts.size as SpatialSize, nd, 1, at);
+      else {
+        const sf = opts.scaleFactor as number | readonly number[];
+        const list = typeof sf === 'number' ? new Array<number>(nd).fill(sf) : Array.from(sf);
+        if (list.length !== nd || !list.every((v) => Number.isFinite(v) && v > 0))
+          throw new ValueError(
+            `interpolate: scaleFactor must be a positive number or ${nd} of them, got ${JSON.stringify(sf)} (${at})`,
+          );
+        out = spatial.map((n, i) => Math.floor(n * list[i]));
+        if (out.some((o) => o < 1))
+          throw new ShapeError(
+            `interpolate: ${at}; scaleFactor ${JSON.stringify(sf)} gives an output of ${fmtShape(out)}: use a larger factor`,
+          );
+        if (!opts.recomputeScaleFactor) scales = list;
+      }
+      let y = input;
+      // The last dim first, as PyTorch's separable kernels combine the weights.
+      for (let i = nd - 1; i >= 0; i--) {
+        const dim = 2 + i;
+        if (linear) {
+          const m = linearMatrix(spatial[i], out[i], scales[i], opts.alignCorners ?? false);
+          y = nd === 1 ? squeeze(alongDim(unsqueeze(y, 2), 3, m, out[i]), 2) : alongDim(y, dim, m, out[i]);
+        } else y = indexSelect(y, dim, tensor(nearestIndex(spatial[i], out[i], scales[i], mode === 'nearest-exact')));
+      }
+      return y;
+    },
+  ) as (...a: PyArgs<[input: Tensor], InterpolatePositional, InterpolateOptions & { antialias?: boolean }>) => Tensor,
   samples: [
     {
       args: [[1, 1, 3, 4]],
@@ -678,4 +814,14 @@ export const interpolate = testedOp({
 });
 
 /** PyTorch's deprecated F.upsample: interpolate under its old name. */
-export const upsample = (input: Tensor, opts: InterpolateOptions = {}): Tensor => interpolate(input, opts);
+export const upsample = checked(
+  'upsample',
+  UPSAMPLE_ARGS,
+  (
+    input: Tensor,
+    size?: SpatialSize | null,
+    scaleFactor?: number | readonly number[] | null,
+    mode?: InterpolateMode,
+    alignCorners?: boolean | null,
+  ): Tensor => interpolate(input, size, scaleFactor, mode, alignCorners),
+) as (...a: PyArgs<[input: Tensor], UpsamplePositional, InterpolateOptions>) => Tensor;

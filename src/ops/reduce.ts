@@ -8,14 +8,17 @@ import type { View } from '../backend/backend.js';
 import {
   bool,
   checked,
+  dim as dimArg,
   dims as dimsArg,
   dtype as dtypeArg,
   nullable,
   number,
+  oneOf,
   optional,
   tensor,
   union,
 } from '../core/args.js';
+import type { PyArgs } from '../core/args-types.js';
 import { DEFAULT_FLOAT, type DType, isFloating, isInteger } from '../core/dtype.js';
 import { DTypeError, fmtShape, IndexError, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, normDim, normDims, numel, reducedShape } from '../core/shape.js';
@@ -252,10 +255,25 @@ const prodOp = defineOp<ReduceParams>({
   int64Fix: "multiply in float64 instead: x.prod(dim, keepdim, {dtype: 'float64'})",
 });
 
+/** prod's and the other one-dim reductions' parameters by name: `x.argmax({dim: 1, keepdim: true})`. */
+export interface DimOptions {
+  dim?: number | null;
+  keepdim?: boolean;
+}
+/** `prod(input, dim, keepdim=False, *, dtype=None)`: one dim only, unlike sum. */
+const PROD_ARGS = {
+  args: { input: tensor, dim: optional(nullable(dimArg)), keepdim: optional(bool) },
+  options: { dtype: optional(dtypeArg) },
+};
+type DtypeOption = { dtype?: DType };
+type ProdFn = (
+  ...a: PyArgs<[input: Tensor], [dim: number | null, keepdim: boolean], DimOptions & DtypeOption>
+) => Tensor;
+
 /** Product of all elements, or along one dim. Integer and bool inputs multiply to int64, as in PyTorch. */
 export const prod = testedOp({
   name: 'prod',
-  fn: (x: Tensor, dim: number | null = null, keepdim = false, opts: { dtype?: DType } = {}): Tensor => {
+  fn: checked('prod', PROD_ARGS, (x: Tensor, dim?: number | null, keepdim = false, opts: DtypeOption = {}): Tensor => {
     const dtype = opts.dtype ?? accumulateDtype(x.dtype);
     x = reduceInput(x, dtype);
     if (dim === null || dim === undefined) {
@@ -264,7 +282,7 @@ export const prod = testedOp({
       return apply(prodOp, [flat], reduceParams('prod', flat, flat.ndim ? 0 : null, false, dtype));
     }
     return apply(prodOp, [x], reduceParams('prod', x, normDim('prod', dim, x.ndim, x.shape), keepdim, dtype));
-  },
+  }),
   samples: [
     { args: [[3, 4]] },
     { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.prod(x, 1)' },
@@ -315,7 +333,7 @@ export const prod = testedOp({
     { args: [{ shape: [5], dtype: 'int32', values: [3, -1, 0, 2, 4] }], note: 'int32 to int64, with a zero' },
   ],
   torch: 'torch.prod',
-});
+}) as unknown as ProdFn;
 
 // ----- amax / amin ---------------------------------------------------------------------------------------------
 
@@ -355,7 +373,9 @@ function extreme(op: 'amax' | 'amin', name: string, x: Tensor, dim: Dims, keepdi
   return apply(op === 'amax' ? amaxOp : aminOp, [x], { dims, keepdim, dtype: x.dtype, nanAware });
 }
 
-type ExtremeFn = (x: Tensor, dim?: Dims, keepdim?: boolean) => Tensor;
+/** `amax(input, dim=(), keepdim=False)`, amin's too. */
+const EXTREME_ARGS = { args: { input: tensor, dim: optional(nullable(dimsArg)), keepdim: optional(bool) } };
+type ExtremeFn = (...a: PyArgs<[input: Tensor], [dim: Dims | null, keepdim: boolean], ReduceOptions>) => Tensor;
 /** Rows whose largest (row 0) and smallest (row 1) elements tie, and whose largest |x| ties too (for norm). */
 const ties = [
   [3, -1, 3],
@@ -390,7 +410,11 @@ const extremeTies = (t: string): Sample<ExtremeFn>[] => [
  */
 export const amax = testedOp({
   name: 'amax',
-  fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme('amax', 'amax', x, dim, keepdim, false),
+  fn: checked(
+    'amax',
+    EXTREME_ARGS,
+    (x: Tensor, dim?: Dims, keepdim: boolean = false): Tensor => extreme('amax', 'amax', x, dim, keepdim, false),
+  ) as ExtremeFn,
   samples: extremeSamples('torch.amax'),
   singularSamples: extremeTies('torch.amax'),
   torch: 'torch.amax',
@@ -399,7 +423,11 @@ export const amax = testedOp({
 /** The smallest element over dim; ties share the gradient evenly, as in amax. */
 export const amin = testedOp({
   name: 'amin',
-  fn: (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme('amin', 'amin', x, dim, keepdim, false),
+  fn: checked(
+    'amin',
+    EXTREME_ARGS,
+    (x: Tensor, dim?: Dims, keepdim: boolean = false): Tensor => extreme('amin', 'amin', x, dim, keepdim, false),
+  ) as ExtremeFn,
   samples: extremeSamples('torch.amin'),
   singularSamples: extremeTies('torch.amin'),
   torch: 'torch.amin',
@@ -439,7 +467,9 @@ function argExtreme(
   return keepdim ? i : reshape(i, reducedShape(x.shape, [d], false));
 }
 
-type ArgFn = (x: Tensor, dim?: number | null, keepdim?: boolean) => Tensor;
+/** `argmax(input, dim=None, keepdim=False)`, argmin's too. */
+const ARG_ARGS = { args: { input: tensor, dim: optional(nullable(dimArg)), keepdim: optional(bool) } };
+type ArgFn = (...a: PyArgs<[input: Tensor], [dim: number | null, keepdim: boolean], DimOptions>) => Tensor;
 /** The samples of argmax and argmin; `t` is the PyTorch function ('torch.argmax'). */
 const argSamples = (t: string): Sample<ArgFn>[] => [
   { args: [[3, 4]] },
@@ -455,8 +485,12 @@ const argSamples = (t: string): Sample<ArgFn>[] => [
 /** Index (int32) of the first largest element along dim, or into the flattened tensor; NaN counts as largest. */
 export const argmax = testedOp({
   name: 'argmax',
-  fn: (x: Tensor, dim: number | null = null, keepdim = false): Tensor =>
-    argExtreme('argmax', 'argmax', x, dim, keepdim),
+  fn: checked(
+    'argmax',
+    ARG_ARGS,
+    (x: Tensor, dim: number | null = null, keepdim: boolean = false): Tensor =>
+      argExtreme('argmax', 'argmax', x, dim, keepdim),
+  ) as ArgFn,
   differentiable: false,
   samples: argSamples('torch.argmax'),
   torch: 'torch.argmax',
@@ -465,8 +499,12 @@ export const argmax = testedOp({
 /** Index (int32) of the first smallest element along dim, or into the flattened tensor; NaN counts as smallest. */
 export const argmin = testedOp({
   name: 'argmin',
-  fn: (x: Tensor, dim: number | null = null, keepdim = false): Tensor =>
-    argExtreme('argmin', 'argmin', x, dim, keepdim),
+  fn: checked(
+    'argmin',
+    ARG_ARGS,
+    (x: Tensor, dim: number | null = null, keepdim: boolean = false): Tensor =>
+      argExtreme('argmin', 'argmin', x, dim, keepdim),
+  ) as ArgFn,
   differentiable: false,
   samples: argSamples('torch.argmin'),
   torch: 'torch.argmin',
@@ -497,32 +535,55 @@ function takeAlong(x: Tensor, d: number, index: Tensor, keepdim: boolean): Tenso
   return sum(where(hit, x, 0, x.dtype), d, keepdim, { dtype: x.dtype });
 }
 
-function maxMin(name: 'max' | 'min', x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
-  if (dimOrOther instanceof Tensor) return name === 'max' ? maximum(x, dimOrOther) : minimum(x, dimOrOther);
+function maxMin(
+  name: 'max' | 'min',
+  x: Tensor,
+  dimOrOther?: number | Tensor,
+  keepdim?: boolean,
+): Tensor | ValuesIndices {
+  if (dimOrOther instanceof Tensor) {
+    if (keepdim !== undefined)
+      throw new ValueError(
+        `${name}: keepdim is for ${name}(x, dim), not for the elementwise ${name}(x, other); leave it out`,
+      );
+    return name === 'max' ? maximum(x, dimOrOther) : minimum(x, dimOrOther);
+  }
   const op = name === 'max' ? 'amax' : 'amin';
-  if (dimOrOther === undefined) return extreme(op, name, x, null, false, true);
+  if (dimOrOther === undefined) {
+    if (keepdim !== undefined)
+      throw new ValueError(`${name}: keepdim needs a dim (${name}(x, dim, keepdim)); ${name}(x) reduces every element`);
+    return extreme(op, name, x, null, false, true);
+  }
   if (typeof dimOrOther !== 'number')
     throw new ValueError(`${name}: the second argument must be a dim (a number) or a Tensor, got ${typeof dimOrOther}`);
   const d = normDim(name, dimOrOther, x.ndim, x.shape);
   // A 0-d tensor is reduced as a one-element vector, then given back its rank.
   const x1 = x.ndim === 0 ? reshape(x, [1]) : x;
   const index = argExtreme(name === 'max' ? 'argmax' : 'argmin', name, x1, d, true);
-  const outShape = reducedShape(x.shape, x.ndim ? [d] : [], keepdim);
+  const outShape = reducedShape(x.shape, x.ndim ? [d] : [], keepdim ?? false);
   return valuesIndices(reshape(takeAlong(x1, d, index, true), outShape), reshape(index, outShape));
 }
 
-function maxFn(x: Tensor): Tensor;
-function maxFn(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-function maxFn(x: Tensor, other: Tensor): Tensor;
-function maxFn(x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
-  return maxMin('max', x, dimOrOther, keepdim);
+/**
+ * PyTorch's `max(input)`, `max(input, dim, keepdim=False)` and `max(input, other)` as one signature: the second
+ * parameter is a dim or the other tensor.
+ */
+const MAX_ARGS = { args: { input: tensor, dim: optional(union(dimArg, tensor)), keepdim: optional(bool) } };
+
+/** max and min as called: PyTorch's three overloads, with dim and keepdim also by name. */
+interface MaxMinFn {
+  (x: Tensor): Tensor;
+  (x: Tensor, dim: number, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
+  (x: Tensor, dim: number, keepdim: boolean | undefined, opts: { keepdim?: boolean }): ValuesIndices;
+  (x: Tensor, opts: { dim: number; keepdim?: boolean }): ValuesIndices;
+  (x: Tensor, other: Tensor): Tensor;
 }
-function minFn(x: Tensor): Tensor;
-function minFn(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-function minFn(x: Tensor, other: Tensor): Tensor;
-function minFn(x: Tensor, dimOrOther?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
-  return maxMin('min', x, dimOrOther, keepdim);
-}
+const maxFn = checked('max', MAX_ARGS, (x: Tensor, dimOrOther?: number | Tensor, keepdim?: boolean) =>
+  maxMin('max', x, dimOrOther, keepdim),
+) as MaxMinFn;
+const minFn = checked('min', MAX_ARGS, (x: Tensor, dimOrOther?: number | Tensor, keepdim?: boolean) =>
+  maxMin('min', x, dimOrOther, keepdim),
+) as MaxMinFn;
 
 /** The samples of max and min; `t` is the PyTorch function ('torch.max'). */
 const maxMinSamples = (t: string): Sample<typeof maxFn>[] => [
@@ -736,6 +797,9 @@ export const std = testedOp({
 
 // ----- logsumexp -----------------------------------------------------------------------------------------------
 
+/** `logsumexp(input, dim, keepdim=False)`. */
+const LOGSUMEXP_ARGS = { args: { input: tensor, dim: dimsArg, keepdim: optional(bool) } };
+
 /**
  * log Σ exp(x) over dim, computed as m + log Σ exp(x − m) with m the max, so exp never overflows. m is detached: it
  * only shifts the exponent and its gradient cancels. An infinite max is replaced by 0, as PyTorch does, so a slice
@@ -743,7 +807,7 @@ export const std = testedOp({
  */
 export const logsumexp = testedOp({
   name: 'logsumexp',
-  fn: (x: Tensor, dim: number | number[], keepdim = false): Tensor => {
+  fn: checked('logsumexp', LOGSUMEXP_ARGS, (x: Tensor, dim: number | number[], keepdim = false): Tensor => {
     const xf = isFloating(x.dtype) ? x : toDtype(x, DEFAULT_FLOAT);
     const p = reduceParams('logsumexp', xf, dim, true, xf.dtype);
     // The raw amax: an empty slice gives −inf here (then 0 below), where the public amax would rightly refuse.
@@ -751,7 +815,7 @@ export const logsumexp = testedOp({
     const shift = where(eq(abs(m), Infinity), 0, m);
     const out = add(log(sum(exp(sub(xf, shift)), p.dims, true)), shift);
     return keepdim ? out : reshape(out, reducedShape(x.shape, p.dims, false));
-  },
+  }),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.logsumexp(x, 1)' },
     {
@@ -791,7 +855,7 @@ export const logsumexp = testedOp({
       note: '−inf entries',
     },
   ],
-});
+}) as unknown as (...a: PyArgs<[input: Tensor, dim: Dims], [keepdim: boolean], { keepdim?: boolean }>) => Tensor;
 
 // ----- norm ----------------------------------------------------------------------------------------------------
 
@@ -806,6 +870,24 @@ function powAwayFromZero(x: Tensor, p: number): Tensor {
 
 /** A vector norm's order: any number (Infinity and -Infinity included), or 'fro' (the 2-norm over one or two dims). */
 export type NormOrd = number | 'fro';
+/** norm's parameters by name: `x.norm(2, {dim: 1, keepdim: true})`. */
+export interface VectorNormOptions {
+  p?: NormOrd;
+  dim?: Dims | null;
+  keepdim?: boolean;
+}
+/** `norm(input, p='fro', dim=None, keepdim=False)` (its out and dtype parameters have no counterpart here). */
+const NORM_ARGS = {
+  args: {
+    input: tensor,
+    p: optional(union(number({ infinite: true }), oneOf(['fro']))),
+    dim: optional(nullable(dimsArg)),
+    keepdim: optional(bool),
+  },
+};
+type NormFn = (
+  ...a: PyArgs<[input: Tensor], [p: NormOrd, dim: Dims | null, keepdim: boolean], VectorNormOptions>
+) => Tensor;
 
 /**
  * PyTorch's torch.norm as a vector norm over dim (all when omitted): (Σ|x|^p)^(1/p), p = ±Infinity the max/min of
@@ -814,7 +896,7 @@ export type NormOrd = number | 'fro';
  */
 export const norm = testedOp({
   name: 'norm',
-  fn: (x: Tensor, p: NormOrd = 'fro', dim?: Dims, keepdim = false): Tensor => {
+  fn: checked('norm', NORM_ARGS, (x: Tensor, p: NormOrd = 'fro', dim?: Dims, keepdim: boolean = false): Tensor => {
     checkFloat('norm', x);
     if (p === 'fro') {
       if (Array.isArray(dim) && dim.length > 2)
@@ -839,7 +921,7 @@ export const norm = testedOp({
     const zero = eq(s, 0);
     const safe = where(zero, 1, s);
     return where(zero, 0, p === 2 ? sqrt(safe) : pow(safe, 1 / p));
-  },
+  }) as NormFn,
   samples: [
     { args: [[3, 4]] },
     { args: [[3, 4]], call: (f, x) => f(x, 1, 1), torch: 'lambda x: torch.norm(x, 1, 1)' },
@@ -883,16 +965,20 @@ declare module '../tensor/tensor.js' {
   interface Tensor {
     sum(dim?: Dims | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor;
     mean(dim?: Dims | null | ReduceOptions, keepdim?: boolean | ReduceOptions, opts?: ReduceOptions): Tensor;
-    prod(dim?: number | null, keepdim?: boolean, opts?: { dtype?: DType }): Tensor;
-    amax(dim?: Dims, keepdim?: boolean): Tensor;
-    amin(dim?: Dims, keepdim?: boolean): Tensor;
-    argmax(dim?: number | null, keepdim?: boolean): Tensor;
-    argmin(dim?: number | null, keepdim?: boolean): Tensor;
+    prod(...a: PyArgs<[], [dim: number | null, keepdim: boolean], DimOptions & { dtype?: DType }>): Tensor;
+    amax(...a: PyArgs<[], [dim: Dims | null, keepdim: boolean], ReduceOptions>): Tensor;
+    amin(...a: PyArgs<[], [dim: Dims | null, keepdim: boolean], ReduceOptions>): Tensor;
+    argmax(...a: PyArgs<[], [dim: number | null, keepdim: boolean], DimOptions>): Tensor;
+    argmin(...a: PyArgs<[], [dim: number | null, keepdim: boolean], DimOptions>): Tensor;
     max(): Tensor;
-    max(dim: number, keepdim?: boolean): ValuesIndices;
+    max(dim: number, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
+    max(dim: number, keepdim: boolean | undefined, opts: { keepdim?: boolean }): ValuesIndices;
+    max(opts: { dim: number; keepdim?: boolean }): ValuesIndices;
     max(other: Tensor): Tensor;
     min(): Tensor;
-    min(dim: number, keepdim?: boolean): ValuesIndices;
+    min(dim: number, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
+    min(dim: number, keepdim: boolean | undefined, opts: { keepdim?: boolean }): ValuesIndices;
+    min(opts: { dim: number; keepdim?: boolean }): ValuesIndices;
     min(other: Tensor): Tensor;
     var(
       dim?: Dims | null | boolean | VarOptions,
@@ -906,22 +992,24 @@ declare module '../tensor/tensor.js' {
       keepdim?: boolean | VarOptions,
       opts?: VarOptions,
     ): Tensor;
-    logsumexp(dim: number | number[], keepdim?: boolean): Tensor;
-    norm(p?: NormOrd, dim?: Dims, keepdim?: boolean): Tensor;
+    logsumexp(dim: Dims, keepdim?: boolean | { keepdim?: boolean }): Tensor;
+    norm(...a: PyArgs<[], [p: NormOrd, dim: Dims | null, keepdim: boolean], VectorNormOptions>): Tensor;
   }
 }
+/** A checked function as installMethods takes it; the method's declared types are the Tensor interface's above. */
+const asMethod = (f: (...a: never[]) => unknown) => f as (self: Tensor, ...a: unknown[]) => unknown;
 installMethods({
   sum,
   mean,
-  prod,
-  amax,
-  amin,
-  argmax,
-  argmin,
-  max: maxFn,
-  min: minFn,
+  prod: asMethod(prod),
+  amax: asMethod(amax),
+  amin: asMethod(amin),
+  argmax: asMethod(argmax),
+  argmin: asMethod(argmin),
+  max: asMethod(maxFn),
+  min: asMethod(minFn),
   var: var_,
   std,
-  logsumexp,
-  norm,
+  logsumexp: asMethod(logsumexp),
+  norm: asMethod(norm),
 });

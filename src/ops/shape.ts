@@ -4,6 +4,18 @@
  * reshape ↔ reshape back, permute ↔ the inverse permutation, expand ↔ sum (done by the engine's unbroadcast),
  * slice ↔ embed into zeros.
  */
+import {
+  array,
+  checked,
+  dim as dimArg,
+  dims as dimsArg,
+  int,
+  nullable,
+  optional,
+  shape as shapeArg,
+  tensor,
+  union,
+} from '../core/args.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import {
   broadcastShapes as broadcastShapesOf,
@@ -22,6 +34,21 @@ import { testedOp } from './registry.js';
 
 // ----- reshape / view ------------------------------------------------------------------------------------------
 
+/**
+ * One size of a shape argument. Only "a whole number" here: which negative sizes mean something (-1, once) is the
+ * op's rule, whose message shows the whole shape.
+ */
+const SIZE = int();
+/**
+ * PyTorch's `reshape(input, shape)` and `x.reshape(*shape)`: the sizes as one array or as separate arguments (the
+ * rest).
+ */
+const SHAPE_ARGS = {
+  args: { input: tensor, shape: union(SIZE, array(SIZE, 'an array of whole numbers')) },
+  rest: SIZE,
+};
+const INPUT = { args: { input: tensor } };
+
 /** strides, when given, are the view's own (unsqueeze sets the new dim's like torch); else computed. */
 const viewOp = defineOp<{ shape: number[]; strides?: number[] }>({
   name: 'view',
@@ -35,7 +62,7 @@ const viewOp = defineOp<{ shape: number[]; strides?: number[] }>({
 });
 
 /** The same data seen with another shape, without copying; fails if the strides do not allow it. */
-export function view(x: Tensor, ...shape: (number | number[])[]): Tensor {
+export const view = checked('view', SHAPE_ARGS, (x: Tensor, ...shape: (number | number[])[]): Tensor => {
   const to = inferReshape('view', x.shape, flatArgs(shape));
   if (!viewStrides(x.shape, x._strides, to))
     throw new ShapeError(
@@ -43,17 +70,17 @@ export function view(x: Tensor, ...shape: (number | number[])[]): Tensor {
         `without a copy (its dims are not contiguous); use reshape(), which copies when it must, or contiguous() first`,
     );
   return sameShape(to, x.shape) ? x : apply(viewOp, [x], { shape: to });
-}
+});
 
 /** Another shape for the same elements: a view when the strides allow it, otherwise a contiguous copy. */
 export const reshape = testedOp({
   name: 'reshape',
-  fn: (x: Tensor, ...shape: (number | number[])[]): Tensor => {
+  fn: checked('reshape', SHAPE_ARGS, (x: Tensor, ...shape: (number | number[])[]): Tensor => {
     const to = inferReshape('reshape', x.shape, flatArgs(shape));
     if (sameShape(to, x.shape)) return x;
     const src = viewStrides(x.shape, x._strides, to) ? x : contiguous(x);
     return apply(viewOp, [src], { shape: to });
-  },
+  }),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, [2, 6]), torch: 'lambda x: torch.reshape(x, [2, 6])' },
     { args: [[3, 4]], call: (f, x) => f(x, -1), torch: 'lambda x: x.reshape(-1)' },
@@ -68,9 +95,11 @@ function flatArgs(shape: (number | number[])[]): number[] {
 }
 
 /** The shape these shapes broadcast to (torch.broadcast_shapes); a ShapeError says which dims clash. */
-export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
-  return broadcastShapesOf('broadcastShapes', ...shapes);
-}
+export const broadcastShapes = checked(
+  'broadcastShapes',
+  { rest: shapeArg },
+  (...shapes: (readonly number[])[]): number[] => broadcastShapesOf('broadcastShapes', ...shapes),
+);
 
 // ----- permute / transpose -------------------------------------------------------------------------------------
 
@@ -99,10 +128,12 @@ const permuteOp = defineOp<{ dims: number[] }>({
   },
 });
 
+const PERMUTE_ARGS = { args: { input: tensor, dims: union(dimArg, array(dimArg, 'an array of dims')) }, rest: dimArg };
+
 /** Reorders dims: out.shape[i] = x.shape[dims[i]]. */
 export const permute = testedOp({
   name: 'permute',
-  fn: (x: Tensor, ...dims: (number | number[])[]): Tensor => {
+  fn: checked('permute', PERMUTE_ARGS, (x: Tensor, ...dims: (number | number[])[]): Tensor => {
     const list = flatArgs(dims);
     if (list.length !== x.ndim)
       throw new ShapeError(
@@ -111,24 +142,26 @@ export const permute = testedOp({
     const d = list.map((v) => normDim('permute', v, x.ndim, x.shape));
     if (new Set(d).size !== d.length) throw new ShapeError(`permute: dims ${fmtShape(list)} repeat a dimension`);
     return apply(permuteOp, [x], { dims: d });
-  },
+  }),
   samples: [
     { args: [[2, 3, 4]], call: (f, x) => f(x, [2, 0, 1]), torch: 'lambda x: torch.permute(x, [2, 0, 1])' },
     { args: [[3, 4]], call: (f, x) => f(x, -1, 0), torch: 'lambda x: x.permute(-1, 0)' },
   ],
 });
 
+const TRANSPOSE_ARGS = { args: { input: tensor, dim0: dimArg, dim1: dimArg } };
+
 /** Swaps two dims. */
 export const transpose = testedOp({
   name: 'transpose',
-  fn: (x: Tensor, dim0: number, dim1: number): Tensor => {
+  fn: checked('transpose', TRANSPOSE_ARGS, (x: Tensor, dim0: number, dim1: number): Tensor => {
     if (x.ndim < 2 && dim0 === dim1) return x;
     const a = normDim('transpose', dim0, x.ndim, x.shape);
     const b = normDim('transpose', dim1, x.ndim, x.shape);
     const dims = Array.from({ length: x.ndim }, (_, i) => i);
     [dims[a], dims[b]] = [dims[b], dims[a]];
     return x.ndim === 0 ? x : apply(permuteOp, [x], { dims });
-  },
+  }),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, 0, 1), torch: 'lambda x: torch.transpose(x, 0, 1)' },
     { args: [[2, 3, 4]], call: (f, x) => f(x, -1, 0), torch: 'lambda x: torch.transpose(x, -1, 0)' },
@@ -155,10 +188,12 @@ const expandOp = defineOp<{ shape: number[] }>({
   explain: (a) => [a.dy],
 });
 
+const EXPAND_ARGS = { args: { input: tensor, sizes: SHAPE_ARGS.args.shape }, rest: SIZE };
+
 /** Repeats size-1 dims (and adds leading ones) without copying: stride 0. -1 keeps a size. */
 export const expand = testedOp({
   name: 'expand',
-  fn: (x: Tensor, ...sizes: (number | number[])[]): Tensor => {
+  fn: checked('expand', EXPAND_ARGS, (x: Tensor, ...sizes: (number | number[])[]): Tensor => {
     const to = flatArgs(sizes).slice();
     if (to.length < x.ndim)
       throw new ShapeError(
@@ -180,7 +215,7 @@ export const expand = testedOp({
       }
     }
     return sameShape(to, x.shape) ? x : apply(expandOp, [x], { shape: to });
-  },
+  }),
   samples: [
     { args: [[3, 1]], call: (f, x) => f(x, 3, 4), torch: 'lambda x: x.expand(3, 4)' },
     { args: [[4]], call: (f, x) => f(x, [2, 3, 4]), torch: 'lambda x: x.expand([2, 3, 4])' },
@@ -188,23 +223,27 @@ export const expand = testedOp({
   ],
 });
 
-export function expandAs(x: Tensor, other: Tensor): Tensor {
-  return expand(x, other.shape as number[]);
-}
+export const expandAs = checked(
+  'expandAs',
+  { args: { input: tensor, other: tensor } },
+  (x: Tensor, other: Tensor): Tensor => expand(x, other.shape as number[]),
+);
 
 // ----- squeeze / unsqueeze / flatten ---------------------------------------------------------------------------
+
+const SQUEEZE_ARGS = { args: { input: tensor, dim: optional(nullable(dimsArg)) } };
 
 /** Removes size-1 dims: all of them, or the given ones (a given dim of another size is left alone, as in PyTorch). */
 export const squeeze = testedOp({
   name: 'squeeze',
-  fn: (x: Tensor, dim?: number | number[]): Tensor => {
+  fn: checked('squeeze', SQUEEZE_ARGS, (x: Tensor, dim?: number | number[] | null): Tensor => {
     const dims =
-      dim === undefined
+      dim === undefined || dim === null
         ? null
         : (typeof dim === 'number' ? [dim] : dim).map((d) => normDim('squeeze', d, x.ndim, x.shape));
     const shape = x.shape.filter((s, i) => !(s === 1 && (dims === null || dims.includes(i))));
     return reshape(x, shape);
-  },
+  }),
   samples: [
     { args: [[3, 1, 4, 1]], call: (f, x) => f(x), torch: 'lambda x: torch.squeeze(x)' },
     { args: [[3, 1, 4]], call: (f, x) => f(x, -2), torch: 'lambda x: torch.squeeze(x, -2)' },
@@ -215,14 +254,14 @@ export const squeeze = testedOp({
 /** Inserts a size-1 dim at `dim` (negative counts from the end of the result). */
 export const unsqueeze = testedOp({
   name: 'unsqueeze',
-  fn: (x: Tensor, dim: number): Tensor => {
+  fn: checked('unsqueeze', { args: { input: tensor, dim: dimArg } }, (x: Tensor, dim: number): Tensor => {
     const d = normDim('unsqueeze', dim, x.ndim + 1, x.shape);
     const shape = x.shape.slice();
     shape.splice(d, 0, 1);
     const strides = x._strides.slice();
     strides.splice(d, 0, d < x.ndim ? x.shape[d] * x._strides[d] : 1);
     return apply(viewOp, [x], { shape, strides });
-  },
+  }),
   samples: [
     { args: [[3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.unsqueeze(x, 1)' },
     { args: [[3, 4]], call: (f, x) => f(x, -1), torch: 'lambda x: torch.unsqueeze(x, -1)' },
@@ -230,17 +269,19 @@ export const unsqueeze = testedOp({
   ],
 });
 
+const FLATTEN_ARGS = { args: { input: tensor, startDim: optional(dimArg), endDim: optional(dimArg) } };
+
 /** Merges dims startDim..endDim into one. */
 export const flatten = testedOp({
   name: 'flatten',
-  fn: (x: Tensor, startDim = 0, endDim = -1): Tensor => {
+  fn: checked('flatten', FLATTEN_ARGS, (x: Tensor, startDim = 0, endDim = -1): Tensor => {
     if (x.ndim === 0) return reshape(x, [1]);
     const s = normDim('flatten', startDim, x.ndim, x.shape);
     const e = normDim('flatten', endDim, x.ndim, x.shape);
     if (s > e) throw new ShapeError(`flatten: startDim ${startDim} must not come after endDim ${endDim}`);
     const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
     return reshape(x, shape);
-  },
+  }),
   samples: [
     { args: [[2, 3, 4]] },
     { args: [[2, 3, 4]], call: (f, x) => f(x, 1), torch: 'lambda x: torch.flatten(x, 1)' },
@@ -265,15 +306,17 @@ const cloneOp = defineOp({
 /** A copy with its own contiguous storage; gradients flow through it. */
 export const clone = testedOp({
   name: 'clone',
-  fn: (x: Tensor): Tensor => apply(cloneOp, [x], undefined),
+  fn: checked('clone', INPUT, (x: Tensor): Tensor => apply(cloneOp, [x], undefined)),
   samples: [{ args: [[3, 4]] }],
   torch: 'torch.clone',
 });
 
 /** x itself if it is contiguous, else a contiguous copy. */
-export function contiguous(x: Tensor): Tensor {
-  return isContiguous(x.shape, x._strides) ? x : clone(x);
-}
+export const contiguous = checked(
+  'contiguous',
+  INPUT,
+  (x: Tensor): Tensor => (isContiguous(x.shape, x._strides) ? x : clone(x)),
+);
 
 // ----- slice / narrow and their adjoint ------------------------------------------------------------------------
 
@@ -333,27 +376,41 @@ const sliceBackwardOp: OpDef<SliceParams & { inShape: number[] }> = defineOp<Sli
   ],
 });
 
+const SLICE_ARGS = {
+  args: {
+    input: tensor,
+    dim: dimArg,
+    start: optional(nullable(int())),
+    end: optional(nullable(int())),
+    step: optional({ ...int({ min: 1 }), what: 'a whole number ≥ 1 (use flip() to reverse)' }),
+  },
+};
+
 /**
  * Elements start, start+step, … before end along dim (Python's x[start:end:step]); negative start/end count from
  * the end and out-of-range bounds are clamped, as in PyTorch.
  */
 export const slice = testedOp({
   name: 'slice',
-  fn: (x: Tensor, dim: number, start: number | null = 0, end: number | null = null, step = 1): Tensor => {
-    const d = normDim('slice', dim, x.ndim, x.shape);
-    if (!Number.isInteger(step) || step <= 0)
-      throw new ValueError(`slice: step must be a whole number > 0, got ${step} (use flip() to reverse)`);
-    const n = x.shape[d];
-    const norm = (v: number, dflt: number) => {
-      if (!Number.isInteger(v)) throw new ValueError(`slice: bounds must be whole numbers, got ${v}`);
-      return Math.min(Math.max(v < 0 ? v + n : v, 0), n) ?? dflt;
-    };
-    const s = start === null ? 0 : norm(start, 0);
-    const e = end === null ? n : norm(end, n);
-    const len = e > s ? Math.ceil((e - s) / step) : 0;
-    if (s === 0 && len === n && step === 1) return x;
-    return apply(sliceOp, [x], { dim: d, start: s, step, len });
-  },
+  fn: checked(
+    'slice',
+    SLICE_ARGS,
+    (x: Tensor, dim: number, start: number | null = 0, end: number | null = null, step = 1): Tensor => {
+      const d = normDim('slice', dim, x.ndim, x.shape);
+      if (!Number.isInteger(step) || step <= 0)
+        throw new ValueError(`slice: step must be a whole number > 0, got ${step} (use flip() to reverse)`);
+      const n = x.shape[d];
+      const norm = (v: number, dflt: number) => {
+        if (!Number.isInteger(v)) throw new ValueError(`slice: bounds must be whole numbers, got ${v}`);
+        return Math.min(Math.max(v < 0 ? v + n : v, 0), n) ?? dflt;
+      };
+      const s = start === null ? 0 : norm(start, 0);
+      const e = end === null ? n : norm(end, n);
+      const len = e > s ? Math.ceil((e - s) / step) : 0;
+      if (s === 0 && len === n && step === 1) return x;
+      return apply(sliceOp, [x], { dim: d, start: s, step, len });
+    },
+  ),
   samples: [
     { args: [[5, 4]], call: (f, x) => f(x, 0, 1, 4), torch: 'lambda x: x[1:4]' },
     { args: [[5, 4]], call: (f, x) => f(x, -1, 0, null, 2), torch: 'lambda x: x[..., 0::2]' },
@@ -362,16 +419,22 @@ export const slice = testedOp({
   ],
 });
 
+const NARROW_ARGS = { args: { input: tensor, dim: dimArg, start: int(), length: int({ min: 0 }) } };
+
 /** `length` elements from `start` along dim. */
-export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
-  const d = normDim('narrow', dim, x.ndim, x.shape);
-  const s = start < 0 ? start + x.shape[d] : start;
-  if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > x.shape[d])
-    throw new ShapeError(
-      `narrow: start ${start} and length ${length} do not fit in dim ${dim} of shape ${fmtShape(x.shape)} (size ${x.shape[d]})`,
-    );
-  return slice(x, d, s, s + length);
-}
+export const narrow = checked(
+  'narrow',
+  NARROW_ARGS,
+  (x: Tensor, dim: number, start: number, length: number): Tensor => {
+    const d = normDim('narrow', dim, x.ndim, x.shape);
+    const s = start < 0 ? start + x.shape[d] : start;
+    if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > x.shape[d])
+      throw new ShapeError(
+        `narrow: start ${start} and length ${length} do not fit in dim ${dim} of shape ${fmtShape(x.shape)} (size ${x.shape[d]})`,
+      );
+    return slice(x, d, s, s + length);
+  },
+);
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
@@ -385,7 +448,7 @@ declare module '../tensor/tensor.js' {
     readonly mT: Tensor;
     expand(...sizes: (number | number[])[]): Tensor;
     expandAs(other: Tensor): Tensor;
-    squeeze(dim?: number | number[]): Tensor;
+    squeeze(dim?: number | number[] | null): Tensor;
     unsqueeze(dim: number): Tensor;
     flatten(startDim?: number, endDim?: number): Tensor;
     clone(): Tensor;

@@ -5,6 +5,7 @@
  * rules are written with differentiable ops on the saved output, so second derivatives work.
  */
 import type { View } from '../backend/backend.js';
+import { checked, dim as dimArg, dtype as dtypeArg, optional, tensor } from '../core/args.js';
 import { type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape } from '../core/errors.js';
 import { normDim, numel } from '../core/shape.js';
@@ -67,8 +68,7 @@ const logSoftmaxOp = defineOp<SoftmaxParams>({
   explain: ({ dy, y, params, outShape }) => [`${dy} − exp(${y}) ⊙ ${lineSum(params.dim, outShape.length)}${dy}`],
 });
 
-function prepare(name: string, x: Tensor, opts: SoftmaxOptions): Tensor {
-  const dtype = opts.dtype ?? x.dtype;
+function prepare(name: string, x: Tensor, dtype = x.dtype): Tensor {
   if (!isFloating(dtype))
     throw new DTypeError(
       `${name}: needs a floating-point tensor, got ${dtype} of shape ${fmtShape(x.shape)}; ` +
@@ -77,7 +77,12 @@ function prepare(name: string, x: Tensor, opts: SoftmaxOptions): Tensor {
   return toDtype(x, dtype);
 }
 
-type SoftmaxFn = (x: Tensor, dim: number, opts?: SoftmaxOptions) => Tensor;
+/**
+ * torch.softmax's `softmax(input, dim, dtype=None)` (F.softmax's private _stacklevel left out); the dtype also by
+ * name, `x.softmax(1, {dtype: 'float64'})`.
+ */
+const SOFTMAX_ARGS = { args: { input: tensor, dim: dimArg, dtype: optional(dtypeArg) } };
+type SoftmaxFn = (x: Tensor, dim: number, dtype?: DType | SoftmaxOptions) => Tensor;
 /** The samples of softmax and logSoftmax; `t` is the PyTorch function ('torch.softmax'). */
 const samples = (t: string): Sample<SoftmaxFn>[] => [
   { args: [[3, 4]], call: (f, x) => f(x, 1), torch: `lambda x: ${t}(x, 1)` },
@@ -105,27 +110,27 @@ const samples = (t: string): Sample<SoftmaxFn>[] => [
 /** exp(x) / Σ exp(x) along dim, computed stably; the lines along dim sum to 1. */
 export const softmax = testedOp({
   name: 'softmax',
-  fn: (x: Tensor, dim: number, opts: SoftmaxOptions = {}): Tensor => {
+  fn: checked('softmax', SOFTMAX_ARGS, (x: Tensor, dim: number, dtype?: DType): Tensor => {
     const d = normDim('softmax', dim, x.ndim, x.shape);
-    return apply(softmaxOp, [prepare('softmax', x, opts)], { dim: d });
-  },
+    return apply(softmaxOp, [prepare('softmax', x, dtype)], { dim: d });
+  }) as SoftmaxFn,
   samples: samples('torch.softmax'),
 });
 
 /** log(softmax(x)) along dim, computed stably (x − max − log Σ exp(x − max)). */
 export const logSoftmax = testedOp({
   name: 'logSoftmax',
-  fn: (x: Tensor, dim: number, opts: SoftmaxOptions = {}): Tensor => {
+  fn: checked('logSoftmax', SOFTMAX_ARGS, (x: Tensor, dim: number, dtype?: DType): Tensor => {
     const d = normDim('logSoftmax', dim, x.ndim, x.shape);
-    return apply(logSoftmaxOp, [prepare('logSoftmax', x, opts)], { dim: d });
-  },
+    return apply(logSoftmaxOp, [prepare('logSoftmax', x, dtype)], { dim: d });
+  }) as SoftmaxFn,
   samples: samples('torch.log_softmax'),
 });
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
-    softmax(dim: number, opts?: SoftmaxOptions): Tensor;
-    logSoftmax(dim: number, opts?: SoftmaxOptions): Tensor;
+    softmax(dim: number, dtype?: DType | SoftmaxOptions): Tensor;
+    logSoftmax(dim: number, dtype?: DType | SoftmaxOptions): Tensor;
   }
 }
 installMethods({ softmax, logSoftmax });
