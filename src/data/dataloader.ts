@@ -150,7 +150,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
   }
 
   /** The item order of the next epoch; draws from the generator when shuffling. */
-  private order(): number[] {
+  private _order(): number[] {
     const n = this.dataset.length;
     if (!this.shuffle) return Array.from({ length: n }, (_, i) => i);
     return (this.generator ?? new Generator(randomInt(0, 2 ** 31))).randperm(n);
@@ -158,7 +158,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
 
   /** One epoch. The order is drawn when iteration starts, so each `for (const b of loader)` is a new epoch. */
   [Symbol.iterator](): Iterator<B> {
-    const order = this.order();
+    const order = this._order();
     const count = this.length;
     const fetch = (idx: number[]): B => {
       if (this.collateFn) return this.collateFn(idx.map((i) => this.dataset.getItem(i)));

@@ -671,7 +671,7 @@ export class OneCycleLR extends LRScheduler {
     const lastEpoch = a.lastEpoch ?? -1;
     const divFactor = a.divFactor ?? 25;
     const finalDivFactor = a.finalDivFactor ?? 1e4;
-    const maxLrs = this.perGroup('maxLr', a.maxLr);
+    const maxLrs = this._perGroup('maxLr', a.maxLr);
     this.cycleMomentum = a.cycleMomentum ?? true;
     this.useBeta1 = 'betas' in a.optimizer.defaults;
     let maxMomentums: number[] = [];
@@ -681,8 +681,8 @@ export class OneCycleLR extends LRScheduler {
         throw new ValueError(
           `OneCycleLR: ${a.optimizer.constructor.name} has no momentum or betas to cycle; pass {cycleMomentum: false}`,
         );
-      maxMomentums = this.perGroup('maxMomentum', a.maxMomentum ?? 0.95);
-      baseMomentums = this.perGroup('baseMomentum', a.baseMomentum ?? 0.85);
+      maxMomentums = this._perGroup('maxMomentum', a.maxMomentum ?? 0.95);
+      baseMomentums = this._perGroup('baseMomentum', a.baseMomentum ?? 0.85);
     }
     this.init(lastEpoch, () => {
       if (lastEpoch !== -1) return;
@@ -700,7 +700,7 @@ export class OneCycleLR extends LRScheduler {
     });
   }
 
-  private perGroup(name: string, v: number | number[]): number[] {
+  private _perGroup(name: string, v: number | number[]): number[] {
     const n = this.groups.length;
     if (Array.isArray(v)) {
       if (v.length !== n)
@@ -710,7 +710,7 @@ export class OneCycleLR extends LRScheduler {
     return new Array(n).fill(v);
   }
 
-  private anneal(start: number, end: number, pct: number): number {
+  private _anneal(start: number, end: number, pct: number): number {
     if (this.annealStrategy === 'cos') return end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
     return (end - start) * pct + start;
   }
@@ -741,10 +741,10 @@ export class OneCycleLR extends LRScheduler {
             );
           const pct = (step - start) / (end - start);
           const u: Record<string, unknown> = {
-            lr: this.anneal(g[phase.startLr] as number, g[phase.endLr] as number, pct),
+            lr: this._anneal(g[phase.startLr] as number, g[phase.endLr] as number, pct),
           };
           if (this.cycleMomentum) {
-            const m = this.anneal(g[phase.startMomentum] as number, g[phase.endMomentum] as number, pct);
+            const m = this._anneal(g[phase.startMomentum] as number, g[phase.endMomentum] as number, pct);
             if (this.useBeta1) u.betas = [m, ...(g.betas as number[]).slice(1)];
             else u.momentum = m;
           }
