@@ -588,6 +588,8 @@ export class Signature<P extends Params, K extends Params> {
       return impl.apply(this, pos);
     };
     const wrapped = (np <= 4 ? fixedArity(np, oks, opt, impl, general) : general) as unknown as F;
+    // The Tensor method form (x.mul(2) is mul(x, 2)): one frame that checks `this` as the first argument.
+    if (np >= 1 && np <= 5) METHOD_OF.set(wrapped, fixedArityMethod(np, oks, opt, impl, general));
     return this.finish(wrapped, impl);
   }
 
@@ -643,6 +645,57 @@ function fixedArity<F extends (...a: any[]) => any>(
     // biome-ignore lint/complexity/noArguments: passed on unchanged, so no array is built on the fast path above
     return general.apply(this, arguments as unknown as unknown[]);
   } as unknown as F;
+}
+
+const METHOD_OF = new WeakMap<object, (this: unknown, ...a: unknown[]) => unknown>();
+
+/**
+ * The method form of a checked function whose first parameter is the receiver (a Tensor method installed from an
+ * op), or undefined: `x.mul(2)` then runs one checking frame, not a method wrapper around the function's wrapper.
+ */
+export function methodOf(f: object): ((this: unknown, ...a: unknown[]) => unknown) | undefined {
+  return METHOD_OF.get(f);
+}
+
+/** fixedArity for a method: `this` is argument 0, and up to four more arrive as a, b, c, d. */
+function fixedArityMethod(
+  np: number,
+  oks: readonly ((v: unknown) => boolean)[],
+  opt: readonly boolean[],
+  impl: (...a: any[]) => any,
+  general: (this: unknown, ...args: unknown[]) => unknown,
+): (this: unknown, ...a: unknown[]) => unknown {
+  const [ok0, ok1, ok2, ok3, ok4] = oks;
+  const [, o1, o2, o3, o4] = opt;
+  const fits = (i: number, ok: (v: unknown) => boolean, optional: boolean, v: unknown) =>
+    i >= np || (v === undefined ? optional : ok(v));
+  return function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
+    // biome-ignore lint/complexity/noArguments: the count of arguments given, without building an array of them
+    const n = arguments.length + 1;
+    if (
+      n <= np &&
+      ok0(this) &&
+      fits(1, ok1, o1, a) &&
+      fits(2, ok2, o2, b) &&
+      fits(3, ok3, o3, c) &&
+      fits(4, ok4, o4, d)
+    ) {
+      switch (n) {
+        case 1:
+          return impl(this);
+        case 2:
+          return impl(this, a);
+        case 3:
+          return impl(this, a, b);
+        case 4:
+          return impl(this, a, b, c);
+        default:
+          return impl(this, a, b, c, d);
+      }
+    }
+    // biome-ignore lint/complexity/noArguments: the slow path builds the argument list once
+    return general.apply(undefined, [this, ...(arguments as unknown as unknown[])]);
+  };
 }
 
 /** Declares a signature: `sig('sum', {args: {input: tensor, dim: optional(dims)}, options: {dtype: …}})`. */
