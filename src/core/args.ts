@@ -134,7 +134,9 @@ export function optional<T>(a: Arg<T>): Arg<T | undefined> {
 
 /** Also accepts null (PyTorch's None). */
 export function nullable<T>(a: Arg<T>): Arg<T | null> {
-  return { ...a, what: `${a.what} or null`, ok: (v) => v === null || a.ok(v), example: a.example };
+  // 'a number or a Tensor' + null reads 'a number, a Tensor or null'.
+  const what = a.what.includes(' or ') ? `${a.what.replace(/ or (?!.* or )/, ', ')} or null` : `${a.what} or null`;
+  return { ...a, what, ok: (v) => v === null || a.ok(v), example: a.example };
 }
 
 /** Any one of the members. */
