@@ -704,7 +704,7 @@ describe('a step moves every parameter or none', () => {
       ad.DTypeError,
       'is float64 but its .grad is float32',
     ],
-    ['a number', () => 5, ad.ValueError, '.grad is 5'],
+    ['a number', () => 5, ad.ValueError, 'got 5 as its .grad'],
   ];
   for (const name of Object.keys(OPTIMIZERS))
     test(`${name}: a bad gradient on the last parameter leaves the first, every state and every step count alone`, () => {
@@ -790,7 +790,7 @@ describe('clipping checks every gradient first', () => {
           `${fn}: parameters[1] has shape [4] but its .grad has shape [5]`,
         ],
         [ad.ones([4]), ad.DTypeError, 'its .grad is float32'],
-        ['grad', ad.ValueError, `${fn}: parameters[1].grad is "grad" (a string)`],
+        ['grad', ad.ValueError, `${fn}: parameters[1] got "grad" (a string) as its .grad`],
         [
           ad.ones([1], { dtype: 'float64' }).expand([4]),
           ad.ShapeError,

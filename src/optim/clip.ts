@@ -8,8 +8,7 @@ import { bool, checked, iterable, number, oneOf, optional, tensor as tensorArg, 
 import { isFloating, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { abs, amax, clamp, norm, stack, tensor, toDtype } from '../ops/index.js';
-import { Tensor } from '../tensor/tensor.js';
-import { checkGrad } from './optimizer.js';
+import { checkGradFor, Tensor } from '../tensor/tensor.js';
 
 /** torch's `parameters`: one tensor or an iterable of them. */
 const PARAMETERS = union(tensorArg, iterable(tensorArg, 'an iterable of Tensors (model.parameters())'));
@@ -27,7 +26,7 @@ function gradsOf(name: string, parameters: Tensor | Iterable<Tensor>): Tensor[] 
     if (!(p instanceof Tensor)) throw new ValueError(`${name}: ${what} is ${typeof p}, not a tensor`);
     const g = p.grad;
     if (g === null) return;
-    checkGrad(name, what, p, g);
+    checkGradFor(p, g, name, what);
     if (!isFloating(g.dtype))
       throw new DTypeError(`${name}: ${what}.grad is ${g.dtype}; only floating-point gradients can be clipped`);
     const d = g.shape.findIndex((n, j) => n > 1 && g.stride()[j] === 0);

@@ -36,10 +36,10 @@ import {
   tensor,
 } from '../core/args.js';
 import { isFloating } from '../core/dtype.js';
-import { ArgumentError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { ArgumentError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { clone, toDtype } from '../ops/index.js';
-import { Tensor } from '../tensor/tensor.js';
+import { checkGradFor, Tensor } from '../tensor/tensor.js';
 
 /** One value in a parameter's optimizer state: a tensor shaped like the parameter, a step count, or absent. */
 export type StateValue = Tensor | number | null;
@@ -133,28 +133,6 @@ function copyValue<T>(v: T): T {
 
 function isGroupInit(v: unknown): v is ParamGroupInit<unknown> {
   return v !== null && typeof v === 'object' && !(v instanceof Tensor) && 'params' in v;
-}
-
-/**
- * A parameter's gradient as update() and the clipping functions need it: a tensor of the parameter's shape and
- * dtype. `who` is the caller ('Adam.step'), `what` the parameter ('paramGroups[0].params[1]').
- */
-export function checkGrad(who: string, what: string, p: Tensor, g: unknown): asserts g is Tensor {
-  if (!(g instanceof Tensor))
-    throw new ValueError(
-      `${who}: ${what}.grad is ${describe(g)}; a gradient is a Tensor of its parameter's shape ` +
-        `${fmtShape(p.shape)} and dtype ${p.dtype}, or null`,
-    );
-  if (!sameShape(g.shape, p.shape))
-    throw new ShapeError(
-      `${who}: ${what} has shape ${fmtShape(p.shape)} but its .grad has shape ${fmtShape(g.shape)}; a gradient ` +
-        `must have exactly its parameter's shape (it is never broadcast): set .grad to a tensor of shape ` +
-        `${fmtShape(p.shape)}, or zeroGrad() and run backward again`,
-    );
-  if (g.dtype !== p.dtype)
-    throw new DTypeError(
-      `${who}: ${what} is ${p.dtype} but its .grad is ${g.dtype}; cast the gradient with .to('${p.dtype}')`,
-    );
 }
 
 /** A step count in a state: a whole number ≥ 0 (a NaN or negative count would turn the bias corrections into NaN). */
@@ -394,7 +372,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         const grad = p.grad;
         if (grad === null) return;
         if (!(grad instanceof Tensor) || grad.dtype !== p.dtype || !sameShape(grad.shape, p.shape))
-          checkGrad(who, `${where}.params[${j}]`, p, grad);
+          checkGradFor(p, grad, who, `${where}.params[${j}]`);
         const s = this.state.get(p);
         if (s && !stateFits(p, s)) checkState(who, `the state of ${where}.params[${j}]`, p, s, (k) => k);
       });

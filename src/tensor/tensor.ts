@@ -267,21 +267,24 @@ export class Tensor {
 
 /**
  * A gradient for t must be a tensor of t's shape and dtype (PyTorch's "assigned grad has data of a different size /
- * type"); `what` names where it came from in the message.
+ * type"): checked where a gradient is assigned (Tensor.grad) and where the optimizers and the clipping functions read
+ * one. `who` is the caller ('Tensor.grad', 'Adam.step'), `what` the tensor ('paramGroups[0].params[1]').
  */
-export function checkGradFor(t: Tensor, g: unknown, what: string): asserts g is Tensor {
+export function checkGradFor(t: Tensor, g: unknown, who: string, what = 'the tensor'): asserts g is Tensor {
   if (!(g instanceof Tensor))
     throw new ValueError(
-      `${what}: a gradient must be a Tensor (or null), got ${describe(g)}; the tensor has shape ${fmtShape(t.shape)} and dtype ${t.dtype}`,
+      `${who}: ${what} got ${describe(g)} as its .grad; a gradient must be a Tensor of its shape ` +
+        `${fmtShape(t.shape)} and dtype ${t.dtype}, or null`,
     );
   if (g.shape.length !== t.shape.length || g.shape.some((d, i) => d !== t.shape[i]))
     throw new ShapeError(
-      `${what}: the gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(t.shape)}; a ` +
-        "gradient must have exactly its tensor's shape (it is never broadcast)",
+      `${who}: ${what} has shape ${fmtShape(t.shape)} but its .grad has shape ${fmtShape(g.shape)}; a gradient ` +
+        `must have exactly the shape of its tensor (it is never broadcast): set .grad to a tensor of shape ` +
+        `${fmtShape(t.shape)}, or to null`,
     );
   if (g.dtype !== t.dtype)
     throw new DTypeError(
-      `${what}: the gradient is ${g.dtype} but the tensor is ${t.dtype}; cast it with .to('${t.dtype}')`,
+      `${who}: ${what} is ${t.dtype} but its .grad is ${g.dtype}; cast the gradient with .to('${t.dtype}')`,
     );
 }
 
