@@ -10,18 +10,12 @@ within 1e-10 relative; tests never need torch.
 Run with /usr/bin/python3 (PyTorch 1.13): /usr/bin/python3 scripts/parity_conv.py
 """
 
-import json
-import os
-
 import torch
 from torch import nn
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-FIXTURE = os.path.join(ROOT, "test", "fixtures", "parity-conv.json")
+from parity_common import enc, fixture_path, write_fixture
 
-
-def enc(t):
-    return {"shape": list(t.shape), "values": t.detach().reshape(-1).tolist()}
+FIXTURE = fixture_path("parity-conv")
 
 
 class SmallCNN(nn.Module):
@@ -121,11 +115,8 @@ def main():
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float64)
     cases = {name: run(*spec) for name, spec in CASES.items()}
-    with open(FIXTURE, "w") as f:
-        json.dump({"made_by": "scripts/parity_conv.py", "torch": torch.__version__, "cases": cases}, f,
-                  separators=(",", ":"))
-        f.write("\n")
-    print(f"parity_conv.py: {len(cases)} cases → {os.path.relpath(FIXTURE)} ({os.path.getsize(FIXTURE) // 1024} KiB)")
+    write_fixture(FIXTURE, {"made_by": "scripts/parity_conv.py", "torch": torch.__version__, "cases": cases},
+                  f"{len(cases)} cases")
 
 
 if __name__ == "__main__":

@@ -4,85 +4,21 @@ layers, which test/parity-norm-attention.test.ts checks adjoint's layers against
 Each case is a layer with a random state dict (so no weight is a trivial 1 or 0) and a list of steps. Each step runs
 the layer in train or eval mode on seeded inputs and records the outputs, the gradients of a random linear functional
 of the outputs, sum(c_i * out_i), with respect to every float input and every parameter, and the buffers after the
-step (BatchNorm's running statistics are updated in training).
+step (BatchNorm's running statistics are updated in training). The harness is parity_common.py's make_case.
 
 Run with /usr/bin/python3 (PyTorch 1.13): /usr/bin/python3 scripts/parity_norm_attention.py
 """
 
-import json
 import math
-import os
 
 import torch
 import torch.nn as nn
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-FIXTURE = os.path.join(ROOT, "test", "fixtures", "parity-norm-attention.json")
+from parity_common import bools, fixture_path, make_case, rand, write_fixture
+
+FIXTURE = fixture_path("parity-norm-attention")
 
 torch.set_default_dtype(torch.float64)
-# PyTorch's int64 buffers (num_batches_tracked) are int64 in adjoint too.
-DTYPE_NAMES = {torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
-
-
-def encode(t):
-    """A tensor as {shape, dtype, values}; non-finite floats as strings, since JSON has none."""
-    t = t.detach()
-    vals = t.reshape(-1).tolist()
-    if t.dtype == torch.float64:
-        vals = [v if math.isfinite(v) else ("-inf" if v < 0 else "inf" if v > 0 else "nan") for v in vals]
-    return {"shape": list(t.shape), "dtype": DTYPE_NAMES[t.dtype], "values": vals}
-
-
-def randomize(module, gen):
-    """Random parameters and running statistics, so the comparison sees non-trivial values everywhere."""
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            base = 1.0 if name.endswith("weight") and p.dim() == 1 else 0.0
-            p.copy_(base + (torch.rand(p.shape, generator=gen) * 2 - 1) * 0.5)
-        for name, b in module.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.rand(b.shape, generator=gen) - 0.5)
-            elif name.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=gen) + 0.5)
-            elif name.endswith("num_batches_tracked"):
-                b.fill_(3)
-
-
-def rand(gen, *shape, low=-2.0, high=2.0):
-    return torch.rand(shape, generator=gen) * (high - low) + low
-
-
-def run_step(module, train, inputs, call, gen):
-    """One forward and backward. inputs: name -> tensor (float ones are differentiated); call returns a tuple."""
-    module.train(train)
-    xs = {k: (v.clone().requires_grad_(True) if v.dtype == torch.float64 else v.clone()) for k, v in inputs.items()}
-    outs = [o for o in call(module, xs) if o is not None]
-    cots = [rand(gen, *o.shape, low=-1.0, high=1.0) for o in outs]
-    loss = sum((o * c).sum() for o, c in zip(outs, cots))
-    module.zero_grad(set_to_none=True)
-    wrt = [v for v in xs.values() if v.requires_grad]
-    loss.backward(inputs=wrt + list(module.parameters()))
-    return {
-        "train": train,
-        "inputs": {k: encode(v) for k, v in inputs.items()},
-        "outputs": [encode(o) for o in outs],
-        "cotangents": [encode(c) for c in cots],
-        "inputGrads": {k: encode(v.grad) for k, v in xs.items() if v.requires_grad and v.grad is not None},
-        "paramGrads": {k: encode(p.grad) for k, p in module.named_parameters() if p.grad is not None},
-        "buffers": {k: encode(b) for k, b in module.named_buffers()},
-    }
-
-
-def make_case(name, module, steps, seed):
-    """steps: list of (train, inputs_fn(gen) -> dict, call(module, xs) -> tuple)."""
-    gen = torch.Generator().manual_seed(seed)
-    randomize(module, gen)
-    state = {k: encode(v) for k, v in module.state_dict().items()}
-    return {
-        "name": name,
-        "state": state,
-        "steps": [run_step(module, train, inputs(gen), call, gen) for train, inputs, call in steps],
-    }
 
 
 def one(module, xs):
@@ -107,10 +43,6 @@ def mha_call(**kw):
 
 def tel_call(m, xs):
     return (m(xs["x"], src_mask=xs.get("mask"), src_key_padding_mask=xs.get("kpm")),)
-
-
-def bools(rows):
-    return torch.tensor(rows, dtype=torch.bool)
 
 
 def main():
@@ -193,11 +125,7 @@ def main():
                   nn.TransformerEncoderLayer(8, 4, dim_feedforward=8, dropout=0.0, batch_first=True),
                   [(True, tel_causal, tel_call)], 16))
 
-    with open(FIXTURE, "w") as f:
-        json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
-        f.write("\n")
-    print(f"parity_norm_attention.py: {len(cases)} cases -> {os.path.relpath(FIXTURE, ROOT)} "
-          f"({os.path.getsize(FIXTURE) // 1024} KiB)")
+    write_fixture(FIXTURE, {"torch": torch.__version__, "cases": cases}, f"{len(cases)} cases")
 
 
 if __name__ == "__main__":

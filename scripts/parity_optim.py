@@ -13,14 +13,13 @@ Options are written with adjoint's camelCase names, as the test passes them; the
 Run with /usr/bin/python3 (PyTorch 1.13): /usr/bin/python3 scripts/parity_optim.py
 """
 
-import json
-import os
 import re
 
 import torch
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-FIXTURE = os.path.join(ROOT, "test", "fixtures", "parity-optim.json")
+from parity_common import fixture_path, write_fixture
+
+FIXTURE = fixture_path("parity-optim")
 
 STEPS = 5
 SCHED_STEPS = 30
@@ -268,10 +267,7 @@ def main():
         "grads0": [g.reshape(-1).tolist() for g in base_grads()[0]],
         "clip": run_clip(),
     }
-    with open(FIXTURE, "w") as f:
-        json.dump(fixture, f, separators=(",", ":"))
-        f.write("\n")
-    print(f"wrote {len(cases)} optimizer and {len(scheds)} scheduler cases to {os.path.relpath(FIXTURE, ROOT)}")
+    write_fixture(FIXTURE, fixture, f"{len(cases)} optimizer and {len(scheds)} scheduler cases")
 
 
 if __name__ == "__main__":

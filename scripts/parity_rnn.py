@@ -9,22 +9,16 @@ relative; tests never need torch.
 Run with /usr/bin/python3 (PyTorch 1.13): /usr/bin/python3 scripts/parity_rnn.py
 """
 
-import json
-import os
-
 import torch
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-FIXTURE = os.path.join(ROOT, "test", "fixtures", "parity-rnn.json")
+from parity_common import enc, fixture_path, write_fixture
+
+FIXTURE = fixture_path("parity-rnn")
 
 LAYERS = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 CELLS = {"RNNCell": torch.nn.RNNCell, "LSTMCell": torch.nn.LSTMCell, "GRUCell": torch.nn.GRUCell}
 TORCH_KW = {"numLayers": "num_layers", "bias": "bias", "batchFirst": "batch_first", "dropout": "dropout",
             "bidirectional": "bidirectional", "projSize": "proj_size", "nonlinearity": "nonlinearity"}
-
-
-def enc(t):
-    return {"shape": list(t.shape), "values": t.detach().reshape(-1).tolist()}
 
 
 def case(name, kind, input_size, hidden_size, options, input_shape, with_state, train=True):
@@ -107,10 +101,7 @@ def main():
         case("GRUCell", "GRUCell", 3, 4, {}, (3, 3), True),
         case("GRUCell unbatched, no bias", "GRUCell", 3, 4, {"bias": False}, (3,), True),
     ]
-    with open(FIXTURE, "w") as f:
-        json.dump({"torch": torch.__version__, "cases": cases}, f)
-        f.write("\n")
-    print(f"wrote {len(cases)} cases to {os.path.relpath(FIXTURE, ROOT)}")
+    write_fixture(FIXTURE, {"torch": torch.__version__, "cases": cases}, f"{len(cases)} cases")
 
 
 if __name__ == "__main__":

@@ -2,25 +2,24 @@
 TransformerEncoder / TransformerDecoder stacks and Transformer, which test/parity-transformer.test.ts checks
 adjoint's modules against (tests never need torch).
 
-The format and the harness are parity_norm_attention.py's: each case is a module with a random state dict and
-steps that record the outputs, the gradients of a random linear functional of them with respect to every float
-input (float masks included) and every parameter. Dropout is 0, so training steps are deterministic. No query row
-is masked entirely (PyTorch gives nan there, as adjoint does, but nan cannot be compared).
+The format and the harness are parity_common.py's, as for parity_norm_attention.py: each case is a module with a
+random state dict and steps that record the outputs, the gradients of a random linear functional of them with
+respect to every float input (float masks included) and every parameter. Dropout is 0, so training steps are
+deterministic. No query row is masked entirely (PyTorch gives nan there, as adjoint does, but nan cannot be
+compared).
 
 Run with /usr/bin/python3 (PyTorch 1.13): /usr/bin/python3 scripts/parity_transformer.py, then
 `npm run format` (the committed fixtures are biome-formatted).
 """
 
-import json
 import math
-import os
 
 import torch
 import torch.nn as nn
 
-from parity_norm_attention import ROOT, bools, make_case, rand
+from parity_common import bools, fixture_path, make_case, rand, write_fixture
 
-FIXTURE = os.path.join(ROOT, "test", "fixtures", "parity-transformer.json")
+FIXTURE = fixture_path("parity-transformer")
 
 causal_bool = lambda n: nn.Transformer.generate_square_subsequent_mask(n) < 0  # noqa: E731
 causal_float = nn.Transformer.generate_square_subsequent_mask
@@ -130,11 +129,7 @@ def main():
                   nn.Transformer(4, 2, num_encoder_layers=1, num_decoder_layers=2, dim_feedforward=3, dropout=0.0),
                   [(True, tr_unbatched, transformer_call)], 29))
 
-    with open(FIXTURE, "w") as f:
-        json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
-        f.write("\n")
-    print(f"parity_transformer.py: {len(cases)} cases -> {os.path.relpath(FIXTURE, ROOT)} "
-          f"({os.path.getsize(FIXTURE) // 1024} KiB)")
+    write_fixture(FIXTURE, {"torch": torch.__version__, "cases": cases}, f"{len(cases)} cases")
 
 
 if __name__ == "__main__":
