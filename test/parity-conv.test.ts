@@ -8,18 +8,22 @@
  * (test/fixtures/parity-conv.json; torch is never needed here). Every layer also passes gradcheck in float64.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as ad from '../src/index.js';
 import { assertClose } from './helpers.js';
+import {
+  assertTorchLayout,
+  decodeEnc,
+  type Enc,
+  loadFixture,
+  regenerate,
+  stateDictOf,
+  withParams,
+} from './parity-fixtures.js';
 
 const nn = ad.nn;
 const dtype = 'float64';
 
-interface Enc {
-  shape: number[];
-  values: number[];
-}
 interface Case {
   repr: string;
   state: [string, Enc][];
@@ -32,10 +36,8 @@ interface Case {
   paramGrads: [string, number[]][];
 }
 
-const fixture: { torch: string; cases: Record<string, Case> } = JSON.parse(
-  readFileSync(new URL('./fixtures/parity-conv.json', import.meta.url), 'utf8'),
-);
-const REGENERATE = 'regenerate with /usr/bin/python3 scripts/parity_conv.py';
+const fixture = loadFixture<{ torch: string; cases: Record<string, Case> }>('parity-conv');
+const REGENERATE = regenerate('parity-conv');
 
 /** The layers together, as SmallCNN in scripts/parity_conv.py. */
 class SmallCNN extends nn.Module {
@@ -101,40 +103,10 @@ const LAYERS: Record<string, () => ad.nn.Module> = {
 
 const TOL = { rtol: 1e-10, atol: 1e-12 };
 
-const decode = (e: Enc) => ad.tensor(e.values, { dtype, shape: e.shape });
-
-function stateDictOf(c: Case): ad.nn.StateDict {
-  return Object.fromEntries(c.state.map(([k, e]) => [k, decode(e)]));
-}
-
 /** Runs the module as torch's case did; the output, and the indices where it returns them. */
 function run(m: ad.nn.Module, c: Case, x: ad.Tensor): [ad.Tensor, ad.Tensor | null] {
   const r = c.forward.output_size ? m.call(x, c.forward.output_size) : m.call(x);
   return Array.isArray(r) ? [r[0], r[1]] : [r, null];
-}
-
-/**
- * Runs fn with the module's parameters (by dotted name) replaced by the given tensors, then restores them: the
- * module as a function of its parameters, for gradcheck (which passes perturbed copies).
- */
-function withParams<T>(m: ad.nn.Module, names: string[], values: ad.Tensor[], fn: () => T): T {
-  const owners = new Map(m.namedModules());
-  const slots = names.map((name) => {
-    const dot = name.lastIndexOf('.');
-    const owner = owners.get(dot < 0 ? '' : name.slice(0, dot)) as unknown as Record<string, ad.Tensor>;
-    return { owner, key: name.slice(dot + 1) };
-  });
-  const saved = slots.map(({ owner, key }) => owner[key]);
-  slots.forEach(({ owner, key }, i) => {
-    owner[key] = values[i];
-  });
-  try {
-    return fn();
-  } finally {
-    slots.forEach(({ owner, key }, i) => {
-      owner[key] = saved[i];
-    });
-  }
 }
 
 describe('PyTorch parity: convolution, pooling and resampling layers', () => {
@@ -148,19 +120,14 @@ describe('PyTorch parity: convolution, pooling and resampling layers', () => {
       test("stateDict keys and shapes are torch's, in torch's order, and toString is torch's repr", () => {
         assert.ok(c, `no fixture case '${name}'; ${REGENERATE}`);
         const m = make();
-        const ours = Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]);
-        assert.deepEqual(
-          ours,
-          c.state.map(([k, e]) => [k, e.shape]),
-        );
-        assert.equal(m.toString(), c.repr);
+        assertTorchLayout(m, c);
       });
 
       test('torch state dict loads; output, indices and every gradient match within 1e-10', () => {
         ad.setBackend('js');
         const m = make();
-        assert.deepEqual(m.loadStateDict(stateDictOf(c)), { missingKeys: [], unexpectedKeys: [] });
-        const x = decode(c.input).requiresGrad_(true);
+        assert.deepEqual(m.loadStateDict(stateDictOf(c.state)), { missingKeys: [], unexpectedKeys: [] });
+        const x = decodeEnc(c.input).requiresGrad_(true);
         const [out, indices] = run(m, c, x);
         assert.deepEqual(out.shape, c.output.shape, 'output shape');
         assertClose(out.dataSync(), c.output.values, TOL.rtol, TOL.atol, `${name} output`);
@@ -186,8 +153,8 @@ describe('PyTorch parity: convolution, pooling and resampling layers', () => {
 
       test('gradcheck in float64 through the input and the parameters', () => {
         const m = make();
-        m.loadStateDict(stateDictOf(c));
-        const x = decode(c.input).requiresGrad_(true);
+        m.loadStateDict(stateDictOf(c.state));
+        const x = decodeEnc(c.input).requiresGrad_(true);
         const names = m.namedParameters().map(([k]) => k);
         const params = m.parameters().map((p) => p.detach().clone().requiresGrad_(true));
         const f = (...leaves: ad.Tensor[]) => withParams(m, names, leaves.slice(1), () => run(m, c, leaves[0])[0]);

@@ -7,19 +7,23 @@
  * layer also passes gradcheck in float64 through its inputs and parameters.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as ad from '../src/index.js';
 import { assertClose } from './helpers.js';
+import {
+  assertTorchLayout,
+  decodeEnc,
+  type Enc,
+  loadFixture,
+  regenerate,
+  stateDictOf,
+  withParams,
+} from './parity-fixtures.js';
 
 const nn = ad.nn;
 const dtype = 'float64';
 const f64 = (data: ad.NestedArray) => ad.tensor(data, { dtype });
 
-interface Enc {
-  shape: number[];
-  values: number[];
-}
 interface Case {
   repr: string;
   eval: boolean;
@@ -31,10 +35,8 @@ interface Case {
   paramGrads: [string, number[] | null][];
 }
 
-const fixture: { torch: string; cases: Record<string, Case> } = JSON.parse(
-  readFileSync(new URL('./fixtures/parity-layers.json', import.meta.url), 'utf8'),
-);
-const REGENERATE = 'regenerate with /usr/bin/python3 scripts/parity_layers.py';
+const fixture = loadFixture<{ torch: string; cases: Record<string, Case> }>('parity-layers');
+const REGENERATE = regenerate('parity-layers');
 
 /** Nested containers, as Net in scripts/parity_layers.py. */
 class Net extends nn.Module {
@@ -108,40 +110,10 @@ const LAYERS: Record<string, LayerCase> = {
 
 const TOL = { rtol: 1e-10, atol: 1e-12 };
 
-const decode = (e: Enc) => ad.tensor(e.values, { dtype, shape: e.shape });
-
-function stateDictOf(c: Case): ad.nn.StateDict {
-  return Object.fromEntries(c.state.map(([k, e]) => [k, decode(e)]));
-}
-
 function inputsOf(c: Case): ad.Tensor[] {
   return c.inputs.map((e) =>
-    e.dtype === 'int32' ? ad.tensor(e.values, { dtype: 'int32', shape: e.shape }) : decode(e).requiresGrad_(e.grad),
+    e.dtype === 'int32' ? ad.tensor(e.values, { dtype: 'int32', shape: e.shape }) : decodeEnc(e).requiresGrad_(e.grad),
   );
-}
-
-/**
- * Runs fn with the module's parameters (by dotted name) replaced by the given tensors, then restores them: the
- * module as a function of its parameters, for gradcheck (which passes perturbed copies).
- */
-function withParams<T>(m: ad.nn.Module, names: string[], values: ad.Tensor[], fn: () => T): T {
-  const owners = new Map(m.namedModules());
-  const slots = names.map((name) => {
-    const dot = name.lastIndexOf('.');
-    const owner = owners.get(dot < 0 ? '' : name.slice(0, dot)) as unknown as Record<string, ad.Tensor>;
-    return { owner, key: name.slice(dot + 1) };
-  });
-  const saved = slots.map(({ owner, key }) => owner[key]);
-  slots.forEach(({ owner, key }, i) => {
-    owner[key] = values[i];
-  });
-  try {
-    return fn();
-  } finally {
-    slots.forEach(({ owner, key }, i) => {
-      owner[key] = saved[i];
-    });
-  }
 }
 
 describe('PyTorch parity: basic layers', () => {
@@ -155,18 +127,13 @@ describe('PyTorch parity: basic layers', () => {
       test("stateDict keys and shapes are torch's, in torch's order, and toString is torch's repr", () => {
         assert.ok(c, `no fixture case '${name}'; ${REGENERATE}`);
         const m = layer.make();
-        const ours = Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]);
-        assert.deepEqual(
-          ours,
-          c.state.map(([k, e]) => [k, e.shape]),
-        );
-        assert.equal(m.toString(), c.repr);
+        assertTorchLayout(m, c);
       });
 
       test('torch state dict loads; output and every gradient match within 1e-10', () => {
         ad.setBackend('js');
         const m = layer.make();
-        const res = m.loadStateDict(stateDictOf(c));
+        const res = m.loadStateDict(stateDictOf(c.state));
         assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
         if (c.eval) m.eval();
         const xs = inputsOf(c);
@@ -204,7 +171,7 @@ describe('PyTorch parity: basic layers', () => {
         skip: layer.noGradcheck ? `finite differences cannot check it: ${layer.noGradcheck}` : false,
       }, () => {
         const m = layer.make();
-        m.loadStateDict(stateDictOf(c));
+        m.loadStateDict(stateDictOf(c.state));
         if (c.eval) m.eval();
         const xs = inputsOf(c);
         const names = m.namedParameters().map(([k]) => k);

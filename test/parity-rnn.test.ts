@@ -4,14 +4,10 @@
  * functional w.r.t. the input, initial states and every parameter within 1e-10 relative.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as ad from '../src/index.js';
+import { decodeEnc, type Enc, loadFixture } from './parity-fixtures.js';
 
-interface Enc {
-  shape: number[];
-  values: number[];
-}
 interface Case {
   name: string;
   kind: 'RNN' | 'LSTM' | 'GRU' | 'RNNCell' | 'LSTMCell' | 'GRUCell';
@@ -27,12 +23,9 @@ interface Case {
   grads: { input: Enc; hx: Enc[]; params: Record<string, Enc> };
 }
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/parity-rnn.json', import.meta.url), 'utf8')) as {
-  cases: Case[];
-};
+const fixture = loadFixture<{ cases: Case[] }>('parity-rnn');
 
-const tensor = (e: Enc, requiresGrad = false) =>
-  ad.tensor(Float64Array.from(e.values), { shape: e.shape, dtype: 'float64', requiresGrad });
+const tensor = (e: Enc, requiresGrad = false) => decodeEnc(e).requiresGrad_(requiresGrad);
 
 function close(actual: ad.Tensor | null, expected: Enc, what: string) {
   assert.ok(actual, `${what}: no gradient`);

@@ -6,48 +6,12 @@
  * steps: outputs and the gradients of the fixture's linear functional with respect to every float input (float
  * masks included) and every parameter, within 1e-10 relative.
  */
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
 import * as ad from '../src/index.js';
-import { assertClose } from './helpers.js';
+import { type SteppedSpec, steppedParity, type Xs } from './parity-fixtures.js';
 
 const { nn } = ad;
 
-interface TensorJson {
-  shape: number[];
-  dtype: ad.DType;
-  values: (number | boolean | string)[];
-}
-interface Step {
-  train: boolean;
-  inputs: Record<string, TensorJson>;
-  outputs: TensorJson[];
-  cotangents: TensorJson[];
-  inputGrads: Record<string, TensorJson>;
-  paramGrads: Record<string, TensorJson>;
-}
-interface Case {
-  name: string;
-  state: Record<string, TensorJson>;
-  steps: Step[];
-}
-
-const fixture: { torch: string; cases: Case[] } = JSON.parse(
-  readFileSync(new URL('./fixtures/parity-transformer.json', import.meta.url), 'utf8'),
-);
-const REGENERATE =
-  'regenerate with `/usr/bin/python3 scripts/parity_transformer.py` and commit test/fixtures/parity-transformer.json';
-
-const NONFINITE: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: Number.NaN };
-const values = (t: TensorJson) => t.values.map((v) => (typeof v === 'string' ? NONFINITE[v] : Number(v)));
-function decode(t: TensorJson): ad.Tensor {
-  const vals = t.dtype === 'bool' ? (t.values as boolean[]) : values(t);
-  return ad.tensor(vals, { dtype: t.dtype }).reshape(t.shape);
-}
-
 const F64 = { dtype: 'float64' } as const;
-type Xs = Record<string, ad.Tensor>;
 
 // The calls take the masks by name, as the Python script passes them; a missing mask is undefined.
 const decoderCall = (m: ad.nn.TransformerDecoderLayer | ad.nn.TransformerDecoder, xs: Xs) =>
@@ -70,7 +34,7 @@ const transformerCall = (m: ad.nn.Transformer, xs: Xs) =>
   });
 
 /** Each fixture case's module, built as PyTorch's was, and its call. */
-const CASES: Record<string, { make: () => ad.nn.Module; call: (m: any, xs: Xs) => ad.Tensor }> = {
+const CASES: Record<string, SteppedSpec> = {
   'TransformerDecoderLayer post-norm relu: bool causal tgtMask, float memoryMask, both padding masks': {
     make: () => new nn.TransformerDecoderLayer(6, 2, { dimFeedforward: 8, dropout: 0, ...F64 }),
     call: decoderCall,
@@ -157,74 +121,4 @@ const CASES: Record<string, { make: () => ad.nn.Module; call: (m: any, xs: Xs) =
   },
 };
 
-const RTOL = 1e-10;
-const ATOL = 1e-12;
-
-function compare(got: ad.Tensor, want: TensorJson, what: string): void {
-  assert.deepEqual(got.shape, want.shape, `${what}: shape ${got.shape} vs PyTorch's ${want.shape}`);
-  assert.equal(got.dtype, want.dtype, `${what}: dtype`);
-  assertClose(got.dataSync(), values(want), RTOL, ATOL, what);
-}
-
-describe('PyTorch parity: transformer decoder layer, stacks and Transformer', () => {
-  test('every fixture case has a module here, and every module here a fixture case', () => {
-    const names = fixture.cases.map((c) => c.name);
-    assert.deepEqual(
-      names.filter((n) => !(n in CASES)),
-      [],
-      `fixture cases without a module here (or renamed); ${REGENERATE}`,
-    );
-    assert.deepEqual(
-      Object.keys(CASES).filter((n) => !names.includes(n)),
-      [],
-      `modules without a fixture case; ${REGENERATE}`,
-    );
-  });
-
-  for (const c of fixture.cases) {
-    const spec = CASES[c.name];
-    if (!spec) continue;
-    test(c.name, () => {
-      ad.setBackend('js');
-      const m = spec.make();
-      const own = m.stateDict();
-      assert.deepEqual(Object.keys(own), Object.keys(c.state), "state-dict keys, in PyTorch's order");
-      for (const [k, t] of Object.entries(c.state)) assert.deepEqual(own[k].shape, t.shape, `the shape of ${k}`);
-      const state: Record<string, ad.Tensor> = {};
-      for (const [k, t] of Object.entries(c.state)) state[k] = decode(t);
-      m.loadStateDict(state);
-
-      c.steps.forEach((step, si) => {
-        const at = `step ${si} (${step.train ? 'train' : 'eval'})`;
-        m.train(step.train);
-        const xs: Xs = {};
-        for (const [k, t] of Object.entries(step.inputs)) {
-          const x = decode(t);
-          xs[k] = t.dtype === 'float64' ? x.requiresGrad_(true) : x;
-        }
-        const out = spec.call(m, xs);
-        assert.equal(step.outputs.length, 1, `${at}: one output`);
-        compare(out, step.outputs[0], `${at} output`);
-
-        const loss = out.mul(decode(step.cotangents[0])).sum();
-        const inputNames = Object.keys(xs).filter((k) => xs[k].requiresGrad);
-        const params = m.namedParameters();
-        const grads = ad.autograd.grad(loss, [...inputNames.map((k) => xs[k]), ...params.map(([, p]) => p)], {
-          allowUnused: true,
-        });
-        assert.deepEqual(inputNames, Object.keys(step.inputGrads), `${at}: the inputs with gradients`);
-        inputNames.forEach((k, i) => {
-          compare(grads[i] ?? ad.zerosLike(xs[k]), step.inputGrads[k], `${at} gradient of input ${k}`);
-        });
-        assert.deepEqual(
-          params.map(([k]) => k),
-          Object.keys(step.paramGrads),
-          `${at}: the parameters with gradients`,
-        );
-        params.forEach(([k, p], i) => {
-          compare(grads[inputNames.length + i] ?? ad.zerosLike(p), step.paramGrads[k], `${at} gradient of ${k}`);
-        });
-      });
-    });
-  }
-});
+steppedParity('PyTorch parity: transformer decoder layer, stacks and Transformer', 'parity-transformer', CASES);
