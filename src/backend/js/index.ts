@@ -67,6 +67,19 @@ function size(shape: readonly number[]): number {
 }
 
 /**
+ * Calls line(xb, ob) once for each line of x along dim, in row-major order of the other dims: xb and ob are the
+ * offsets of the line's first element in x and in out (which has x's shape); the line's elements follow at
+ * x.strides[dim] and out.strides[dim].
+ */
+function forEachLine(out: View, x: View, dim: number, line: (xb: number, ob: number) => void): void {
+  const lineShape = x.shape.map((d, i) => (i === dim ? 1 : d));
+  const xStarts = offsets({ ...x, shape: lineShape });
+  const oStarts = offsets({ ...out, shape: lineShape });
+  const lines = size(lineShape);
+  for (let l = 0; l < lines; l++) line(xStarts ? xStarts[l] : x.offset + l, oStarts ? oStarts[l] : out.offset + l);
+}
+
+/**
  * Stores into a bool buffer normalise to 0/1 and into int64's Float64Array truncate toward zero (its `cast`); the
  * other dtypes round or truncate through their TypedArray.
  */
@@ -536,10 +549,6 @@ const kernels: Kernels = {
     const len = x.shape[dim];
     const xs = x.strides[dim];
     const os = out.strides[dim];
-    const lineShape = x.shape.map((d, i) => (i === dim ? 1 : d));
-    const xStarts = offsets({ ...x, shape: lineShape });
-    const oStarts = offsets({ ...out, shape: lineShape });
-    const lines = size(lineShape);
     const vals = new Float64Array(len);
     const order = new Array<number>(len);
     // NaN is the largest value; ties keep their positions (the index breaks them), so the order is stable.
@@ -562,16 +571,14 @@ const kernels: Kernels = {
           if (v !== v && u === u) return -1;
           return i - j;
         };
-    for (let l = 0; l < lines; l++) {
-      const xb = xStarts ? xStarts[l] : x.offset + l;
-      const ob = oStarts ? oStarts[l] : out.offset + l;
+    forEachLine(out, x, dim, (xb, ob) => {
       for (let j = 0; j < len; j++) {
         vals[j] = a[xb + j * xs];
         order[j] = j;
       }
       order.sort(cmp);
       for (let j = 0; j < len; j++) o[ob + j * os] = order[j];
-    }
+    });
   },
 
   scan(op: ScanOp, out: View, x: View, dim: number) {
@@ -580,21 +587,15 @@ const kernels: Kernels = {
     const len = x.shape[dim];
     const xs = x.strides[dim];
     const os = out.strides[dim];
-    const lineShape = x.shape.map((d, i) => (i === dim ? 1 : d));
-    const xStarts = offsets({ ...x, shape: lineShape });
-    const oStarts = offsets({ ...out, shape: lineShape });
-    const lines = size(lineShape);
     const cast = storeCast(out.dtype);
-    for (let l = 0; l < lines; l++) {
-      const xb = xStarts ? xStarts[l] : x.offset + l;
-      const ob = oStarts ? oStarts[l] : out.offset + l;
+    forEachLine(out, x, dim, (xb, ob) => {
       let acc = op === 'cumsum' ? 0 : 1;
       for (let j = 0; j < len; j++) {
         const v = a[xb + j * xs];
         acc = op === 'cumsum' ? acc + v : acc * v;
         o[ob + j * os] = cast ? cast(acc) : acc;
       }
-    }
+    });
   },
 
   matmul(out, x, y) {
@@ -677,13 +678,7 @@ const kernels: Kernels = {
     const len = x.shape[dim];
     const xs = x.strides[dim];
     const os = out.strides[dim];
-    const lineShape = x.shape.map((d, i) => (i === dim ? 1 : d));
-    const xStarts = offsets({ ...x, shape: lineShape });
-    const oStarts = offsets({ ...out, shape: lineShape });
-    const lines = size(lineShape);
-    for (let l = 0; l < lines; l++) {
-      const xb = xStarts ? xStarts[l] : x.offset + l;
-      const ob = oStarts ? oStarts[l] : out.offset + l;
+    forEachLine(out, x, dim, (xb, ob) => {
       let mx = -Infinity;
       for (let j = 0; j < len; j++) {
         const v = a[xb + j * xs];
@@ -697,7 +692,7 @@ const kernels: Kernels = {
         const lse = Math.log(sum);
         for (let j = 0; j < len; j++) o[ob + j * os] = a[xb + j * xs] - mx - lse;
       }
-    }
+    });
   },
 
   ...convKernels,
