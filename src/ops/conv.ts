@@ -312,6 +312,43 @@ function checkRanks(op: string, nd: number, input: Tensor, weight: Tensor, wLayo
   return { batched, channels: input.shape[batched ? 1 : 0], size: input.shape.slice(-nd) };
 }
 
+/** The weight's leading dims, for messages: conv's and its transpose's. */
+const CONV_WEIGHT = 'outChannels, inChannels/groups';
+const CONVT_WEIGHT = 'inChannels, outChannels/groups';
+
+/**
+ * What conv and its transpose check first, in this order: floating-point operands, the ranks, and groups. Returns
+ * the shapes' text that their messages end with, the channel count, the spatial sizes, whether there is a batch dim,
+ * and groups.
+ */
+function checkOperands(
+  op: string,
+  nd: number,
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  opts: { groups?: number },
+  wLayout: string,
+) {
+  const at =
+    `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}` +
+    (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
+  checkFloat(
+    op,
+    [
+      ['input', input],
+      ['weight', weight],
+      ['bias', bias],
+    ],
+    at,
+  );
+  const ranks = checkRanks(op, nd, input, weight, wLayout, at);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new ValueError(`${op}: groups must be a whole number ≥ 1, got ${groups} (${at})`);
+  return { at, groups, ...ranks };
+}
+
 function checkBias(op: string, bias: Tensor | null, channels: number, at: string): void {
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== channels))
     throw new ShapeError(`${op}: ${at}; the bias must be [${channels}], one per output channel`);
@@ -329,25 +366,36 @@ function from4d(y: Tensor, batched: boolean, nd: number): Tensor {
 /** Per-dim geometry in 2-D: a 1-D conv runs over a unit height with a one-tap kernel. */
 const as2d = (v: readonly number[], fill: number): [number, number] => (v.length === 1 ? [fill, v[0]] : [v[0], v[1]]);
 
+/**
+ * Runs one of the 2-D primitives (conv or convT) on the input lifted to its layout, with the geometry per spatial dim
+ * and the output's spatial size, and returns the result in the input's layout.
+ */
+function in4d(
+  prim: typeof conv,
+  op: string,
+  nd: number,
+  batched: boolean,
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: { stride: number[]; padding: number[]; dilation: number[]; groups: number },
+  out: readonly number[],
+): Tensor {
+  const y = prim(
+    to4d(input, batched, nd),
+    nd === 1 ? unsqueeze(weight, 2) : weight,
+    bias,
+    { stride: as2d(g.stride, 1), padding: as2d(g.padding, 0), dilation: as2d(g.dilation, 1), groups: g.groups },
+    as2d(out, 1),
+    { op, shapes: [input.shape, weight.shape, bias?.shape] },
+  );
+  return from4d(y, batched, nd);
+}
+
 // ----- conv1d / conv2d -----------------------------------------------------------------------------------------
 
 function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Tensor | null, opts: ConvOptions): Tensor {
-  const at =
-    `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}` +
-    (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
-  checkFloat(
-    op,
-    [
-      ['input', input],
-      ['weight', weight],
-      ['bias', bias],
-    ],
-    at,
-  );
-  const { batched, channels, size } = checkRanks(op, nd, input, weight, 'outChannels, inChannels/groups', at);
-  const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1)
-    throw new ValueError(`${op}: groups must be a whole number ≥ 1, got ${groups} (${at})`);
+  const { at, batched, channels, size, groups } = checkOperands(op, nd, input, weight, bias, opts, CONV_WEIGHT);
   const stride = tuple(op, 'stride', opts.stride ?? 1, nd, 1, at);
   const dilation = tuple(op, 'dilation', opts.dilation ?? 1, nd, 1, at);
   const padOpt = opts.padding ?? 0;
@@ -390,26 +438,13 @@ function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Ten
     );
   const out = padOpt === 'same' ? size : padded.map((n, i) => Math.floor((n - effective[i]) / stride[i]) + 1);
   checkBias(op, bias, outChannels, at);
-  const y = conv(
-    to4d(input, batched, nd),
-    nd === 1 ? unsqueeze(weight, 2) : weight,
-    bias,
-    { stride: as2d(stride, 1), padding: as2d(padding, 0), dilation: as2d(dilation, 1), groups },
-    as2d(out, 1),
-    { op, shapes: [input.shape, weight.shape, bias?.shape] },
-  );
-  return from4d(y, batched, nd);
+  return in4d(conv, op, nd, batched, input, weight, bias, { stride, padding, dilation, groups }, out);
 }
 
-/**
- * 2-D convolution (cross-correlation, as in every deep-learning library) of input [N, C, H, W] (or [C, H, W]) with
- * weight [outChannels, C/groups, kH, kW], plus bias [outChannels]; PyTorch's F.conv2d. The output's size per dim is
- * ⌊(in + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.
- */
-export const conv2d = testedOp({
-  name: 'conv2d',
-  fn: checked(
-    'conv2d',
+/** conv1d's and conv2d's public function: CONV_ARGS's parameters, in PyTorch's order. */
+function convFn(op: string, nd: number): ConvFn {
+  return checked(
+    op,
     CONV_ARGS,
     (
       input: Tensor,
@@ -419,8 +454,18 @@ export const conv2d = testedOp({
       padding?: SpatialSize | 'same' | 'valid',
       dilation?: SpatialSize,
       groups?: number,
-    ): Tensor => convNd('conv2d', 2, input, weight, bias, { stride, padding, dilation, groups }),
-  ) as ConvFn,
+    ): Tensor => convNd(op, nd, input, weight, bias, { stride, padding, dilation, groups }),
+  ) as ConvFn;
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in every deep-learning library) of input [N, C, H, W] (or [C, H, W]) with
+ * weight [outChannels, C/groups, kH, kW], plus bias [outChannels]; PyTorch's F.conv2d. The output's size per dim is
+ * ⌊(in + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.
+ */
+export const conv2d = testedOp({
+  name: 'conv2d',
+  fn: convFn('conv2d', 2),
   samples: [
     { args: [[1, 2, 3, 4], [2, 2, 2, 3], [2]] },
     {
@@ -464,19 +509,7 @@ export const conv2d = testedOp({
 /** 1-D convolution of input [N, C, L] (or [C, L]) with weight [outChannels, C/groups, k]; PyTorch's F.conv1d. */
 export const conv1d = testedOp({
   name: 'conv1d',
-  fn: checked(
-    'conv1d',
-    CONV_ARGS,
-    (
-      input: Tensor,
-      weight: Tensor,
-      bias: Tensor | null = null,
-      stride?: SpatialSize,
-      padding?: SpatialSize | 'same' | 'valid',
-      dilation?: SpatialSize,
-      groups?: number,
-    ): Tensor => convNd('conv1d', 1, input, weight, bias, { stride, padding, dilation, groups }),
-  ) as ConvFn,
+  fn: convFn('conv1d', 1),
   samples: [
     { args: [[2, 3, 5], [2, 3, 3], [2]] },
     {
@@ -510,22 +543,7 @@ function convTransposeNd(
   bias: Tensor | null,
   opts: ConvTransposeOptions,
 ): Tensor {
-  const at =
-    `input is ${fmtShape(input.shape)}, weight is ${fmtShape(weight.shape)}` +
-    (bias ? `, bias is ${fmtShape(bias.shape)}` : '');
-  checkFloat(
-    op,
-    [
-      ['input', input],
-      ['weight', weight],
-      ['bias', bias],
-    ],
-    at,
-  );
-  const { batched, channels, size } = checkRanks(op, nd, input, weight, 'inChannels, outChannels/groups', at);
-  const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1)
-    throw new ValueError(`${op}: groups must be a whole number ≥ 1, got ${groups} (${at})`);
+  const { at, batched, channels, size, groups } = checkOperands(op, nd, input, weight, bias, opts, CONVT_WEIGHT);
   if (typeof opts.padding === 'string')
     throw new ValueError(
       `${op}: padding must be numbers (${at}); 'same' and 'valid' exist for conv, not for its transpose`,
@@ -565,26 +583,13 @@ function convTransposeNd(
     );
   const outChannels = weight.shape[1] * groups;
   checkBias(op, bias, outChannels, at);
-  const y = convT(
-    to4d(input, batched, nd),
-    nd === 1 ? unsqueeze(weight, 2) : weight,
-    bias,
-    { stride: as2d(stride, 1), padding: as2d(padding, 0), dilation: as2d(dilation, 1), groups },
-    as2d(out, 1),
-    { op, shapes: [input.shape, weight.shape, bias?.shape] },
-  );
-  return from4d(y, batched, nd);
+  return in4d(convT, op, nd, batched, input, weight, bias, { stride, padding, dilation, groups }, out);
 }
 
-/**
- * 2-D transposed convolution: the adjoint of conv2d in its input (what conv2d's backward computes for dX), with
- * weight [inChannels, outChannels/groups, kH, kW] and bias [outChannels]; PyTorch's F.conv_transpose2d. The output's
- * size per dim is (in − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1.
- */
-export const convTranspose2d = testedOp({
-  name: 'convTranspose2d',
-  fn: checked(
-    'convTranspose2d',
+/** convTranspose1d's and convTranspose2d's public function: CONV_TRANSPOSE_ARGS's parameters, in PyTorch's order. */
+function convTransposeFn(op: string, nd: number): ConvTransposeFn {
+  return checked(
+    op,
     CONV_TRANSPOSE_ARGS,
     (
       input: Tensor,
@@ -595,9 +600,18 @@ export const convTranspose2d = testedOp({
       outputPadding?: SpatialSize,
       groups?: number,
       dilation?: SpatialSize,
-    ): Tensor =>
-      convTransposeNd('convTranspose2d', 2, input, weight, bias, { stride, padding, outputPadding, groups, dilation }),
-  ) as ConvTransposeFn,
+    ): Tensor => convTransposeNd(op, nd, input, weight, bias, { stride, padding, outputPadding, groups, dilation }),
+  ) as ConvTransposeFn;
+}
+
+/**
+ * 2-D transposed convolution: the adjoint of conv2d in its input (what conv2d's backward computes for dX), with
+ * weight [inChannels, outChannels/groups, kH, kW] and bias [outChannels]; PyTorch's F.conv_transpose2d. The output's
+ * size per dim is (in − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1.
+ */
+export const convTranspose2d = testedOp({
+  name: 'convTranspose2d',
+  fn: convTransposeFn('convTranspose2d', 2),
   samples: [
     { args: [[1, 2, 3, 3], [2, 2, 2, 2], [2]], noVariants: true },
     {
@@ -636,21 +650,7 @@ export const convTranspose2d = testedOp({
 /** 1-D transposed convolution (the adjoint of conv1d in its input); PyTorch's F.conv_transpose1d. */
 export const convTranspose1d = testedOp({
   name: 'convTranspose1d',
-  fn: checked(
-    'convTranspose1d',
-    CONV_TRANSPOSE_ARGS,
-    (
-      input: Tensor,
-      weight: Tensor,
-      bias: Tensor | null = null,
-      stride?: SpatialSize,
-      padding?: SpatialSize,
-      outputPadding?: SpatialSize,
-      groups?: number,
-      dilation?: SpatialSize,
-    ): Tensor =>
-      convTransposeNd('convTranspose1d', 1, input, weight, bias, { stride, padding, outputPadding, groups, dilation }),
-  ) as ConvTransposeFn,
+  fn: convTransposeFn('convTranspose1d', 1),
   samples: [
     {
       args: [[2, 3, 5], [3, 2, 3], [2]],
