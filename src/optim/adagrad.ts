@@ -7,6 +7,7 @@ import { fullLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
+  descentGrad,
   FOREACH,
   NON_NEGATIVE,
   Optimizer,
@@ -98,8 +99,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       if (state.sum === undefined) this.init(state, p, g);
       const step = (state.step as number) + 1;
       state.step = step;
-      let grad = maximize ? rawGrad.neg() : rawGrad;
-      if (weightDecay !== 0) grad = grad.add(p, { alpha: weightDecay });
+      const grad = descentGrad(p, rawGrad, maximize, weightDecay);
       const clr = lr / (1 + (step - 1) * lrDecay);
       const sum = state.sum as Tensor;
       sum.add_(grad.mul(grad));

@@ -8,6 +8,7 @@ import { maximum, zerosLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
+  descentGrad,
   FOREACH,
   NON_NEGATIVE,
   Optimizer,
@@ -68,11 +69,10 @@ function adamUpdate(opt: Optimizer<AdamOptions>, g: ParamGroup<AdamOptions>, dec
       if (amsgrad) state.maxExpAvgSq = zerosLike(p);
       opt.state.set(p, state);
     }
-    let grad = maximize ? rawGrad.neg() : rawGrad;
+    const grad = descentGrad(p, rawGrad, maximize, decoupled ? 0 : weightDecay);
     const step = (state.step as number) + 1;
     state.step = step;
     if (decoupled) p.mul_(1 - lr * weightDecay);
-    else if (weightDecay !== 0) grad = grad.add(p, { alpha: weightDecay });
     const expAvg = state.expAvg as Tensor;
     const expAvgSq = state.expAvgSq as Tensor;
     expAvg.mul_(beta1).add_(grad, { alpha: 1 - beta1 });

@@ -541,6 +541,15 @@ export function withGrad(group: { params: Tensor[] }): [Tensor, Tensor][] {
   return group.params.filter((p) => p.grad !== null).map((p) => [p, p.grad!]);
 }
 
+/**
+ * The gradient a step descends along, as torch.optim's updates begin: negated with maximize, then plus
+ * weightDecay·θ (an L2 penalty; AdamW decays θ itself and passes 0).
+ */
+export function descentGrad(p: Tensor, grad: Tensor, maximize: boolean, weightDecay: number): Tensor {
+  const d = maximize ? grad.neg() : grad;
+  return weightDecay !== 0 ? d.add(p, { alpha: weightDecay }) : d;
+}
+
 const GROUP = record(any, 'a parameter group {params: [...], ...options}');
 const METHODS = {
   step: { args: { closure: optional(nullable(fn)) } },

@@ -7,6 +7,7 @@ import { zerosLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
+  descentGrad,
   FOREACH,
   NON_NEGATIVE,
   Optimizer,
@@ -96,8 +97,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
         if (centered) state.gradAvg = zerosLike(p);
       }
       state.step = (state.step as number) + 1;
-      let grad = maximize ? rawGrad.neg() : rawGrad;
-      if (weightDecay !== 0) grad = grad.add(p, { alpha: weightDecay });
+      const grad = descentGrad(p, rawGrad, maximize, weightDecay);
       const squareAvg = state.squareAvg as Tensor;
       squareAvg.mul_(alpha).add_(grad.mul(1 - alpha).mul(grad));
       let avg: Tensor;

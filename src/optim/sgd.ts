@@ -7,6 +7,7 @@ import { clone } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
+  descentGrad,
   FOREACH,
   NON_NEGATIVE,
   Optimizer,
@@ -87,8 +88,7 @@ export class SGD extends Optimizer<SGDOptions> {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = g;
     for (const [p, grad] of withGrad(g)) {
       const state = this.stateOf(p);
-      let d = maximize ? grad.neg() : grad;
-      if (weightDecay !== 0) d = d.add(p, { alpha: weightDecay });
+      let d = descentGrad(p, grad, maximize, weightDecay);
       if (momentum !== 0) {
         let buf = (state.momentumBuffer ?? null) as Tensor | null;
         if (buf === null) buf = clone(d);
