@@ -133,13 +133,13 @@ describe('TransformerDecoderLayer', () => {
     assertThrowsMsg(
       () => new nn.TransformerDecoderLayer(4, 2, { activation: 'tanh' as 'relu' }),
       ad.ArgumentError,
-      "activation must be one of 'relu', 'gelu' or a function",
+      "activation must be 'relu', 'gelu' or a function",
     );
     assertThrowsMsg(() => new nn.TransformerDecoderLayer(4, 2, { dropout: 1.5 }), ad.ArgumentError, 'dropout must be');
     assertThrowsMsg(
       () => new nn.TransformerDecoderLayer(4, 2, { dtype: 'int32' as 'float32' }),
       ad.ArgumentError,
-      'floating-point dtype',
+      "dtype must be one of 'float32', 'float64'",
     );
     assertThrowsMsg(
       () => new (nn.TransformerDecoderLayer as any)(4, 2, 6, 0, 'relu', 1e-5, false, false, 'float64'),

@@ -1,9 +1,12 @@
 /**
  * @file The parameter types the layers' signatures share (src/core/args.ts declares them): feature counts, the float
- * dtypes a layer's parameters may have, probabilities, eps, and the `int | tuple` sizes of the convolution and
- * pooling layers. Internal to src/nn: not re-exported by its index.
+ * dtypes a layer's parameters may have, probabilities, eps, the `int | tuple` sizes of the convolution and pooling
+ * layers, and the transformer layers' arguments. Internal to src/nn: not re-exported by its index.
  */
-import { type Arg, array, int, number, oneOf, optional, tuple, union } from '../core/args.js';
+import { type Arg, array, bool, custom, fn, int, number, oneOf, optional, tuple, union } from '../core/args.js';
+import { gelu, relu } from '../ops/elementwise.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { TransformerActivation } from './attention.js';
 
 /** A feature or channel count that may be 0 (Linear(0, 3), as PyTorch allows). */
 export const FEATURES = int({ min: 0 });
@@ -29,4 +32,29 @@ export function spatial(nd: number, min: number): Arg<number | number[]> {
 /** A whole number ≥ min or a list of them, its length the op's to check (a pooling window, stride or padding). */
 export function sizes(min: number): Arg<number | number[]> {
   return union(int({ min }), array(int({ min })));
+}
+
+/**
+ * The arguments of TransformerEncoderLayer and TransformerDecoderLayer after dModel and nhead, in PyTorch's order
+ * (device, which adjoint has not, left out).
+ */
+export const TRANSFORMER_LAYER_ARGS = {
+  dimFeedforward: optional(SIZE),
+  dropout: optional(PROB),
+  activation: optional(
+    custom<TransformerActivation>(
+      "'relu', 'gelu' or a function of a Tensor",
+      (v) => v === 'relu' || v === 'gelu' || fn.ok(v),
+      'custom',
+      'relu',
+    ),
+  ),
+  layerNormEps: optional(EPS),
+  batchFirst: optional(bool),
+  normFirst: optional(bool),
+};
+
+/** A transformer layer's activation argument as the function its feed-forward block applies. */
+export function activationFn(a: TransformerActivation): (x: Tensor) => Tensor {
+  return a === 'relu' ? (x) => relu(x) : a === 'gelu' ? (x) => gelu(x) : a;
 }

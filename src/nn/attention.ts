@@ -12,7 +12,6 @@ import {
   checked,
   checkMethods,
   custom,
-  fn,
   int,
   nullable,
   optional,
@@ -24,7 +23,7 @@ import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { arange, empty, zeros } from '../ops/creation.js';
-import { add, div, gelu, gt, relu, sub, toDtype, where } from '../ops/elementwise.js';
+import { add, div, gt, sub, toDtype, where } from '../ops/elementwise.js';
 import { chunk } from '../ops/join.js';
 import { matmul } from '../ops/linalg.js';
 import { dropout } from '../ops/nnops.js';
@@ -32,7 +31,7 @@ import { mean } from '../ops/reduce.js';
 import { permute, reshape, squeeze, transpose, unsqueeze } from '../ops/shape.js';
 import { softmax } from '../ops/softmax.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { EPS, FLOAT_DTYPE, PROB, SIZE } from './args.js';
+import { activationFn, FLOAT_DTYPE, PROB, SIZE, TRANSFORMER_LAYER_ARGS } from './args.js';
 import { Dropout } from './dropout.js';
 import { xavierUniform_ } from './init.js';
 import { Linear } from './linear.js';
@@ -402,23 +401,7 @@ export interface TransformerEncoderLayerForwardOptions {
  * layer_norm_eps=1e-05, batch_first=False, norm_first=False, *, dtype=None).
  */
 const ENCODER_LAYER = sig('TransformerEncoderLayer', {
-  args: {
-    dModel: SIZE,
-    nhead: SIZE,
-    dimFeedforward: optional(SIZE),
-    dropout: optional(PROB),
-    activation: optional(
-      custom<TransformerActivation>(
-        "'relu', 'gelu' or a function of a Tensor",
-        (v) => v === 'relu' || v === 'gelu' || fn.ok(v),
-        'custom',
-        'relu',
-      ),
-    ),
-    layerNormEps: optional(EPS),
-    batchFirst: optional(bool),
-    normFirst: optional(bool),
-  },
+  args: { dModel: SIZE, nhead: SIZE, ...TRANSFORMER_LAYER_ARGS },
   options: { dtype: FLOAT_DTYPE },
 });
 
@@ -456,7 +439,6 @@ export class TransformerEncoderLayer extends Module {
     const { dModel, nhead } = a;
     const p = a.dropout ?? 0.1;
     const dtype = a.dtype ?? DEFAULT_FLOAT;
-    const act = a.activation ?? 'relu';
     const ff = a.dimFeedforward ?? 2048;
     const eps = a.layerNormEps ?? 1e-5;
     // Built in PyTorch's order, so parameters and state-dict keys come in its order.
@@ -469,7 +451,7 @@ export class TransformerEncoderLayer extends Module {
     this.norm2 = new LayerNorm(dModel, { eps, dtype });
     this.dropout1 = new Dropout(p);
     this.dropout2 = new Dropout(p);
-    this.activation = act === 'relu' ? (x) => relu(x) : act === 'gelu' ? (x) => gelu(x) : act;
+    this.activation = activationFn(a.activation ?? 'relu');
   }
 
   override forward(

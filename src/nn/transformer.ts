@@ -9,25 +9,12 @@
  * 1.13 reads the float padding mask as bool there, and refuses two float masks).
  */
 import { noGrad } from '../autograd/mode.js';
-import {
-  bool,
-  checkMethods,
-  custom,
-  fn,
-  instance,
-  int,
-  nullable,
-  number,
-  oneOf,
-  optional,
-  sig,
-  tensor,
-  union,
-} from '../core/args.js';
-import { DEFAULT_FLOAT, DTYPES, type DType, isFloating } from '../core/dtype.js';
+import { bool, checkMethods, instance, int, nullable, optional, sig, tensor } from '../core/args.js';
+import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
-import { add, gelu, relu } from '../ops/elementwise.js';
+import { add } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { activationFn, FLOAT_DTYPE, SIZE, TRANSFORMER_LAYER_ARGS } from './args.js';
 import {
   generateSquareSubsequentMask,
   MultiheadAttention,
@@ -46,12 +33,6 @@ import { LayerNorm } from './norm.js';
 // ---------------------------------------------------------------------------------------------------------------
 // Argument types shared by the constructors.
 
-const floatDtype = custom<DType>(
-  "a floating-point dtype ('float32', 'float64')",
-  (v) => typeof v === 'string' && Object.hasOwn(DTYPES, v) && isFloating(v as DType),
-  { example: 'float32' },
-);
-const activationArg = union(oneOf(['relu', 'gelu'] as const), fn);
 const maskArg = optional(nullable(tensor));
 /**
  * The type of the first mask parameter of a forward implementation: the overloads also take the masks by name in an
@@ -59,20 +40,6 @@ const maskArg = optional(nullable(tensor));
  * positional arguments when the implementation runs, so there it is always a Tensor or null.
  */
 type MaskOrOptions = Tensor | null | object;
-
-/** A layer's constructor arguments after dModel and nhead, in PyTorch's order (device, which adjoint has not, left out). */
-const LAYER_REST = {
-  dimFeedforward: optional(int({ min: 1 })),
-  dropout: optional(number({ min: 0, max: 1 })),
-  activation: optional(activationArg),
-  layerNormEps: optional(number({ min: 0 })),
-  batchFirst: optional(bool),
-  normFirst: optional(bool),
-};
-
-function activationFn(a: TransformerActivation): (x: Tensor) => Tensor {
-  return a === 'relu' ? (x) => relu(x) : a === 'gelu' ? (x) => gelu(x) : a;
-}
 
 function checkHeads(where: string, dModel: number, nhead: number): void {
   if (dModel % nhead !== 0)
@@ -89,8 +56,8 @@ export type TransformerLayerOptions = TransformerEncoderLayerOptions;
 // TransformerDecoderLayer
 
 const DECODER_LAYER_SIG = sig('TransformerDecoderLayer', {
-  args: { dModel: int({ min: 1 }), nhead: int({ min: 1 }), ...LAYER_REST },
-  options: { dtype: optional(floatDtype) },
+  args: { dModel: SIZE, nhead: SIZE, ...TRANSFORMER_LAYER_ARGS },
+  options: { dtype: FLOAT_DTYPE },
 });
 
 export interface TransformerDecoderLayerForwardOptions {
@@ -355,21 +322,21 @@ const TRANSFORMER_SIG = sig('Transformer', {
     nhead: optional(int({ min: 1 })),
     numEncoderLayers: optional(int({ min: 1 })),
     numDecoderLayers: optional(int({ min: 1 })),
-    dimFeedforward: LAYER_REST.dimFeedforward,
-    dropout: LAYER_REST.dropout,
-    activation: LAYER_REST.activation,
+    dimFeedforward: TRANSFORMER_LAYER_ARGS.dimFeedforward,
+    dropout: TRANSFORMER_LAYER_ARGS.dropout,
+    activation: TRANSFORMER_LAYER_ARGS.activation,
     customEncoder: optional(nullable(instance(Module, 'a Module (the encoder to use)'))),
     customDecoder: optional(nullable(instance(Module, 'a Module (the decoder to use)'))),
-    layerNormEps: LAYER_REST.layerNormEps,
-    batchFirst: LAYER_REST.batchFirst,
-    normFirst: LAYER_REST.normFirst,
+    layerNormEps: TRANSFORMER_LAYER_ARGS.layerNormEps,
+    batchFirst: TRANSFORMER_LAYER_ARGS.batchFirst,
+    normFirst: TRANSFORMER_LAYER_ARGS.normFirst,
   },
-  options: { dtype: optional(floatDtype) },
+  options: { dtype: FLOAT_DTYPE },
 });
 
 const MASK_SIG = sig('Transformer.generateSquareSubsequentMask', {
   args: { sz: int({ min: 0 }) },
-  options: { dtype: optional(floatDtype) },
+  options: { dtype: FLOAT_DTYPE },
 });
 
 export interface TransformerOptions extends TransformerLayerOptions {
