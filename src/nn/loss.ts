@@ -1,21 +1,12 @@
 /**
  * @file Loss modules (torch.nn.CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss):
  * the options of their ad.F functions, held by the module. A class weight (and BCEWithLogitsLoss's posWeight) is a
- * buffer named as PyTorch names it (`weight`, `pos_weight`), so it is saved in the state dict when it is given.
+ * buffer named as PyTorch names it (`weight`, `pos_weight`), so it is saved in the state dict when it is given. The
+ * parameters the modules share with the functions (weight, the deprecated size_average and reduce, reduction) are
+ * declared with the functions' parameter types.
  */
 
-import {
-  checkMethods,
-  custom,
-  int,
-  nullable,
-  number,
-  oneOf,
-  optional,
-  type Params,
-  sig,
-  tensor,
-} from '../core/args.js';
+import { checkMethods, int, number, optional, type Params, sig, tensor } from '../core/args.js';
 import {
   type BinaryCrossEntropyOptions,
   type BinaryCrossEntropyWithLogitsOptions,
@@ -27,38 +18,19 @@ import {
   mseLoss,
   type NllLossOptions,
   nllLoss,
+  REDUCE,
+  REDUCTION,
+  RENAMES,
   type Reduction,
   type ReductionOptions,
+  SIZE_AVERAGE,
   type SmoothL1LossOptions,
   smoothL1Loss,
+  WEIGHT,
 } from '../ops/loss.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { PROB } from './args.js';
 import { Module } from './module.js';
-
-const WEIGHT = optional(nullable(tensor));
-const REDUCTION = optional(oneOf(['mean', 'sum', 'none']));
-/**
- * PyTorch's deprecated size_average and reduce keep their positional places, so a positional call lines up with
- * PyTorch's (MSELoss(None, None, 'sum')), but take only null: a value says to use reduction.
- */
-const SIZE_AVERAGE = optional(
-  custom<null>(
-    "null (size_average is deprecated in PyTorch; give reduction: 'mean' or 'sum' by name)",
-    (v) => v === null,
-    'custom',
-    null,
-  ),
-);
-const REDUCE = optional(
-  custom<null>(
-    "null (reduce is deprecated in PyTorch; give reduction: 'none', 'mean' or 'sum' by name)",
-    (v) => v === null,
-    'custom',
-    null,
-  ),
-);
-const RENAMES = { size_average: "reduction ('mean' or 'sum'; size_average is deprecated in PyTorch)" };
 
 /** A loss's signature: PyTorch's parameters in its order; every one may also be given by name. */
 function lossSignature<P extends Params>(name: string, args: P) {

@@ -52,18 +52,21 @@ export interface BinaryCrossEntropyWithLogitsOptions extends BinaryCrossEntropyO
 
 // ----- shared checks -------------------------------------------------------------------------------------------
 
+// The loss parameters PyTorch's functions and loss modules share; the modules (src/nn/loss.ts) declare theirs with
+// these too.
+
 /**
  * PyTorch's deprecated size_average and reduce, declared in their places so the positional parameters after them
  * line up with PyTorch's; any value but null (what PyTorch's default None means) says what to use instead.
  */
 const deprecated = (name: string, use: string) =>
   optional(custom<null>(`null (${name} is deprecated in PyTorch: use ${use})`, (v) => v === null, 'deprecated', null));
-const SIZE_AVERAGE = deprecated('size_average', "reduction: 'mean' or 'sum'");
-const REDUCE = deprecated('reduce', "reduction: 'none' for the per-element losses");
-const REDUCTION = optional(oneOf(['mean', 'sum', 'none'] as const));
-const WEIGHT = optional(nullable(tensor));
+export const SIZE_AVERAGE = deprecated('size_average', "reduction: 'mean' or 'sum'");
+export const REDUCE = deprecated('reduce', "reduction: 'none' for the per-element losses");
+export const REDUCTION = optional(oneOf(['mean', 'sum', 'none'] as const));
+export const WEIGHT = optional(nullable(tensor));
 /** The snake_case names that the camelCase rule would map to a deprecated parameter. */
-const RENAMES = { size_average: "reduction: 'mean' or 'sum' (size_average is deprecated)" };
+export const RENAMES = { size_average: "reduction: 'mean' or 'sum' (size_average is deprecated)" };
 
 /** `mse_loss(input, target, size_average=None, reduce=None, reduction='mean')`, the regression losses' signature. */
 const REGRESSION_ARGS = {
