@@ -25,6 +25,7 @@ import {
   adaptiveAvgPool2d,
   avgPool1d,
   avgPool2d,
+  DIVISOR_OVERRIDE,
   type InterpolateMode,
   interpolate,
   type MaxPoolOptions,
@@ -217,7 +218,7 @@ const AVG_POOL2D = sig('AvgPool2d', {
     padding: optional(spatial(2, 0)),
     ceilMode: optional(bool),
     countIncludePad: optional(bool),
-    divisorOverride: optional(nullable(int({ min: 1 }))),
+    divisorOverride: DIVISOR_OVERRIDE,
   },
 });
 

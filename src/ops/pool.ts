@@ -122,6 +122,11 @@ type MaxPoolWithIndicesFn = (
 ) => [Tensor, Tensor];
 
 /** `avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None)`. */
+/** avg_pool2d's divisor_override: PyTorch takes any nonzero whole number (or None); shared with nn.AvgPool2d. */
+export const DIVISOR_OVERRIDE = optional(
+  nullable(custom<number>('a nonzero whole number', (v) => Number.isSafeInteger(v) && v !== 0, 'number', 2)),
+);
+
 const AVG_POOL_ARGS = {
   args: {
     input: tensorArg,
@@ -445,9 +450,7 @@ export const avgPool2d = testedOp({
       ...AVG_POOL_ARGS,
       args: {
         ...AVG_POOL_ARGS.args,
-        divisorOverride: optional(
-          nullable(custom<number>('a nonzero whole number', (v) => Number.isSafeInteger(v) && v !== 0, 'number', 2)),
-        ),
+        divisorOverride: DIVISOR_OVERRIDE,
       },
     },
     (
