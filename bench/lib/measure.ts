@@ -59,14 +59,28 @@ const HEAVY_TOTAL_MS = 1500;
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 
+/** How measure repeats: the defaults are the side-by-side cases' budget; the model steps take more time per call. */
+export interface MeasureOptions {
+  warm?: number;
+  maxReps?: number;
+  /** Fewest timed calls, whatever the budget (default 3). */
+  minReps?: number;
+  /** Stop once this much time is spent and minReps are done (default 300 ms, 100 with quick). */
+  budgetMs?: number;
+  /** Past this total, stop even before minReps (default 1500 ms: one sample of a slow call is enough). */
+  heavyMs?: number;
+}
+
 /**
  * Times fn: `warm` untimed calls, then timed calls until the budget is spent; the median and the best. An async fn is
  * awaited inside the timed region, so its readback counts; a sync one is not awaited (no extra tick is timed).
  */
-export async function measure(fn: Bench, quick: boolean, opts: { warm?: number; maxReps?: number } = {}) {
+export async function measure(fn: Bench, quick: boolean, opts: MeasureOptions = {}) {
   const warm = opts.warm ?? 1;
   const maxReps = opts.maxReps ?? MAX_REPS;
-  const target = quick ? TARGET_MS_QUICK : TARGET_MS;
+  const target = opts.budgetMs ?? (quick ? TARGET_MS_QUICK : TARGET_MS);
+  const minReps = opts.minReps ?? MIN_REPS;
+  const heavy = opts.heavyMs ?? HEAVY_TOTAL_MS;
   for (let i = 0; i < warm; i++) {
     const r = fn();
     if (isThenable(r)) await r;
@@ -80,10 +94,45 @@ export async function measure(fn: Bench, quick: boolean, opts: { warm?: number; 
     const dt = performance.now() - t0;
     ts.push(dt);
     total += dt;
-    if (total >= target && ts.length >= MIN_REPS) break;
-    if (total >= HEAVY_TOTAL_MS) break;
+    if (total >= target && ts.length >= minReps) break;
+    if (total >= heavy) break;
   }
   return { ms: median(ts), best: Math.min(...ts), reps: ts.length };
+}
+
+/**
+ * Times two synchronous calls alternately (a, b, a, b, …) to one budget, so load that comes and goes hits both alike
+ * and their ratio (a model's step ÷ its forward) is steadier than from two runs one after the other. The budget and
+ * the rep counts apply to each call's own samples, as in measure.
+ */
+export function measurePair(a: () => unknown, b: () => unknown, quick: boolean, opts: MeasureOptions = {}) {
+  const warm = opts.warm ?? 1;
+  const maxReps = opts.maxReps ?? MAX_REPS;
+  const target = opts.budgetMs ?? (quick ? TARGET_MS_QUICK : TARGET_MS);
+  const minReps = opts.minReps ?? MIN_REPS;
+  const heavy = opts.heavyMs ?? HEAVY_TOTAL_MS;
+  for (let i = 0; i < warm; i++) {
+    a();
+    b();
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  let total = 0;
+  while (ta.length < maxReps) {
+    let t0 = performance.now();
+    a();
+    const da = performance.now() - t0;
+    t0 = performance.now();
+    b();
+    const db = performance.now() - t0;
+    ta.push(da);
+    tb.push(db);
+    total += Math.max(da, db);
+    if (total >= target && ta.length >= minReps) break;
+    if (total >= heavy) break;
+  }
+  const res = (ts: number[]) => ({ ms: median(ts), best: Math.min(...ts), reps: ts.length });
+  return [res(ta), res(tb)] as const;
 }
 
 export function median(xs: readonly number[]): number {
