@@ -5,9 +5,16 @@
  * forward + backward, at one and two threads. Each system at each thread count runs in its own child process
  * (bench/child.ts): some peers fix their thread pools at start-up, and a crash costs one column, not the run.
  *
- * Options: --quick (sizes to 512, shorter budgets), --only gemm,linear,mlp,chain,conv, --systems a,b (substrings of
- * the column names: adjoint-wasm, tfjs, jax-jit, torch, …), --threads 1,2, --no-torch. Raw results go to
- * .tmp/bench-results.json; a Markdown summary for docs/BENCHMARKS.md is printed last.
+ * Two sections are adjoint against PyTorch only. `models`: the four training steps of issue 10 (bench/lib/models.ts:
+ * MLP, CNN, transformer encoder layer, LSTM; SGD, lr 0.01), each timed as a full step and as its forward alone,
+ * alternately; backward ÷ forward is (step − forward) ÷ forward, so the backward includes zeroGrad and the SGD update.
+ * On the blas and wasm backends (js, the reference, takes seconds a step: `npm run bench:models -- --backend js`).
+ * `memory`: 200 MLP steps, adjoint's fast backends and PyTorch each in a fresh process at the first thread count,
+ * RSS after setup (model, data, one step) and the peak after (getrusage's maxRSS).
+ *
+ * Options: --quick (sizes to 512, shorter budgets), --only gemm,linear,mlp,chain,conv,models,memory, --systems a,b
+ * (substrings of the column names: adjoint-wasm, tfjs, jax-jit, torch, …), --threads 1,2, --no-torch. Raw results go
+ * to .tmp/bench-results.json; a Markdown summary for docs/BENCHMARKS.md is printed last.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +29,11 @@ import {
   GEMM_SIZES,
   GEMM_SIZES_QUICK,
   gemmId,
+  MEMORY_ID,
+  type MemoryResult,
+  MODEL_MEMORY_STEPS,
+  MODEL_NAMES,
+  modelId,
   RESULT_PREFIX,
   type Result,
   type RunRecord,
@@ -32,7 +44,8 @@ import {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
 const USAGE =
-  'Usage: npm run bench -- [--quick] [--only gemm,linear,mlp,chain,conv] [--systems a,b] [--threads 1,2] [--no-torch]';
+  'Usage: npm run bench -- [--quick] [--only gemm,linear,mlp,chain,conv,models,memory] [--systems a,b] ' +
+  '[--threads 1,2] [--no-torch]';
 
 const list: ValueOption<string[]> = {
   parse: (raw, f) => {
@@ -72,19 +85,34 @@ const sections = (args.only ?? [...SECTIONS]) as Section[];
 const threadCounts = (args.threads ?? ['1', '2']).map(Number);
 const print = (s = '') => process.stdout.write(`${s}\n`);
 
-/** The columns: every adjoint backend, then the peers. Single-threaded systems appear at thread count 1 only. */
+/**
+ * The columns: every adjoint backend, then the peers. Single-threaded systems appear at thread count 1 only. The
+ * peers have no `models` or `memory` cases; `memory` runs in processes of its own (memoryPlan), never here.
+ */
 interface Plan {
   system: string;
   threads: number[];
+  sections: Section[];
 }
+const ADJOINT_ONLY: readonly Section[] = ['models', 'memory'];
 const plan: Plan[] = [
-  ...ad.backendNames().map((b) => ({ system: `adjoint-${b}`, threads: b === 'js' ? [1] : threadCounts })),
-  { system: 'tfjs-cpu', threads: [1] }, // plain JS kernels: one thread
-  { system: 'tfjs-wasm', threads: [1] }, // tfjs turns wasm threads off under Node
-  { system: 'jax-jit', threads: threadCounts },
-  { system: 'jax-eager', threads: threadCounts },
+  ...ad.backendNames().map((b) => ({
+    system: `adjoint-${b}`,
+    threads: b === 'js' ? [1] : threadCounts,
+    // The js reference would take minutes over the model steps: bench:models times them there on request.
+    sections: sections.filter((s) => s !== 'memory' && (b !== 'js' || s !== 'models')),
+  })),
+  ...[
+    { system: 'tfjs-cpu', threads: [1] }, // plain JS kernels: one thread
+    { system: 'tfjs-wasm', threads: [1] }, // tfjs turns wasm threads off under Node
+    { system: 'jax-jit', threads: threadCounts },
+    { system: 'jax-eager', threads: threadCounts },
+  ].map((p) => ({ ...p, sections: sections.filter((s) => !ADJOINT_ONLY.includes(s)) })),
 ].map((p) => ({ ...p, threads: p.threads.filter((t) => threadCounts.includes(t)) }));
 const wanted = (name: string) => !args.systems || args.systems.some((s) => name.includes(s));
+/** The memory section's adjoint processes: the fast backends (the js reference would take minutes). */
+const memoryPlan = sections.includes('memory') ? ad.backendNames().filter((b) => b !== 'js') : [];
+const memoryThreads = threadCounts[0];
 
 const cpuModel =
   (existsSync('/proc/cpuinfo') && /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim()) ||
@@ -125,9 +153,9 @@ const RELAXED_FLAG =
     ? ['--experimental-wasm-relaxed-simd']
     : [];
 
-function runChild(system: string, threads: number): Promise<RunRecord> {
+function runChild(system: string, threads: number, only: readonly Section[]): Promise<RunRecord> {
   const argv = [...RELAXED_FLAG, '--import', 'tsx', path.join(ROOT, 'bench', 'child.ts')];
-  argv.push('--system', system, '--threads', String(threads), '--only', sections.join(','));
+  argv.push('--system', system, '--threads', String(threads), '--only', only.join(','));
   if (quick) argv.push('--quick');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,8 +177,8 @@ function runChild(system: string, threads: number): Promise<RunRecord> {
   });
 }
 
-function runTorch(): RunRecord[] {
-  const ts = threadCounts;
+/** PyTorch at thread counts ts on the given sections, one process per thread count. */
+function runTorch(ts: readonly number[], only: readonly Section[]): RunRecord[] {
   const why = args['no-torch']
     ? '--no-torch'
     : !existsSync(PYTHON)
@@ -162,7 +190,7 @@ function runTorch(): RunRecord[] {
   // One process per thread count: this torch build's set_num_threads does not reach the OpenBLAS its matmuls
   // call, so OpenBLAS's own variable has to be set before the library loads (measured: "1 thread" ran on 2).
   return ts.map((t) => {
-    const argv = [path.join(ROOT, 'scripts', 'bench_torch.py'), '--threads', String(t), '--only', sections.join(',')];
+    const argv = [path.join(ROOT, 'scripts', 'bench_torch.py'), '--threads', String(t), '--only', only.join(',')];
     if (quick) argv.push('--quick');
     const env = { ...process.env, OPENBLAS_NUM_THREADS: String(t), OMP_NUM_THREADS: String(t) };
     const r = spawnSync(PYTHON, argv, { encoding: 'utf8', timeout: 600_000, cwd: ROOT, env });
@@ -181,19 +209,38 @@ function runTorch(): RunRecord[] {
 }
 
 const records: RunRecord[] = [];
+/** The memory section's records, apart: the same system and thread count as a column of the tables. */
+const memRecords: RunRecord[] = [];
+const plural = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
+const torchSections = sections.filter((s) => s !== 'memory');
 for (const p of plan)
   for (const t of p.threads) {
-    if (!wanted(p.system)) continue;
+    if (!wanted(p.system) || p.sections.length === 0) continue;
     const t0 = performance.now();
-    process.stdout.write(`  measuring ${p.system} at ${t} thread${t > 1 ? 's' : ''}… `);
-    const rec = await runChild(p.system, t);
+    process.stdout.write(`  measuring ${p.system} at ${plural(t)}… `);
+    const rec = await runChild(p.system, t, p.sections);
     records.push(rec);
     print(`${((performance.now() - t0) / 1000).toFixed(1)} s${(rec as { error?: string }).error ? ' (failed)' : ''}`);
   }
-if (wanted('torch')) {
+if (wanted('torch') && torchSections.length > 0) {
   const t0 = performance.now();
-  process.stdout.write(`  measuring torch at ${threadCounts.join(', ')} threads… `);
-  records.push(...runTorch());
+  process.stdout.write(
+    `  measuring torch at ${threadCounts.join(', ')} thread${threadCounts.length > 1 || threadCounts[0] > 1 ? 's' : ''}… `,
+  );
+  records.push(...runTorch(threadCounts, torchSections));
+  print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+for (const b of memoryPlan) {
+  if (!wanted(`adjoint-${b}`)) continue;
+  process.stdout.write(`  memory of ${MODEL_MEMORY_STEPS} MLP steps, adjoint-${b} at ${plural(memoryThreads)}… `);
+  const t0 = performance.now();
+  memRecords.push(await runChild(`adjoint-${b}`, memoryThreads, ['memory']));
+  print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+if (memoryPlan.length > 0 && wanted('torch')) {
+  process.stdout.write(`  memory of ${MODEL_MEMORY_STEPS} MLP steps, torch at ${plural(memoryThreads)}… `);
+  const t0 = performance.now();
+  memRecords.push(...runTorch([memoryThreads], ['memory']));
   print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -301,7 +348,9 @@ const usPerOp = (id: string, lbl: string): Row => ({
   higher: false,
   noRatio: ['jax-jit'],
 });
-const SECTION_ROWS: Record<Section, { title: string; unit: string; rows: Row[] }> = {
+/** The sections printed as rows × systems; `models` and `memory` have tables of their own (below). */
+type RowSection = Exclude<Section, 'models' | 'memory'>;
+const SECTION_ROWS: Record<RowSection, { title: string; unit: string; rows: Row[] }> = {
   gemm: {
     title: 'GEMM C = A·B, square n×n (A·B: contiguous; Aᵀ·B: A is A.mT of a contiguous tensor)',
     unit: 'GFLOP/s (2n³ / median time); ratio columns: adjoint best ÷ peer best (>1: adjoint faster)',
@@ -329,9 +378,102 @@ const SECTION_ROWS: Record<Section, { title: string; unit: string; rows: Row[] }
   },
 };
 
+// ——— models and memory: adjoint blas and wasm against PyTorch ———
+
+const MODEL_LABEL: Record<(typeof MODEL_NAMES)[number], string> = {
+  mlp: 'MLP 784-512-512-10, b128',
+  cnn: 'CNN 2×(conv3-relu-pool)-linear, b64, 28×28',
+  transformer: 'Transformer enc. layer d128 h4 ff512, seq 64, b16',
+  lstm: 'LSTM in 64, hidden 256, seq 50, b32',
+};
+
+/**
+ * One row per model at one thread count: step ms on adjoint blas, adjoint wasm and PyTorch, blas ÷ torch,
+ * wasm ÷ blas, backward ÷ forward ((step − forward) ÷ forward) on blas and on torch, and at more than one thread
+ * blas's speed-up over its own 1-thread step. markdown=true writes 'err' for a failure instead of a footnote mark.
+ */
+function modelsTable(threads: number, markdown: boolean): string[][] {
+  const find = (system: string, t = threads) => records.find((r) => r.system === system && r.threads === t);
+  const cell = (rec: RunRecord | undefined, id: string): { v: number | null; text: string } => {
+    if (!rec) return { v: null, text: '—' };
+    const r = cellOf(rec, id);
+    if ('ms' in r) return { v: r.ms, text: fmt(r.ms, 1) };
+    if ('err' in r) return { v: null, text: markdown ? 'err' : errMark(rec, r.err) };
+    return { v: null, text: '—' };
+  };
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? '—' : ratioStr(a / b));
+  const speedup = threads > 1 && threadCounts.includes(1);
+  const head = ['model step', 'adjoint blas ms', 'adjoint wasm ms', 'PyTorch ms', 'blas÷torch', 'wasm÷blas'];
+  head.push('bwd÷fwd blas', 'bwd÷fwd torch', ...(speedup ? [`blas ${threads}T speed-up`] : []));
+  const [blas, wasm, torch] = ['adjoint-blas', 'adjoint-wasm', 'torch'].map((sys) => find(sys));
+  const bwdFwd = (rec: RunRecord | undefined, m: string) => {
+    const st = cell(rec, modelId(m, 'step')).v;
+    const fw = cell(rec, modelId(m, 'fwd')).v;
+    return st === null || fw === null || fw === 0 ? '—' : ((st - fw) / fw).toFixed(2);
+  };
+  const body = MODEL_NAMES.map((m) => {
+    const [b, w, t] = [blas, wasm, torch].map((rec) => cell(rec, modelId(m, 'step')));
+    const row = [MODEL_LABEL[m], b.text, w.text, t.text, ratio(b.v, t.v), ratio(w.v, b.v)];
+    row.push(bwdFwd(blas, m), bwdFwd(torch, m));
+    if (speedup) row.push(ratio(cell(find('adjoint-blas', 1), modelId(m, 'step')).v, b.v));
+    return row;
+  });
+  return [head, ...body];
+}
+
+const mib = (v: number) => v.toFixed(1);
+/** The memory section: one row per process, and adjoint's growth ÷ PyTorch's. */
+function memoryTable(markdown: boolean): string[][] {
+  const torch = memRecords.find((r) => r.system === 'torch');
+  const torchCell = torch && cellOf(torch, MEMORY_ID);
+  const torchGrowth = torchCell && 'growthMiB' in torchCell ? torchCell.growthMiB : null;
+  const head = [`${MODEL_MEMORY_STEPS} MLP steps`, 'RSS after setup MiB', 'peak RSS MiB', 'peak − setup MiB'];
+  head.push('÷ PyTorch’s');
+  return [
+    head,
+    ...memRecords.map((rec) => {
+      const r = cellOf(rec, MEMORY_ID);
+      const name = `${label(rec.system)} ${rec.threads}T`;
+      if (!('growthMiB' in r)) {
+        const why = 'err' in r ? (markdown ? 'err' : errMark(rec, r.err)) : '—';
+        return [name, why, why, why, '—'];
+      }
+      const m = r as MemoryResult;
+      const vs = rec.system === 'torch' || torchGrowth === null ? '—' : ratioStr(m.growthMiB / torchGrowth);
+      return [name, mib(m.setupMiB), mib(m.peakMiB), mib(m.growthMiB), vs];
+    }),
+  ];
+}
+const mdTable = (rows: string[][]) => {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(rows[0]), line(rows[0].map((_, i) => (i === 0 ? ':--' : '--:'))), ...rows.slice(1).map(line)];
+};
+
 for (const s of sections) {
-  const { title, unit, rows } = SECTION_ROWS[s];
   notes = [];
+  if (s === 'models') {
+    print();
+    print('Model training steps (bench/lib/models.ts): zeroGrad, forward, loss, backward, SGD step (lr 0.01)');
+    print('  ms per step (median; step and forward timed alternately); bwd÷fwd = (step − forward) ÷ forward');
+    print('  (not on the js reference backend: `npm run bench:models -- --backend js` times it there)');
+    for (const t of threadCounts) {
+      print(`  ${plural(t)}:`);
+      table(modelsTable(t, false)).forEach((l) => print(l));
+    }
+    notes.forEach((n, i) => print(`  [${i + 1}] ${n}`));
+    continue;
+  }
+  if (s === 'memory') {
+    print();
+    print(
+      `Memory: ${MODEL_MEMORY_STEPS} MLP training steps, each system in a fresh process at ${plural(memoryThreads)}`,
+    );
+    print('  setup = imports, model, data and one step; peak = getrusage maxRSS after the steps');
+    table(memoryTable(false)).forEach((l) => print(l));
+    notes.forEach((n, i) => print(`  [${i + 1}] ${n}`));
+    continue;
+  }
+  const { title, unit, rows } = SECTION_ROWS[s];
   print();
   print(title);
   print(`  ${unit}`);
@@ -357,7 +499,7 @@ for (const s of sections) {
 print();
 print('Notes');
 const seen = new Set<string>();
-for (const r of records) {
+for (const r of [...records, ...memRecords]) {
   const why = (r as { error?: string }).error;
   const lines = [
     `${label(r.system)} ${r.threads}T: ${r.version}${r.variant ? `, ${r.variant}` : ''}${why ? ` — ${why}` : ''}`,
@@ -386,6 +528,7 @@ writeFileSync(
       quick,
       sections,
       runs: records,
+      memory: memRecords,
     },
     null,
     1,
@@ -425,15 +568,36 @@ const fams = ['adjoint', ...PEERS];
 const cols = threadCounts.flatMap((t) => fams.map((f) => ({ f, t })));
 const mdCols = cols.filter(({ f, t }) => records.some((r) => r.threads === t && family(r.system) === f));
 const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
-print(md(['', ...mdCols.map(({ f, t }) => `${f === 'adjoint' ? 'adjoint' : PEER_NAME[f]} ${t}T`)]));
-print(md(['', ...mdCols.map(() => '--:')]).replace('|  |', '| :-- |'));
-for (const row of headline) {
-  const cells = mdCols.map(({ f, t }) => {
-    const v = bestOf(
-      records.filter((r) => r.threads === t && family(r.system) === f),
-      row,
+if (headline.length > 0) {
+  print(md(['', ...mdCols.map(({ f, t }) => `${f === 'adjoint' ? 'adjoint' : PEER_NAME[f]} ${t}T`)]));
+  print(md(['', ...mdCols.map(() => '--:')]).replace('|  |', '| :-- |'));
+  for (const row of headline) {
+    const cells = mdCols.map(({ f, t }) => {
+      const v = bestOf(
+        records.filter((r) => r.threads === t && family(r.system) === f),
+        row,
+      );
+      return v === null ? '—' : fmt(v, row.digits);
+    });
+    print(md([row.label, ...cells]));
+  }
+}
+if (sections.includes('models'))
+  for (const t of threadCounts) {
+    print();
+    print(
+      `Model training steps, ${plural(t)} (ms per SGD step, median; bwd÷fwd = (step − forward) ÷ forward` +
+        `${t > 1 && threadCounts.includes(1) ? `; speed-up = blas 1-thread step ÷ ${t}-thread step` : ''}):`,
     );
-    return v === null ? '—' : fmt(v, row.digits);
-  });
-  print(md([row.label, ...cells]));
+    print();
+    mdTable(modelsTable(t, true)).forEach((l) => print(l));
+  }
+if (memRecords.length > 0) {
+  print();
+  print(
+    `Memory of ${MODEL_MEMORY_STEPS} MLP steps, each in a fresh process at ${plural(memoryThreads)} ` +
+      '(setup = imports, model, data, one step; peak = maxRSS after the steps):',
+  );
+  print();
+  mdTable(memoryTable(true)).forEach((l) => print(l));
 }

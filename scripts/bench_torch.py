@@ -1,12 +1,16 @@
-"""@file PyTorch's column of bench/compare.ts: the same cases (GEMM, linear layer, MLP step, per-op chain, conv2d) on
-the CPU at each thread count given, timed like the TypeScript side (warm up, repeat to a time budget, median).
-Prints one JSON object on stdout: {"version", "notes", "runs": {"1": {case id: result}, "2": ...}}.
+"""@file PyTorch's column of bench/compare.ts: the same cases (GEMM, linear layer, MLP step, per-op chain, conv2d, the
+four model training steps of bench/lib/models.ts, the memory of 200 MLP steps) on the CPU at each thread count given,
+timed like the TypeScript side (warm up, repeat to a time budget, median; a model's step and forward alternately).
+Prints one JSON object on stdout: {"version", "notes", "runs": {"1": {case id: result}, "2": ...}}. compare.ts runs
+the memory section alone, in a fresh process, so nothing else has raised the peak first.
 
-Usage: /usr/bin/python3 scripts/bench_torch.py --threads 1,2 [--quick] [--only gemm,linear,mlp,chain,conv]
+Usage: /usr/bin/python3 scripts/bench_torch.py --threads 1,2 [--quick]
+       [--only gemm,linear,mlp,chain,conv,models,memory]
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 
@@ -32,11 +36,15 @@ def measure(fn, quick, warm=1, max_reps=MAX_REPS):
     return {"ms": statistics.median(ts) * 1000, "best": min(ts) * 1000, "reps": len(ts)}
 
 
+def err(e):
+    return {"err": f"{type(e).__name__}: {e}".splitlines()[0][:200]}
+
+
 def case(fn_maker, quick, **kw):
     try:
         return measure(fn_maker(), quick, **kw)
     except Exception as e:  # one failing case must not cost the others
-        return {"err": f"{type(e).__name__}: {e}".splitlines()[0][:200]}
+        return err(e)
 
 
 def gemm(n, dtype, trans):
@@ -117,6 +125,97 @@ def conv_fwd_bwd():
     return run
 
 
+# The models of bench/lib/models.ts: same shapes, losses and optimiser (SGD, lr 0.01); seeded 10 + the model's index.
+MODELS = ["mlp", "cnn", "transformer", "lstm"]
+MODEL_LR = 0.01
+MEMORY_STEPS = 200
+
+
+def model_mlp():
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)
+    )
+    x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
+    return model, lambda: F.cross_entropy(model(x), y)
+
+
+def model_cnn():
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 10),
+    )
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    return model, lambda: F.cross_entropy(model(x), y)
+
+
+def model_transformer():
+    model = torch.nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0, batch_first=True)
+    x, target = torch.randn(16, 64, 128), torch.randn(16, 64, 128)
+    return model, lambda: F.mse_loss(model(x), target)
+
+
+def model_lstm():
+    model = torch.nn.LSTM(64, 256)
+    x = torch.randn(50, 32, 64)
+    return model, lambda: model(x)[0].mean()
+
+
+def build_model(name):
+    torch.manual_seed(10 + MODELS.index(name))
+    model, loss = globals()[f"model_{name}"]()
+    opt = torch.optim.SGD(model.parameters(), lr=MODEL_LR)
+
+    def step():
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+
+    return step, loss
+
+
+def model_timing(quick):
+    """bench/lib/measure.ts's modelTiming: warm, min reps, budget (s), heavy limit (s)."""
+    return (1, 3, 0.6, 5.0) if quick else (2, 5, 2.0, 10.0)
+
+
+def measure_pair(a, b, quick):
+    warm, min_reps, target, heavy = model_timing(quick)
+    for _ in range(warm):
+        a()
+        b()
+    ta, tb, total = [], [], 0.0
+    while len(ta) < MAX_REPS:
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+        total += max(t1 - t0, t2 - t1)
+        if (total >= target and len(ta) >= min_reps) or total >= heavy:
+            break
+    res = lambda ts: {"ms": statistics.median(ts) * 1000, "best": min(ts) * 1000, "reps": len(ts)}  # noqa: E731
+    return res(ta), res(tb)
+
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def mlp_memory(steps):
+    """As bench/systems/adjoint.ts: setup is the model, the data and one step; the peak is getrusage's maxRSS."""
+    step, _ = build_model("mlp")
+    step()
+    setup = rss_mib()
+    for _ in range(steps):
+        step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # KiB on Linux
+    return {"setupMiB": setup, "peakMiB": peak, "growthMiB": peak - setup, "steps": steps}
+
+
 def run_all(quick, sections):
     out = {}
     if "gemm" in sections:
@@ -135,6 +234,17 @@ def run_all(quick, sections):
         out["chain.fwdbwd"] = case(chain_fwd_bwd, quick, warm=10, max_reps=reps)
     if "conv" in sections:
         out["conv.fwdbwd"] = case(conv_fwd_bwd, quick)
+    if "models" in sections:
+        for m in MODELS:
+            try:
+                out[f"models.{m}.step"], out[f"models.{m}.fwd"] = measure_pair(*build_model(m), quick)
+            except Exception as e:  # one failing model must not cost the others
+                out[f"models.{m}.step"] = out[f"models.{m}.fwd"] = err(e)
+    if "memory" in sections:
+        try:
+            out["memory.mlp"] = mlp_memory(MEMORY_STEPS)
+        except Exception as e:
+            out["memory.mlp"] = err(e)
     return out
 
 
@@ -142,7 +252,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", default="1,2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="gemm,linear,mlp,chain,conv")
+    p.add_argument("--only", default="gemm,linear,mlp,chain,conv,models,memory")
     a = p.parse_args()
     sections = set(a.only.split(","))
     env = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}

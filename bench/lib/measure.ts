@@ -7,8 +7,19 @@
 /** One timed call: returns when the result is computed (a promise where the system is asynchronous). */
 export type Bench = () => unknown;
 
-/** A measurement in milliseconds per call, or why there is none. */
-export type Result = { ms: number; best: number; reps: number } | { err: string } | { skip: string };
+/** A measurement in milliseconds per call, a memory figure (the `memory` section), or why there is none. */
+export type Result = { ms: number; best: number; reps: number } | MemoryResult | { err: string } | { skip: string };
+
+/**
+ * Resident memory of MODEL_MEMORY_STEPS MLP training steps, in MiB: after setup (imports, model, data and one step,
+ * so libraries are loaded), the process's peak after the steps (getrusage's maxRSS), and peak − setup.
+ */
+export interface MemoryResult {
+  setupMiB: number;
+  peakMiB: number;
+  growthMiB: number;
+  steps: number;
+}
 
 /** What one child process (one system at one thread count) prints as its last stdout line. */
 export interface RunRecord {
@@ -26,7 +37,7 @@ export interface Options {
   sections: Set<Section>;
 }
 
-export const SECTIONS = ['gemm', 'linear', 'mlp', 'chain', 'conv'] as const;
+export const SECTIONS = ['gemm', 'linear', 'mlp', 'chain', 'conv', 'models', 'memory'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const GEMM_SIZES = [128, 256, 512, 1024, 2048];
@@ -44,6 +55,24 @@ export const MLP = { sizes: [784, 512, 512, 10], batch: 128, lr: 0.01 };
 export const CHAIN = { links: 500, len: 4 };
 /** conv2d batch 32, 3→64 channels, 32×32, kernel 3, padding 1. */
 export const CONV = { N: 32, C: 3, O: 64, H: 32, W: 32, K: 3, pad: 1 };
+
+/** Case ids of a model's training step and of its forward alone (bench/lib/models.ts: `models.mlp.step`, …). */
+export const modelId = (model: string, part: 'step' | 'fwd') => `models.${model}.${part}`;
+/** The model names, as bench/lib/models.ts and scripts/bench_torch.py define them (kept here library-free). */
+export const MODEL_NAMES = ['mlp', 'cnn', 'transformer', 'lstm'] as const;
+/** The case id and the step count of the memory section: MLP training steps in one fresh process. */
+export const MEMORY_ID = 'memory.mlp';
+export const MODEL_MEMORY_STEPS = 200;
+
+/**
+ * How the model steps are repeated (step and forward alternately, measurePair): a step takes 2–1500 ms, so a larger
+ * budget than the other cases', with at least 5 samples (3 with quick) unless one call alone passes the heavy limit.
+ * scripts/bench_torch.py uses the same numbers.
+ */
+export const modelTiming = (quick: boolean): MeasureOptions =>
+  quick
+    ? { warm: 1, minReps: 3, budgetMs: 600, heavyMs: 5000 }
+    : { warm: 2, minReps: 5, budgetMs: 2000, heavyMs: 10000 };
 
 /** What starts the line a child process prints its RunRecord on. */
 export const RESULT_PREFIX = 'RESULT ';

@@ -8,8 +8,9 @@
  * Backward is reported as step − forward, so it includes zeroGrad and the SGD update (small beside the backward).
  */
 import * as ad from '../../src/index.js';
+import { MODEL_NAMES } from './measure.js';
 
-export const MODELS = ['mlp', 'cnn', 'transformer', 'lstm'] as const;
+export const MODELS = MODEL_NAMES;
 export type ModelName = (typeof MODELS)[number];
 
 /** The shapes, as in the table; bench_torch.py repeats them. */

@@ -10,7 +10,14 @@ import {
   GEMM_SIZES_QUICK,
   type GemmDType,
   gemmId,
+  MEMORY_ID,
+  type MemoryResult,
+  MODEL_MEMORY_STEPS,
+  MODEL_NAMES,
   measure,
+  measurePair,
+  modelId,
+  modelTiming,
   type Options,
   type Result,
   type RunRecord,
@@ -40,6 +47,10 @@ export interface System {
   chainFwd?(): Prepared;
   chainFwdBwd?(): Prepared;
   convFwdBwd?(): Prepared;
+  /** One of the `models` section's models (MODEL_NAMES): its training step and its forward alone, both synchronous. */
+  model?(name: string): { step: () => void; forward: () => void };
+  /** The `memory` section: RSS of `steps` MLP steps, measured in this process (compare.ts starts a fresh one). */
+  mlpMemory?(steps: number): MemoryResult;
 }
 
 /** A GEMM whose predicted time (the last size's × 8) passes this is skipped: it would not change the picture. */
@@ -120,5 +131,27 @@ export async function runSystem(name: string, threads: number, sys: System, opts
     results['chain.fwdbwd'] = await timeCase(sys.chainFwdBwd?.bind(sys), opts, sys, chainOpts);
   }
   if (has('conv')) results['conv.fwdbwd'] = await timeCase(sys.convFwdBwd?.bind(sys), opts, sys);
+  if (has('models'))
+    for (const m of MODEL_NAMES) {
+      const [step, fwd] = [modelId(m, 'step'), modelId(m, 'fwd')];
+      if (!sys.model) {
+        results[step] = results[fwd] = { skip: sys.skipReason ?? 'not available' };
+        continue;
+      }
+      try {
+        const c = sys.model(m);
+        [results[step], results[fwd]] = measurePair(c.step, c.forward, opts.quick, modelTiming(opts.quick));
+      } catch (e) {
+        results[step] = results[fwd] = { err: errMessage(e) };
+      }
+    }
+  if (has('memory'))
+    try {
+      results[MEMORY_ID] = sys.mlpMemory
+        ? sys.mlpMemory(MODEL_MEMORY_STEPS)
+        : { skip: sys.skipReason ?? 'not available' };
+    } catch (e) {
+      results[MEMORY_ID] = { err: errMessage(e) };
+    }
   return { system: name, threads, version: sys.version, variant: sys.variant, notes: sys.notes, results };
 }

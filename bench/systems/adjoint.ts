@@ -4,6 +4,7 @@
  */
 import * as ad from '../../src/index.js';
 import { CHAIN, CONV, LIN, MLP } from '../lib/measure.js';
+import { buildModel, type ModelName } from '../lib/models.js';
 import type { System } from '../lib/system.js';
 
 function chain(x: ad.Tensor): ad.Tensor {
@@ -45,7 +46,8 @@ export function adjointSystem(backend: string, threads: number): System {
     },
   };
   if (reference) {
-    // The js backend is the slow reference (under a GFLOP/s): only the small cases, so the run stays short.
+    // The js backend is the slow reference (under a GFLOP/s): only the small cases, so the run stays short (the
+    // model steps take seconds each there: `npm run bench:models -- --backend js` times them alone).
     sys.skipReason = 'js reference backend: small cases only';
     sys.gemmMaxN = 256;
     sys.linearOnce = true;
@@ -90,6 +92,15 @@ export function adjointSystem(backend: string, threads: number): System {
       conv.zeroGrad();
       conv.forward(x).backward(G);
     };
+  };
+  sys.model = (name) => buildModel(name as ModelName);
+  sys.mlpMemory = (steps) => {
+    const { step } = buildModel('mlp');
+    step(); // loads the backend's library and compiles its kernels: part of setup, as importing torch is
+    const setup = process.memoryUsage().rss / 2 ** 20;
+    for (let i = 0; i < steps; i++) step();
+    const peak = process.resourceUsage().maxRSS / 2 ** 10; // KiB on Linux
+    return { setupMiB: setup, peakMiB: peak, growthMiB: peak - setup, steps };
   };
   return sys;
 }
