@@ -1,13 +1,14 @@
 /**
  * @file `npm run bench:models`: a quick timer for the four model training steps of issue 10 (bench/lib/models.ts),
  * for use while optimising one of them — in this process, no peers, one line per model × backend × thread count:
- * the median step time, the median forward time (timed alternately with the step) and backward ÷ forward, backward being step − forward (so it
- * includes zeroGrad and the SGD update). `npm run bench -- --only models` times the same models beside PyTorch.
+ * the median step time, the median forward time (timed alternately with the step) and backward ÷ forward, backward
+ * being step − forward (so it includes zeroGrad and the SGD update). `npm run bench -- --only models` times the same
+ * models beside PyTorch.
  *
  *   npx tsx bench/models.ts [--model mlp,cnn,transformer,lstm] [--backend blas,wasm,js] [--threads 1,2] [--reps N]
  *
  * Defaults: every model; every available backend but js (the reference takes seconds per step); 1 thread; repeats to
- * a time budget (at least 5 timed calls) unless --reps fixes the count.
+ * a time budget (1.5 s, at least 5 timed calls unless those pass 8 s) unless --reps fixes the count.
  */
 import os from 'node:os';
 import { intOption, parseArgs, UsageError, type ValueOption } from '../src/cli/args.js';
