@@ -1,10 +1,11 @@
 /**
- * @file The wasm backend in a real browser: the library bundled for the browser platform (esbuild), served from
- * localhost with the cross-origin-isolation headers SharedArrayBuffer needs, run in headless Chromium (Debian's,
- * driven by playwright-core). A threaded matmul, a convolution and one training step of a small MLP must match the
- * js backend there, with Web Workers actually running; and grad mode follows the documented rule for runtimes
- * without AsyncLocalStorage (sync scopes exact, an async fn's mode until its first await). Skipped, saying why,
- * where Chromium or playwright-core is missing (.ci/run installs both).
+ * @file The wasm backend in a real browser, where it is also the default ('auto' finds no OpenBLAS there): the
+ * library bundled for the browser platform (esbuild), served from localhost with the cross-origin-isolation headers
+ * SharedArrayBuffer needs, run in headless Chromium (Debian's, driven by playwright-core). A threaded matmul, a
+ * convolution and one training step of a small MLP must match the js backend there, with Web Workers actually
+ * running; and grad mode follows the documented rule for runtimes without AsyncLocalStorage (sync scopes exact, an
+ * async fn's mode until its first await). Skipped, saying why, where Chromium or playwright-core is missing (.ci/run
+ * installs both).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -25,7 +26,7 @@ async function playwright(): Promise<typeof import('playwright-core') | null> {
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import * as ad from './adjoint.js';
-const out = { isolated: crossOriginIsolated, backends: ad.backendNames() };
+const out = { isolated: crossOriginIsolated, backends: ad.backendNames(), defaultBackend: ad.getBackend() };
 try {
   // Norm-wise: max |a − b| over max |b| (float32 sums of 257 terms are not each within 1e-5 of float64's).
   const close = (a, b) => { let d = 0, m = 0; for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); } return d / m; };
@@ -120,6 +121,7 @@ test('the wasm backend runs threaded in headless Chromium and matches the js bac
     const r = (await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result)) as {
       isolated: boolean;
       backends: string[];
+      defaultBackend: string;
       error?: string;
       matmul: number;
       matmulT: number;
@@ -132,6 +134,7 @@ test('the wasm backend runs threaded in headless Chromium and matches the js bac
     assert.equal(r.error, undefined, r.error);
     assert.equal(r.isolated, true, 'the page should be cross-origin isolated');
     assert.deepEqual(r.backends, ['js', 'wasm'], 'no blas in a browser');
+    assert.equal(r.defaultBackend, 'wasm', "the default ('auto') is the fastest backend a browser has");
     assert.ok(r.matmul < 1e-5 && r.matmulT < 1e-5, `matmul differs from js by ${r.matmul} / ${r.matmulT}`);
     assert.ok(r.conv < 1e-5, `conv2d differs from js by ${r.conv}`);
     assert.ok(r.train < 1e-5, `an SGD step differs from js by ${r.train}`);

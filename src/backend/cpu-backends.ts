@@ -5,11 +5,13 @@
  * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts), with wasm SIMD under the large
  * elementwise cases it rounds exactly as the reference does (wasm/elementwise.ts); gather, scatterAdd, argsort and
  * scan (cumsum, cumprod) are the reference kernels on purpose (index-bound or sequential, nothing to speed up), taken
- * from the spread of the reference kernels below, so they run without the missing-kernel warning.
+ * from the spread of the reference kernels below, so they run without the missing-kernel warning. The blas backend
+ * exists as soon as the OpenBLAS file is found, but the library (and with it OpenBLAS's threads) is mapped only at
+ * its first GEMM, or when it is selected by name.
  */
 import { numel } from '../core/shape.js';
 import type { Backend, Kernels } from './backend.js';
-import { loadError, loadOpenBlas } from './blas/openblas.js';
+import { findOpenBlas, loadError, loadOpenBlas } from './blas/openblas.js';
 import { fastKernels } from './fast-kernels.js';
 import type { Gemm } from './gemm.js';
 import { gemmKernels } from './gemm-driver.js';
@@ -49,12 +51,38 @@ export function makeWasmBackend(): Backend | null {
   return cpuBackend('wasm', (g) => (wasmGemm() as NonNullable<ReturnType<typeof wasmGemm>>).gemm(g));
 }
 
-/** The blas backend, or null where OpenBLAS (or koffi, or Node) is missing; `blasUnavailable()` says why. */
-export function makeBlasBackend(): Backend | null {
-  const blas = loadOpenBlas();
-  if (!blas) return null;
-  onNumThreads((n) => blas.setThreads(n));
-  return cpuBackend('blas', blas.gemm);
+/** The blas backend and its library's state: found at construction, mapped by `load()` or the first GEMM. */
+export interface BlasBackend {
+  backend: Backend;
+  /** Maps OpenBLAS now (once); false, with the reason in `blasUnavailable()`, when it does not load. */
+  load(): boolean;
+  /** The library file, once mapped; null before. */
+  loadedPath(): string | null;
+}
+
+/**
+ * The blas backend, or null where no OpenBLAS file (or koffi, or Node) is found; `blasUnavailable()` says why. Only
+ * the file system is consulted here. The first GEMM maps the library; if that fails, `onLoadFailure(reason)` is
+ * called once and the GEMM it returns runs this and every later call.
+ */
+export function makeBlasBackend(onLoadFailure: (why: string) => Gemm): BlasBackend | null {
+  if (!findOpenBlas()) return null;
+  let gemm: Gemm | null = null;
+  let path: string | null = null;
+  const load = (): boolean => {
+    if (path) return true;
+    const blas = loadOpenBlas();
+    if (!blas) return false;
+    onNumThreads((n) => blas.setThreads(n));
+    gemm = blas.gemm;
+    path = blas.path;
+    return true;
+  };
+  const lazyGemm: Gemm = (g) => {
+    if (!gemm && !load()) gemm = onLoadFailure(loadError() ?? 'OpenBLAS did not load');
+    (gemm as Gemm)(g);
+  };
+  return { backend: cpuBackend('blas', lazyGemm), load, loadedPath: () => path };
 }
 
 export function blasUnavailable(): string | null {

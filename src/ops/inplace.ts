@@ -14,7 +14,7 @@ import { DEFAULT_FLOAT, DTYPES, type DType, intValue, isFloating, isInteger } fr
 import { AutogradError, DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes, isContiguous, numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { full, zeros } from './creation.js';
+import { emptyLike, full, zeros } from './creation.js';
 import { apply, bview, defineOp, installViewRefresh, type OpDef } from './define.js';
 import { add, binaryInto, clamp, div, mul, sub, toDtype, where } from './elementwise.js';
 import { installMethods } from './methods.js';
@@ -267,6 +267,45 @@ function directBinary(name: string, y: TensorLike, alpha?: number): (x: Tensor) 
 }
 
 const ALL = (): Tensor => full([], true);
+
+/** Whether t leaves out's storage alone, or is exactly out (the same elements: an elementwise kernel may alias it). */
+function disjointOrSame(t: Tensor, out: Tensor): boolean {
+  if (t._storage !== out._storage) return true;
+  return (
+    t._offset === out._offset && sameShape(t.shape, out.shape) && t._strides.every((s, i) => s === out._strides[i])
+  );
+}
+
+/**
+ * out ← x + alpha·y in one pass of the fused `addScaled` kernel: the optimizers' update of their state under noGrad
+ * (PyTorch's `torch.add(x, y, alpha=alpha, out=out)`), with out null for a fresh result. Exactly the composed ops'
+ * values: the product is rounded once as `mul` rounds it, and IEEE addition commutes, so `buf.mul_(μ).add_(d)` is
+ * `_addScaledInto(buf, d, buf, μ)`. The kernel runs when nothing is recorded (grad mode off, no forward AD), x, y
+ * and out have one shape and one float dtype, out is contiguous and x and y each leave out's storage alone or are
+ * out itself; otherwise the composed ops run. Not public API.
+ */
+export function _addScaledInto(out: Tensor | null, x: Tensor, y: Tensor, alpha: number): Tensor {
+  const direct =
+    !modes().grad &&
+    forwardLevel() === 0 &&
+    isFloating(x.dtype) &&
+    y.dtype === x.dtype &&
+    sameShape(x.shape, y.shape) &&
+    (out === null ||
+      (out.dtype === x.dtype &&
+        sameShape(out.shape, x.shape) &&
+        isContiguous(out.shape, out._strides) &&
+        disjointOrSame(x, out) &&
+        disjointOrSame(y, out)));
+  if (!direct) {
+    const r = add(x, y, { alpha });
+    return out === null ? r : copy_(out, r);
+  }
+  const o = out ?? emptyLike(x);
+  kernels().addScaled(o._view(), x._view(), y._view(), alpha);
+  o._storage.version++;
+  return o;
+}
 
 /** PyTorch's `x.mul_(other)`; add_ and sub_ also take the keyword-only alpha. */
 const BINARY_ARGS = { args: { input: tensor, other: scalarOrTensor } };

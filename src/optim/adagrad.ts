@@ -103,8 +103,11 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       const clr = lr / (1 + (step - 1) * lrDecay);
       const sum = state.sum as Tensor;
       sum.add_(grad.mul(grad));
-      const std = sum.sqrt().add(eps);
-      p.add_(grad.mul(-clr).div(std));
+      const std = sum.sqrt();
+      std.add_(eps);
+      const delta = grad.mul(-clr);
+      delta.div_(std);
+      p.add_(delta);
     }
   }
 }

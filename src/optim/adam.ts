@@ -4,7 +4,7 @@
  * estimates then rescale), AdamW shrinks θ by lr·weightDecay directly (decoupled decay).
  */
 import { bool, number, optional, sig, tuple } from '../core/args.js';
-import { maximum, zerosLike } from '../ops/index.js';
+import { _addScaledInto, maximum, zerosLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
@@ -76,7 +76,10 @@ function adamUpdate(opt: Optimizer<AdamOptions>, g: ParamGroup<AdamOptions>, dec
     const expAvg = state.expAvg as Tensor;
     const expAvgSq = state.expAvgSq as Tensor;
     expAvg.mul_(beta1).add_(grad, { alpha: 1 - beta1 });
-    expAvgSq.mul_(beta2).add_(grad.mul(1 - beta2).mul(grad));
+    // v ← β₂·v + (1−β₂)·g·g: the square in one fresh tensor, then the scaled sum in one pass (as mul_ then add_ round).
+    const sq = grad.mul(1 - beta2);
+    sq.mul_(grad);
+    _addScaledInto(expAvgSq, sq, expAvgSq, beta2);
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
     const stepSize = lr / bc1;
@@ -87,8 +90,12 @@ function adamUpdate(opt: Optimizer<AdamOptions>, g: ParamGroup<AdamOptions>, dec
       max.copy_(maximum(max, expAvgSq));
       second = max;
     }
-    const denom = second.sqrt().div(Math.sqrt(bc2)).add(eps);
-    p.add_(expAvg.mul(-stepSize).div(denom));
+    // The same ops as √v/√bc₂ + ε and −stepSize·m/denom, each later one in place in the tensor the first made.
+    const denom = second.sqrt();
+    denom.div_(Math.sqrt(bc2)).add_(eps);
+    const delta = expAvg.mul(-stepSize);
+    delta.div_(denom);
+    p.add_(delta);
   }
 }
 

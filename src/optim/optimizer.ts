@@ -38,7 +38,7 @@ import {
 import { isFloating } from '../core/dtype.js';
 import { ArgumentError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
-import { clone, toDtype } from '../ops/index.js';
+import { _addScaledInto, clone, toDtype } from '../ops/index.js';
 import { checkGradFor, Tensor } from '../tensor/tensor.js';
 
 /** One value in a parameter's optimizer state: a tensor shaped like the parameter, a step count, or absent. */
@@ -547,7 +547,9 @@ export function withGrad(group: { params: Tensor[] }): [Tensor, Tensor][] {
  */
 export function descentGrad(p: Tensor, grad: Tensor, maximize: boolean, weightDecay: number): Tensor {
   const d = maximize ? grad.neg() : grad;
-  return weightDecay !== 0 ? d.add(p, { alpha: weightDecay }) : d;
+  if (weightDecay === 0) return d;
+  // d + weightDecay·p in one pass: into the negated copy when there is one (it is ours), else into a fresh tensor.
+  return _addScaledInto(maximize ? d : null, d, p, weightDecay);
 }
 
 const GROUP = record(any, 'a parameter group {params: [...], ...options}');

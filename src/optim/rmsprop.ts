@@ -3,7 +3,7 @@
  * for update.
  */
 import { bool, optional, sig } from '../core/args.js';
-import { zerosLike } from '../ops/index.js';
+import { _addScaledInto, zerosLike } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
@@ -99,19 +99,26 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       state.step = (state.step as number) + 1;
       const grad = descentGrad(p, rawGrad, maximize, weightDecay);
       const squareAvg = state.squareAvg as Tensor;
-      squareAvg.mul_(alpha).add_(grad.mul(1 - alpha).mul(grad));
+      // s ← α·s + (1−α)·g·g: the square in one fresh tensor, then the scaled sum in one pass.
+      const sq = grad.mul(1 - alpha);
+      sq.mul_(grad);
+      _addScaledInto(squareAvg, sq, squareAvg, alpha);
       let avg: Tensor;
       if (centered) {
         const gradAvg = (state.gradAvg ??= zerosLike(p)) as Tensor;
         gradAvg.mul_(alpha).add_(grad, { alpha: 1 - alpha });
         avg = squareAvg.sub(gradAvg.mul(gradAvg)).sqrt();
       } else avg = squareAvg.sqrt();
-      avg = avg.add(eps);
+      avg.add_(eps);
       if (momentum > 0) {
         const buf = (state.momentumBuffer ??= zerosLike(p)) as Tensor;
-        buf.mul_(momentum).add_(grad.div(avg));
+        _addScaledInto(buf, grad.div(avg), buf, momentum);
         p.add_(buf, { alpha: -lr });
-      } else p.add_(grad.mul(-lr).div(avg));
+      } else {
+        const delta = grad.mul(-lr);
+        delta.div_(avg);
+        p.add_(delta);
+      }
     }
   }
 }

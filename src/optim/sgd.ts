@@ -3,7 +3,7 @@
  * for update, with its signature: `new SGD(params, 0.1, 0.9)` or `new SGD(params, {lr: 0.1, momentum: 0.9})`.
  */
 import { bool, number, optional, sig } from '../core/args.js';
-import { clone } from '../ops/index.js';
+import { _addScaledInto, clone } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   checkOptimizer,
@@ -92,9 +92,13 @@ export class SGD extends Optimizer<SGDOptions> {
       if (momentum !== 0) {
         let buf = (state.momentumBuffer ?? null) as Tensor | null;
         if (buf === null) buf = clone(d);
+        // b ← μ·b + d in one pass (the fused kernel rounds μ·b as mul_ does, and the sum commutes).
+        else if (1 - dampening === 1) _addScaledInto(buf, d, buf, momentum);
         else buf.mul_(momentum).add_(d, { alpha: 1 - dampening });
         state.momentumBuffer = buf;
-        d = nesterov ? d.add(buf, { alpha: momentum }) : buf;
+        // d + μ·b, into d when descentGrad made it (never into the user's grad).
+        if (nesterov) d = _addScaledInto(d === grad ? null : d, d, buf, momentum);
+        else d = buf;
       } else state.momentumBuffer = null;
       p.add_(d, { alpha: -lr });
     }

@@ -2,7 +2,9 @@
  * @file The GEMM contract (../gemm.ts) run by the system OpenBLAS through the koffi FFI: the fastest CPU GEMM a
  * Node process can reach without a native build step. Everything native is fetched lazily (koffi through a
  * createRequire from process.getBuiltinModule, the library by path at first use), so a browser bundle can import
- * this module; there `loadOpenBlas()` returns null and the wasm GEMM runs instead.
+ * this module; there `loadOpenBlas()` returns null and the wasm GEMM runs instead. `findOpenBlas()` answers
+ * "would it load?" from the file system alone (koffi resolvable, a library file present), so the default backend
+ * can be chosen at import without mapping the library or starting its threads.
  */
 import { DTypeError, ValueError } from '../../core/errors.js';
 import type { Gemm, GemmArgs } from '../gemm.js';
@@ -49,9 +51,10 @@ export function loadOpenBlas(): OpenBlas | null {
   return cached;
 }
 
+/** The files to try, in order: ADJOINT_OPENBLAS alone when set (a file the user named is not second-guessed). */
 function candidates(platform: string, env: string | undefined): string[] {
+  if (env) return [env];
   const out: string[] = [];
-  if (env) out.push(env);
   if (platform === 'darwin') {
     out.push(
       '/opt/homebrew/opt/openblas/lib/libopenblas.dylib',
@@ -73,29 +76,80 @@ function candidates(platform: string, env: string | undefined): string[] {
   return out;
 }
 
-function tryLoad(): OpenBlas | null {
-  const proc = (
-    globalThis as {
-      process?: { getBuiltinModule?: (id: string) => unknown; platform?: string; env?: Record<string, string> };
-    }
-  ).process;
-  const getBuiltin = proc?.getBuiltinModule;
+type Proc = {
+  getBuiltinModule?: (id: string) => unknown;
+  platform?: string;
+  env?: Record<string, string | undefined>;
+};
+type NodeRequire = ((id: string) => unknown) & { resolve(id: string): string };
+
+/** Node's `require` for this module, or null outside Node (or before 20.16); the reason goes to lastError. */
+function nodeRequire(proc: Proc | undefined): NodeRequire | null {
   if (proc?.env?.ADJOINT_OPENBLAS === 'off') {
     lastError = 'ADJOINT_OPENBLAS=off';
     return null;
   }
+  const getBuiltin = proc?.getBuiltinModule;
   if (typeof getBuiltin !== 'function') {
     lastError = proc
       ? 'OpenBLAS needs Node.js 20.16 or newer (process.getBuiltinModule); upgrade Node'
       : 'OpenBLAS is only reachable from Node.js (not in a browser); the wasm backend runs instead';
     return null;
   }
+  const mod = getBuiltin.call(proc, 'node:module') as { createRequire(from: string): NodeRequire };
+  return mod.createRequire(import.meta.url);
+}
+
+const currentProcess = () => (globalThis as { process?: Proc }).process;
+
+/**
+ * The library file `loadOpenBlas()` would try first, found without loading anything: koffi must resolve and a
+ * candidate file must exist (a bare name is looked up in the loader's usual directories and LD_LIBRARY_PATH /
+ * DYLD_LIBRARY_PATH / PATH; a bare ADJOINT_OPENBLAS is taken on trust). Null, with the reason in loadError(), when
+ * there is none. A file that exists may still fail to load; the blas backend then falls back at its first GEMM.
+ */
+export function findOpenBlas(): string | null {
+  const proc = currentProcess();
+  const req = nodeRequire(proc);
+  if (!req || !proc) return null;
+  try {
+    req.resolve('koffi');
+  } catch (e) {
+    lastError = `koffi (the FFI used to reach OpenBLAS) is not installed (${firstLine((e as Error).message)}); install it with \`npm install koffi\``;
+    return null;
+  }
+  const fs = proc.getBuiltinModule?.('node:fs') as { existsSync(p: string): boolean };
+  const platform = proc.platform ?? 'linux';
+  const env = proc.env ?? {};
+  const pathVar = platform === 'win32' ? env.PATH : platform === 'darwin' ? env.DYLD_LIBRARY_PATH : env.LD_LIBRARY_PATH;
+  const sep = platform === 'win32' ? ';' : ':';
+  const dirs = [
+    ...(pathVar ?? '').split(sep).filter(Boolean),
+    ...(platform === 'win32' ? [] : ['/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib64', '/lib']),
+  ];
+  const tried: string[] = [];
+  for (const c of candidates(platform, env.ADJOINT_OPENBLAS)) {
+    const bare = !/[\\/]/.test(c);
+    if (bare && c === env.ADJOINT_OPENBLAS) return c;
+    for (const p of bare ? dirs.map((d) => `${d}/${c}`) : [c]) {
+      if (fs.existsSync(p)) return p;
+    }
+    tried.push(c);
+  }
+  lastError =
+    `OpenBLAS not found (looked for ${tried.length} library files, e.g. ${tried.slice(0, 2).join(', ')}); install it ` +
+    '(Debian/Ubuntu: `apt-get install libopenblas0-pthread`, macOS: `brew install openblas`) or point ADJOINT_OPENBLAS ' +
+    'at libopenblas';
+  return null;
+}
+
+function tryLoad(): OpenBlas | null {
+  const proc = currentProcess();
+  const req = nodeRequire(proc);
+  if (!req) return null;
   let koffi: Koffi;
   try {
-    const mod = getBuiltin.call(proc, 'node:module') as {
-      createRequire(from: string): (id: string) => unknown;
-    };
-    const loaded = mod.createRequire(import.meta.url)('koffi') as Koffi & { default?: Koffi };
+    const loaded = req('koffi') as Koffi & { default?: Koffi };
     koffi = typeof loaded.load === 'function' ? loaded : loaded.default!;
   } catch (e) {
     lastError = `koffi (the FFI used to reach OpenBLAS) did not load: ${(e as Error).message}; install it with \`npm install koffi\``;
@@ -118,7 +172,7 @@ function tryLoad(): OpenBlas | null {
     }
   }
   lastError =
-    'OpenBLAS not found (tried ' +
+    'OpenBLAS did not load (tried ' +
     tried.join('; ') +
     '); install it (Debian/Ubuntu: `apt-get install libopenblas0-pthread`, macOS: `brew install openblas`) ' +
     'or point ADJOINT_OPENBLAS at libopenblas';
