@@ -2,7 +2,9 @@
  * @file The reverse-mode engine: walk the recorded graph from the outputs in reverse topological order, call each
  * node's VJP, sum each cotangent back to its input's shape (broadcasting's adjoint, done once, here), and accumulate
  * into .grad at the leaves. Backward rules are ordinary differentiable ops, so with createGraph the backward pass is
- * itself recorded and can be differentiated again.
+ * itself recorded and can be differentiated again. Without createGraph, a sum of cotangents is kept in a buffer the
+ * engine allocated and nobody else holds, and later cotangents (a slice's region of it, see accumulateInto) are
+ * added into it in place, so the pieces of one tensor cost O(piece) each instead of one input-sized tensor each.
  */
 import { describe, isTensorLike } from '../core/args.js';
 import type { DType } from '../core/dtype.js';
@@ -22,6 +24,7 @@ export interface EngineOps {
   cast(g: Tensor, dtype: DType): Tensor;
   clone(g: Tensor): Tensor;
   onesLike(t: Tensor): Tensor;
+  zeros(shape: readonly number[], dtype: DType): Tensor;
 }
 let ops: EngineOps;
 export function installEngineOps(o: EngineOps): void {
@@ -39,6 +42,8 @@ let epochCounter = 0;
 let currentEpoch = 0;
 let depth = 0;
 let firstStorage = 0;
+/** Whether the running backward may add into gradients it owns (it records no graph). */
+let inPlace = false;
 
 function rootEdge(t: Tensor, i: number, fn: string): Target {
   if (t.gradFn) return t.gradFn;
@@ -110,6 +115,7 @@ export function runBackward(
       t._epoch = epoch;
       t._deps = 0;
       t._grad = null;
+      t._owned = null;
       stack.push(t);
     }
   }
@@ -129,6 +135,7 @@ export function runBackward(
         e._epoch = epoch;
         e._deps = 1;
         e._grad = null;
+        e._owned = null;
         stack.push(e);
       } else e._deps++;
     }
@@ -142,6 +149,8 @@ export function runBackward(
   const prevMode = m.grad;
   const prevEpoch = currentEpoch;
   const prevFirst = firstStorage;
+  const prevInPlace = inPlace;
+  inPlace = !createGraph;
   currentEpoch = epoch;
   firstStorage = nextStorageId();
   depth++;
@@ -158,6 +167,7 @@ export function runBackward(
       const node = ready.pop()!;
       let g = node._grad;
       node._grad = null;
+      node._owned = null;
       const caps = capture ? captureAt.get(node) : undefined;
       if (node instanceof AccumulateGrad) {
         if (g) accumulateLeaf(node.tensor, g, createGraph, caps, captured);
@@ -180,13 +190,18 @@ export function runBackward(
       if (g && node.op.vjp) {
         node.checkVersions();
         const ctx = node.ctx;
-        const out = node.op.vjp(g, ctx);
-        if (m.anomaly) checkBackward(node, g, out);
-        for (let i = 0; i < node.edges.length; i++) {
-          const e = node.edges[i];
-          const gi = out[i];
-          if (!e || !gi || (needed !== null && !needed.has(e))) continue;
-          accumulate(e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
+        const into = node.op.accumulateInto;
+        if (into !== undefined && inPlace && !m.anomaly && accumulateRegion(node, g, into, needed)) {
+          // added into the input's owned gradient
+        } else {
+          const out = node.op.vjp(g, ctx);
+          if (m.anomaly) checkBackward(node, g, out);
+          for (let i = 0; i < node.edges.length; i++) {
+            const e = node.edges[i];
+            const gi = out[i];
+            if (!e || !gi || (needed !== null && !needed.has(e))) continue;
+            accumulate(e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
+          }
         }
       }
       if (!retainGraph) {
@@ -204,6 +219,7 @@ export function runBackward(
     m.grad = prevMode;
     currentEpoch = prevEpoch;
     firstStorage = prevFirst;
+    inPlace = prevInPlace;
     depth--;
   }
   return captured;
@@ -273,7 +289,55 @@ function accumulate(t: Target, g: Tensor): void {
     st.gradBy = g;
     st.gradShared = false;
   }
-  t._grad = t._grad ? ops.add(t._grad, g) : g;
+  const had = t._grad;
+  if (had === null) t._grad = g;
+  else if (!inPlace || had.dtype !== g.dtype || !sameShape(had.shape, g.shape)) t._grad = ops.add(had, g);
+  else if (t._owned === had) ops.addInPlace(had, g);
+  else own(t, ops.add(had, g));
+}
+
+/** Makes a fresh gradient, allocated by this run and seen by nobody else, t's owned pending gradient. */
+function own(t: Target, g: Tensor): void {
+  t._grad = g;
+  t._owned = g;
+  g._gradEpoch = currentEpoch;
+  g._gradShared = false;
+  const st = g._storage;
+  st.gradEpoch = currentEpoch;
+  st.gradBy = g;
+  st.gradShared = false;
+}
+
+/**
+ * A view's cotangent added straight into the region of its input's gradient (op.accumulateInto), in a buffer this
+ * run owns: the first piece allocates it (zeros, or a copy of a gradient already pending), later ones add O(piece)
+ * each. False when the shapes or dtypes are not the plain case; the caller then runs the VJP.
+ */
+function accumulateRegion(
+  node: Node,
+  g: Tensor,
+  into: NonNullable<Node['op']['accumulateInto']>,
+  needed: Set<Target> | null,
+): boolean {
+  const ctx = node.ctx;
+  const e = node.edges[0];
+  if (node.edges.length !== 1 || g.dtype !== ctx.inDtypes[0] || !sameShape(g.shape, ctx.outShape)) return false;
+  if (!e || (needed !== null && !needed.has(e))) return true;
+  const shape = ctx.inShapes[0];
+  const dtype = ctx.inDtypes[0];
+  const had = e._grad;
+  let dst: Tensor;
+  if (had !== null && e._owned === had) dst = had;
+  else if (had === null) {
+    dst = ops.zeros(shape, dtype);
+    own(e, dst);
+  } else {
+    if (had.dtype !== dtype || !sameShape(had.shape, shape)) return false;
+    dst = ops.clone(had);
+    own(e, dst);
+  }
+  into(dst, g, ctx);
+  return true;
 }
 
 function markShared(g: Tensor): void {
@@ -312,7 +376,10 @@ function accumulateLeaf(
   caps: number[] | undefined,
   captured: (Tensor | null)[],
 ): Tensor {
-  if (leaf._hooks) for (const h of leaf._hooks) g = hookResult(h(g), g);
+  if (leaf._hooks) {
+    for (const h of leaf._hooks) g = hookResult(h(g), g);
+    markShared(g); // a hook may keep what it saw, so .grad must not become it
+  }
   if (caps) {
     for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
     return g;

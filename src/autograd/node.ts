@@ -28,6 +28,8 @@ export interface NodeOp {
   name: string;
   backwardName: string;
   vjp?: (g: Tensor, c: RuleCtx) => readonly Grad[];
+  /** Adds the VJP for input 0 into dst (input-shaped, engine-owned) in place; see OpDef.accumulateInto. */
+  accumulateInto?: (dst: Tensor, g: Tensor, c: RuleCtx) => void;
 }
 
 export type Edge = Node | AccumulateGrad | null;
@@ -42,6 +44,8 @@ class Scratch {
   _deps = 0;
   /** @internal the gradient accumulated so far in this run. */
   _grad: Tensor | null = null;
+  /** @internal _grad when the engine allocated it in this run and nothing else holds it (it may add into it). */
+  _owned: Tensor | null = null;
 }
 
 export class AccumulateGrad extends Scratch {

@@ -11,6 +11,7 @@ import { array, bool, checked, custom, nullable, optional, tensor, union } from 
 import type { PyArgs } from '../core/args-types.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { emptyTensor } from '../tensor/tensor.js';
 import { onesLike } from './creation.js';
 import { bview } from './define.js';
 import { add, toDtype } from './elementwise.js';
@@ -30,6 +31,11 @@ installEngineOps({
   cast: toDtype,
   clone,
   onesLike: (t) => onesLike(t),
+  zeros: (shape, dtype) => {
+    const z = emptyTensor(shape as number[], dtype);
+    kernels().fill(z._view(), 0);
+    return z;
+  },
 });
 
 installAccumulatorFactory((t) => new AccumulateGrad(t));

@@ -45,6 +45,12 @@ export interface OpDef<P = any> {
   /** Output-shaped cotangents per input; the engine sums each back to its input's shape and dtype. */
   vjp?: (g: Tensor, c: RuleCtx<P>) => readonly Grad[];
   /**
+   * The VJP for input 0 added straight into dst (input 0's shape and dtype, contiguous, a buffer the engine owns),
+   * for views whose VJP embeds g in zeros (slice): the pieces of one tensor then land in one buffer at O(piece)
+   * each. Used only when backward records no graph; vjp stays the definition (createGraph, anomaly mode).
+   */
+  accumulateInto?: (dst: Tensor, g: Tensor, c: RuleCtx<P>) => void;
+  /**
    * The tangent of the output from the inputs' tangents. A null tangent is a symbolic zero (the input has none):
    * rules skip its term rather than multiply zeros (c.needs[i] is false for it).
    */

@@ -4,6 +4,8 @@
  * reshape ↔ reshape back, permute ↔ the inverse permutation, expand ↔ sum (done by the engine's unbroadcast),
  * slice ↔ embed into zeros.
  */
+
+import { kernels } from '../backend/index.js';
 import {
   array,
   checked,
@@ -27,7 +29,7 @@ import {
   sameShape,
   viewStrides,
 } from '../core/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { emptyTensor, type Tensor } from '../tensor/tensor.js';
 import { apply, defineOp, type OpDef, shapeText } from './define.js';
 import { installMethods } from './methods.js';
 import { testedOp } from './registry.js';
@@ -318,6 +320,8 @@ export const contiguous = checked(
   (x: Tensor): Tensor => (isContiguous(x.shape, x._strides) ? x : clone(x)),
 );
 
+const addFn = (a: number, b: number) => a + b;
+
 // ----- slice / narrow and their adjoint ------------------------------------------------------------------------
 
 interface SliceParams {
@@ -342,6 +346,29 @@ const sliceOp: OpDef<SliceParams> = defineOp<SliceParams>({
   saveInputs: 'none',
   linear: true,
   vjp: (g, c) => [apply(sliceBackwardOp, [g], { ...c.params, inShape: c.inShapes[0] as number[] })],
+  // dst[region] += g, O(piece): one pass where the region is contiguous, else gather, add, scatter.
+  accumulateInto: (dst, g, c) => {
+    const p = c.params;
+    const strides = contiguousStrides(c.inShapes[0]);
+    const rs = strides.slice();
+    rs[p.dim] *= p.step;
+    const region = {
+      buf: dst._storage.buf,
+      dtype: dst.dtype,
+      shape: g.shape,
+      strides: rs,
+      offset: p.start * strides[p.dim],
+    };
+    const k = kernels();
+    if (isContiguous(g.shape, rs)) {
+      k.binary('add', addFn, region, region, g._view());
+    } else {
+      const tmp = emptyTensor(g.shape as number[], g.dtype)._view();
+      k.copy(tmp, region);
+      k.binary('add', addFn, tmp, tmp, g._view());
+      k.copy(region, tmp);
+    }
+  },
   flops: () => 0,
   explain: ({ dy, params: p, outShape }) => [
     { rhs: `zeros with ${dy} at [${sliceText(p)}] of dim ${p.dim}`, shapes: shapeText(outShape) },
