@@ -336,6 +336,32 @@ describe('fast kernels match the reference', () => {
       { buf: buf2, dtype: 'float32', shape: [10], strides: [1], offset: 0 },
     );
     assert.deepEqual(buf, buf2);
+    // Permuted and flipped views: attention's head split and merge ([N, L, H, D] ↔ [N, H, L, D]), a batch of
+    // transposes large enough for the tiled path (with ragged tiles), and a flip.
+    for (const dtype of FLOATS)
+      for (const [stored, perm] of [
+        [[2, 3, 5, 17], [0, 2, 1, 3]],
+        [[2, 5, 3, 17], [0, 2, 1, 3]],
+        [[3, 20, 37], [0, 2, 1]],
+        [[37, 20], [1, 0]],
+        [[4, 2, 18, 16], [3, 1, 0, 2]],
+      ] as const) {
+        const base = makeView(dtype, [...stored], 'contig');
+        const x = { ...base, shape: perm.map((d) => stored[d]), strides: perm.map((d) => base.strides[d]) };
+        const [o1, o2] = outPair(dtype, x.shape);
+        fast.copy(o1, x);
+        ref.copy(o2, x);
+        assertSame(o1, o2, `copy ${dtype} [${stored}] permuted ${perm}`);
+        const last = x.shape.length - 1;
+        const flipped = {
+          ...x,
+          offset: x.offset + (x.shape[last] - 1) * x.strides[last],
+          strides: x.strides.map((s, i) => (i === last ? -s : s)),
+        };
+        fast.copy(o1, flipped);
+        ref.copy(o2, flipped);
+        assertSame(o1, o2, `copy ${dtype} [${stored}] permuted ${perm}, last dim flipped`);
+      }
   });
 
   test('reduce over leading, trailing, middle and all dims', () => {

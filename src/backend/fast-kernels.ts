@@ -514,24 +514,89 @@ function copy(out: View, x: View): void {
     ref.copy(out, x);
     return;
   }
-  const { shape, strides } = x;
-  const nd = shape.length;
-  if (nd === 2) {
-    // A transposed (or otherwise strided) matrix made contiguous.
-    const [r, cols] = shape;
-    const [s0, s1] = strides;
-    for (let i = 0, k = ob; i < r; i++) for (let j = 0, q = x.offset + i * s0; j < cols; j++, q += s1) o[k++] = a[q];
-    return;
+  stridedCopy(o, ob, a, x);
+}
+
+/**
+ * x's dims with size-1 dims dropped and neighbours merged where one stride steps over the other's whole run
+ * (stride[d] = stride[d + 1]·shape[d + 1]), outermost first, into the module arrays below: a head split's
+ * [N, L, H, D] permute becomes three dims with a contiguous innermost run of D; a transposed matrix stays two.
+ * Returns the number of dims (at least 1).
+ */
+const mShape: number[] = [];
+const mStride: number[] = [];
+function mergeDims(shape: readonly number[], strides: readonly number[]): number {
+  let g = 0;
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d];
+    if (n === 1) continue;
+    if (g > 0 && mStride[g - 1] === strides[d] * n) {
+      mShape[g - 1] *= n;
+      mStride[g - 1] = strides[d];
+    } else {
+      mShape[g] = n;
+      mStride[g] = strides[d];
+      g++;
+    }
   }
-  if (nd === 3) {
-    const [d0, d1, d2] = shape;
-    const [s0, s1, s2] = strides;
-    let k = ob;
-    for (let i = 0; i < d0; i++)
-      for (let j = 0; j < d1; j++) for (let l = 0, q = x.offset + i * s0 + j * s1; l < d2; l++, q += s2) o[k++] = a[q];
-    return;
+  if (g === 0) {
+    mShape[0] = 1;
+    mStride[0] = 1;
+    g = 1;
   }
-  ref.copy(out, x);
+  return g;
+}
+
+/** Side of the square tiles a transposing copy reads and writes in, so both stay within a few cache lines. */
+const TILE = 16;
+
+/**
+ * o[ob + i] = x's i-th element in row-major order, for a strided x on another buffer. The dims are merged, the
+ * outer ones walked as an odometer that moves one base offset per run, and each innermost run copied in a tight
+ * loop (contiguous runs as a plain indexed loop). When the innermost run is strided but the dim just outside it is
+ * contiguous in x (a transpose), the two are copied in TILE × TILE tiles instead of reading x with a large stride.
+ */
+function stridedCopy(o: Arr, ob: number, a: Arr, x: View): void {
+  const g = mergeDims(x.shape, x.strides);
+  const len = mShape[g - 1];
+  const step = mStride[g - 1];
+  // A tiled transpose of the last two dims: out[r, c] = x[r·1 + c·step] with r the contiguous (penultimate) dim.
+  const tiled = g >= 2 && step !== 1 && mStride[g - 2] === 1 && len >= TILE && mShape[g - 2] >= TILE;
+  const inner = tiled ? 2 : 1;
+  const rows = tiled ? mShape[g - 2] : 1;
+  let runs = 1;
+  for (let d = 0; d < g - inner; d++) runs *= mShape[d];
+  const digit = new Array<number>(g).fill(0);
+  let p = x.offset;
+  let k = ob;
+  const block = rows * len;
+  for (let r = 0; r < runs; r++) {
+    if (tiled) transposeTile(o, k, a, p, rows, len, step);
+    else if (step === 1) for (let j = 0; j < len; j++) o[k + j] = a[p + j];
+    else for (let j = 0, q = p; j < len; j++, q += step) o[k + j] = a[q];
+    k += block;
+    for (let d = g - inner - 1; d >= 0; d--) {
+      p += mStride[d];
+      if (++digit[d] < mShape[d]) break;
+      p -= mStride[d] * mShape[d];
+      digit[d] = 0;
+    }
+  }
+}
+
+/** o[k + r·cols + c] = a[p + r + c·step] for r < rows, c < cols, tile by tile. */
+function transposeTile(o: Arr, k: number, a: Arr, p: number, rows: number, cols: number, step: number): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, rows);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, cols);
+      for (let r = r0; r < r1; r++) {
+        const kr = k + r * cols;
+        const pr = p + r;
+        for (let c = c0; c < c1; c++) o[kr + c] = a[pr + c * step];
+      }
+    }
+  }
 }
 
 function fill(out: View, value: number): void {
