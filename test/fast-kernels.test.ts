@@ -373,7 +373,8 @@ describe('fast kernels match the reference', () => {
           // Every subset of dims as the reduced set (the empty one too).
           for (let mask = 0; mask < 1 << nd; mask++) {
             const outShape = shape.map((d, i) => (mask & (1 << i) ? 1 : d));
-            for (const layout of ['contig', 'transposed'] as Layout[]) {
+            // Strided and broadcast (row) inputs take the strided path, whose loop order differs from x's.
+            for (const layout of ['contig', 'transposed', 'strided', 'row'] as Layout[]) {
               const x = makeView(dtype, shape, layout);
               if (op === 'prod' && dtype !== 'int32' && dtype !== 'int64') {
                 // Keep products of up to 1023 factors finite and away from 0.
@@ -391,6 +392,32 @@ describe('fast kernels match the reference', () => {
               }
             }
           }
+        }
+  });
+
+  test('reduce of permuted and flipped views (a transposed cotangent summed to a bias)', () => {
+    for (const op of ['sum', 'prod', 'amax', 'amin'] as const)
+      for (const dtype of FLOATS)
+        for (const { stored, perm } of [
+          { stored: [3, 6, 5], perm: [0, 2, 1] },
+          { stored: [2, 3, 5, 7], perm: [0, 2, 1, 3] },
+          { stored: [4, 3, 6], perm: [2, 0, 1] },
+        ]) {
+          const base = makeView(dtype, stored, 'contig');
+          const shape = perm.map((d) => stored[d]);
+          const strides = perm.map((d) => base.strides[d]);
+          const flipped = strides.map((s, i) => (i === 1 ? -s : s));
+          for (const x of [
+            { ...base, shape, strides },
+            { ...base, shape, strides: flipped, offset: base.offset + (shape[1] - 1) * strides[1] },
+          ])
+            for (let mask = 0; mask < 1 << shape.length; mask++) {
+              const outShape = shape.map((d, i) => (mask & (1 << i) ? 1 : d));
+              const [o1, o2] = outPair(dtype, outShape);
+              fast.reduce(op, o1, x);
+              ref.reduce(op, o2, x);
+              assertSame(o1, o2, `${op} ${dtype} [${stored}] permuted ${perm} (strides ${x.strides}) → [${outShape}]`);
+            }
         }
   });
 

@@ -2,9 +2,10 @@
  * @file Fast CPU elementwise and reduction kernels, shared by the backends whose tensors live in ordinary
  * TypedArrays (wasm, blas). The reference kernels walk every input through an offset table and call the op's scalar
  * function through one shared call site, which V8 cannot inline once several ops have passed through it; here each
- * hot op name gets its own monomorphic loop over contiguous runs. Only the common layouts are handled (contiguous,
- * a broadcast scalar, a row or column broadcast, the per-channel NCHW pattern); everything else, and every dtype
- * case the loops would round differently, goes to the js reference kernel.
+ * hot op name gets its own monomorphic loop over contiguous runs. Elementwise ops handle only the common layouts
+ * (contiguous, a broadcast scalar, a row or column broadcast, the per-channel NCHW pattern); copy and reduce take
+ * any strided input (permuted, transposed, flipped views) as merged dims with tight innermost runs. Everything
+ * else, and every dtype case the loops would round differently, goes to the js reference kernel.
  *
  * Results equal the reference's exactly: the loops read the same TypedArrays, compute each element in float64 with
  * the same expression and store it once, so float32 results are bit-identical; reductions keep the reference's
@@ -689,6 +690,22 @@ function sumRuns(acc: Float64Array, a: Arr, base: number, outer: number, K: numb
 }
 
 /**
+ * acc[j] += Σ_r a[base + r·K + j] over r < R in order: four rows per pass over acc, each column's four adds in row
+ * order (one load and store of acc per four elements instead of per element, the same chain of roundings).
+ */
+function sumRows(acc: Float64Array, a: Arr, base: number, R: number, K: number): void {
+  let r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const p = base + r * K;
+    for (let j = 0; j < K; j++) acc[j] = acc[j] + a[p + j] + a[p + K + j] + a[p + 2 * K + j] + a[p + 3 * K + j];
+  }
+  for (; r < R; r++) {
+    const p = base + r * K;
+    for (let j = 0; j < K; j++) acc[j] += a[p + j];
+  }
+}
+
+/**
  * x contiguous, reduced into acc (row-major over the kept dims). x's dims are merged into alternating groups of
  * kept and reduced dims (size-1 dims dropped), and every accumulator receives its elements in x's element order,
  * exactly as the reference adds them.
@@ -699,6 +716,11 @@ function reduceInto(op: ReduceOp, acc: Float64Array, a: Arr, base: number, sizes
   // adds; four channels' chains side by side keep the adder busy, each in the reference's order.
   if (op === 'sum' && g >= 2 && g <= 3 && !kept[g - 1] && kept[g - 2] && (g === 2 || !kept[0])) {
     sumRuns(acc, a, base, g === 3 ? sizes[0] : 1, sizes[g - 2], sizes[g - 1]);
+    return;
+  }
+  // Reduced rows, kept columns: a bias gradient (the sum over every leading dim of a [..., K] cotangent).
+  if (op === 'sum' && g === 2 && !kept[0] && kept[1]) {
+    sumRows(acc, a, base, sizes[0], sizes[1]);
     return;
   }
   const inner = sizes[g - 1];
@@ -731,9 +753,150 @@ function reduceInto(op: ReduceOp, acc: Float64Array, a: Arr, base: number, sizes
   }
 }
 
+/**
+ * x strided, reduced into acc (row-major over out's dims). The reference adds each accumulator's elements in x's
+ * element order, i.e. with the reduced dims nested as in x; how the kept dims interleave with them changes no
+ * accumulator's order. So the loops keep the reduced dims in x's order and slot each kept dim in where its stride
+ * fits (largest stride outermost), which puts x's smallest stride innermost for the usual permuted or transposed
+ * views: a transposed cotangent's bias sum [N, L, E] with strides (L·E, 1, L) runs over contiguous L-runs.
+ */
+function stridedReduce(op: ReduceOp, acc: Float64Array, x: View, outShape: readonly number[]): void {
+  const a = x.buf as Arr;
+  // Each dim (size > 1): its size, x's stride and the accumulator's (0 on a reduced dim).
+  const red: number[] = [];
+  const kept: number[] = [];
+  const accStride: number[] = new Array(outShape.length).fill(0);
+  for (let d = outShape.length - 1, s = 1; d >= 0; d--) {
+    accStride[d] = s;
+    s *= outShape[d];
+  }
+  for (let d = 0; d < x.shape.length; d++) {
+    if (x.shape[d] === 1) continue;
+    (outShape[d] === 1 ? red : kept).push(d);
+  }
+  kept.sort((i, j) => Math.abs(x.strides[j]) - Math.abs(x.strides[i]));
+  const n: number[] = [];
+  const xs: number[] = [];
+  const as: number[] = [];
+  const push = (d: number, keptDim: boolean) => {
+    const size = x.shape[d];
+    const st = x.strides[d];
+    const at = keptDim ? accStride[d] : 0;
+    const g = n.length;
+    // Merge into the loop outside when one step of it is a whole run of this one, in x and in acc alike.
+    if (g > 0 && xs[g - 1] === st * size && as[g - 1] === at * size) {
+      n[g - 1] *= size;
+      xs[g - 1] = st;
+      as[g - 1] = at;
+    } else {
+      n.push(size);
+      xs.push(st);
+      as.push(at);
+    }
+  };
+  let ri = 0;
+  let ki = 0;
+  while (ri < red.length || ki < kept.length) {
+    const takeRed =
+      ki === kept.length || (ri < red.length && Math.abs(x.strides[red[ri]]) >= Math.abs(x.strides[kept[ki]]));
+    if (takeRed) push(red[ri++], false);
+    else push(kept[ki++], true);
+  }
+  if (n.length === 0) {
+    n.push(1);
+    xs.push(1);
+    as.push(0);
+  }
+  const g = n.length;
+  const len = n[g - 1];
+  const step = xs[g - 1];
+  const accStep = as[g - 1];
+  const vector = REDUCE_VECTOR[op];
+  const run = REDUCE_RUN[op];
+  const stridedVector = STRIDED_VECTOR[op];
+  const stridedRun = STRIDED_RUN[op];
+  let runs = 1;
+  for (let d = 0; d < g - 1; d++) runs *= n[d];
+  const digit: number[] = new Array(g).fill(0);
+  let p = x.offset;
+  let k = 0;
+  for (let r = 0; r < runs; r++) {
+    if (accStep === 0) acc[k] = step === 1 ? run(acc[k], a, p, len) : stridedRun(acc[k], a, p, step, len);
+    else if (step === 1 && accStep === 1) vector(acc, k, a, p, len);
+    else stridedVector(acc, k, accStep, a, p, step, len);
+    for (let d = g - 2; d >= 0; d--) {
+      p += xs[d];
+      k += as[d];
+      if (++digit[d] < n[d]) break;
+      p -= xs[d] * n[d];
+      k -= as[d] * n[d];
+      digit[d] = 0;
+    }
+  }
+}
+
+/** acc[k + j·t] ∘= a[p + j·s] for j < n. */
+const STRIDED_VECTOR: Record<
+  ReduceOp,
+  (acc: Float64Array, k: number, t: number, a: Arr, p: number, s: number, n: number) => void
+> = {
+  sum: (acc, k, t, a, p, s, n) => {
+    for (let j = 0; j < n; j++) acc[k + j * t] += a[p + j * s];
+  },
+  prod: (acc, k, t, a, p, s, n) => {
+    for (let j = 0; j < n; j++) acc[k + j * t] *= a[p + j * s];
+  },
+  amax: (acc, k, t, a, p, s, n) => {
+    for (let j = 0; j < n; j++) {
+      const v = a[p + j * s];
+      if (v > acc[k + j * t] || v !== v) acc[k + j * t] = v;
+    }
+  },
+  amin: (acc, k, t, a, p, s, n) => {
+    for (let j = 0; j < n; j++) {
+      const v = a[p + j * s];
+      if (v < acc[k + j * t] || v !== v) acc[k + j * t] = v;
+    }
+  },
+};
+
+/** s ∘ a[p] ∘ a[p + st] ∘ … (n elements, step st), left to right. */
+const STRIDED_RUN: Record<ReduceOp, (s: number, a: Arr, p: number, st: number, n: number) => number> = {
+  sum: (s, a, p, st, n) => {
+    for (let j = 0; j < n; j++) s += a[p + j * st];
+    return s;
+  },
+  prod: (s, a, p, st, n) => {
+    for (let j = 0; j < n; j++) s *= a[p + j * st];
+    return s;
+  },
+  amax: (s, a, p, st, n) => {
+    for (let j = 0; j < n; j++) {
+      const v = a[p + j * st];
+      if (v > s || v !== v) s = v;
+    }
+    return s;
+  },
+  amin: (s, a, p, st, n) => {
+    for (let j = 0; j < n; j++) {
+      const v = a[p + j * st];
+      if (v < s || v !== v) s = v;
+    }
+    return s;
+  },
+};
+
 function reduce(op: ReduceOp, out: View, x: View): void {
-  if (!isContiguous(x) || !isContiguous(out)) {
+  if (!isContiguous(out)) {
     ref.reduce(op, out, x);
+    return;
+  }
+  if (!isContiguous(x)) {
+    const nOut = size(out.shape);
+    const acc = new Float64Array(nOut);
+    if (op !== 'sum') acc.fill(op === 'prod' ? 1 : op === 'amax' ? -Infinity : Infinity);
+    if (size(x.shape) > 0) stridedReduce(op, acc, x, out.shape);
+    store(out, acc);
     return;
   }
   const nOut = size(out.shape);
@@ -758,8 +921,12 @@ function reduce(op: ReduceOp, out: View, x: View): void {
     }
     reduceInto(op, acc, x.buf as Arr, x.offset, sizes, kept);
   }
+  store(out, acc);
+}
+
+function store(out: View, acc: Float64Array): void {
   // The reference's int64 store: integer sums and products are whole already, but a product can be −0 (0 · −1).
-  if (out.dtype === 'int64') for (let i = 0; i < nOut; i++) acc[i] += 0;
+  if (out.dtype === 'int64') for (let i = 0; i < acc.length; i++) acc[i] += 0;
   (out.buf as Arr).set(acc, out.offset);
 }
 
