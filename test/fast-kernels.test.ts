@@ -434,6 +434,12 @@ describe('fast kernels match the reference', () => {
               ref.softmax(op, o2, x, dim);
               assertSame(o1, o2, `${op} ${dtype} [${shape}] dim ${dim} ${layout}`);
             }
+            // softmax's VJP: g and y contiguous or transposed, so both the fused loop and its fallback run.
+            const y = makeView(dtype, shape, 'contig');
+            const [o1, o2] = outPair(dtype, shape);
+            fast.softmaxBackward(o1, x, y, dim);
+            ref.softmaxBackward(o2, x, y, dim);
+            assertSame(o1, o2, `softmaxBackward ${dtype} [${shape}] dim ${dim} ${layout}`);
             const outShape = shape.map((d, i) => (i === dim ? 1 : d));
             for (const op of ['argmax', 'argmin'] as const) {
               const [o1, o2] = outPair('int32', outShape);

@@ -976,6 +976,44 @@ function softmax(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number):
   }
 }
 
+/**
+ * y ⊙ (g − Σ g ⊙ y) per line in one pass over contiguous g, y and out, instead of four kernels and three
+ * temporaries; float32 rounds each intermediate with Math.fround where the composed kernels' stores round it.
+ */
+function softmaxBackward(out: View, g: View, y: View, dim: number): void {
+  const f32 = out.dtype === 'float32';
+  if (
+    !isContiguous(g) ||
+    !isContiguous(y) ||
+    !isContiguous(out) ||
+    size(y.shape) === 0 ||
+    (!f32 && out.dtype !== 'float64')
+  ) {
+    ref.softmaxBackward(out, g, y, dim);
+    return;
+  }
+  const o = out.buf as Arr;
+  const gb = g.buf as Arr;
+  const yb = y.buf as Arr;
+  const [lines, len, inner] = lineGeometry(y, dim);
+  for (let l = 0; l < lines; l++) {
+    const start = Math.floor(l / inner) * len * inner + (l % inner);
+    const gp = g.offset + start;
+    const yp = y.offset + start;
+    const op = out.offset + start;
+    if (f32) {
+      let sum = 0;
+      for (let j = 0, q = 0; j < len; j++, q += inner) sum += Math.fround(gb[gp + q] * yb[yp + q]);
+      const s = Math.fround(sum);
+      for (let j = 0, q = 0; j < len; j++, q += inner) o[op + q] = yb[yp + q] * Math.fround(gb[gp + q] - s);
+    } else {
+      let sum = 0;
+      for (let j = 0, q = 0; j < len; j++, q += inner) sum += gb[gp + q] * yb[yp + q];
+      for (let j = 0, q = 0; j < len; j++, q += inner) o[op + q] = yb[yp + q] * (gb[gp + q] - sum);
+    }
+  }
+}
+
 function argReduce(op: 'argmax' | 'argmin', out: View, x: View, dim: number): void {
   if (!isContiguous(x) || !isContiguous(out) || !(x.shape[dim] > 0)) {
     ref.argReduce(op, out, x, dim);
@@ -1040,4 +1078,14 @@ function primeCallSites(): void {
 }
 primeCallSites();
 
-export const fastKernels: Partial<Kernels> = { unary, binary, where, copy, fill, reduce, softmax, argReduce };
+export const fastKernels: Partial<Kernels> = {
+  unary,
+  binary,
+  where,
+  copy,
+  fill,
+  reduce,
+  softmax,
+  softmaxBackward,
+  argReduce,
+};
