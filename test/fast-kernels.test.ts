@@ -336,6 +336,32 @@ describe('fast kernels match the reference', () => {
       { buf: buf2, dtype: 'float32', shape: [10], strides: [1], offset: 0 },
     );
     assert.deepEqual(buf, buf2);
+    // Permuted and flipped views: attention's head split and merge ([N, L, H, D] ↔ [N, H, L, D]), a batch of
+    // transposes large enough for the tiled path (with ragged tiles), and a flip.
+    for (const dtype of FLOATS)
+      for (const { stored, perm } of [
+        { stored: [2, 3, 5, 17], perm: [0, 2, 1, 3] },
+        { stored: [2, 5, 3, 17], perm: [0, 2, 1, 3] },
+        { stored: [3, 20, 37], perm: [0, 2, 1] },
+        { stored: [37, 20], perm: [1, 0] },
+        { stored: [4, 2, 18, 16], perm: [3, 1, 0, 2] },
+      ]) {
+        const base = makeView(dtype, stored, 'contig');
+        const x = { ...base, shape: perm.map((d) => stored[d]), strides: perm.map((d) => base.strides[d]) };
+        const [o1, o2] = outPair(dtype, x.shape);
+        fast.copy(o1, x);
+        ref.copy(o2, x);
+        assertSame(o1, o2, `copy ${dtype} [${stored}] permuted ${perm}`);
+        const last = x.shape.length - 1;
+        const flipped = {
+          ...x,
+          offset: x.offset + (x.shape[last] - 1) * x.strides[last],
+          strides: x.strides.map((s, i) => (i === last ? -s : s)),
+        };
+        fast.copy(o1, flipped);
+        ref.copy(o2, flipped);
+        assertSame(o1, o2, `copy ${dtype} [${stored}] permuted ${perm}, last dim flipped`);
+      }
   });
 
   test('reduce over leading, trailing, middle and all dims', () => {
@@ -347,7 +373,8 @@ describe('fast kernels match the reference', () => {
           // Every subset of dims as the reduced set (the empty one too).
           for (let mask = 0; mask < 1 << nd; mask++) {
             const outShape = shape.map((d, i) => (mask & (1 << i) ? 1 : d));
-            for (const layout of ['contig', 'transposed'] as Layout[]) {
+            // Strided and broadcast (row) inputs take the strided path, whose loop order differs from x's.
+            for (const layout of ['contig', 'transposed', 'strided', 'row'] as Layout[]) {
               const x = makeView(dtype, shape, layout);
               if (op === 'prod' && dtype !== 'int32' && dtype !== 'int64') {
                 // Keep products of up to 1023 factors finite and away from 0.
@@ -368,6 +395,32 @@ describe('fast kernels match the reference', () => {
         }
   });
 
+  test('reduce of permuted and flipped views (a transposed cotangent summed to a bias)', () => {
+    for (const op of ['sum', 'prod', 'amax', 'amin'] as const)
+      for (const dtype of FLOATS)
+        for (const { stored, perm } of [
+          { stored: [3, 6, 5], perm: [0, 2, 1] },
+          { stored: [2, 3, 5, 7], perm: [0, 2, 1, 3] },
+          { stored: [4, 3, 6], perm: [2, 0, 1] },
+        ]) {
+          const base = makeView(dtype, stored, 'contig');
+          const shape = perm.map((d) => stored[d]);
+          const strides = perm.map((d) => base.strides[d]);
+          const flipped = strides.map((s, i) => (i === 1 ? -s : s));
+          for (const x of [
+            { ...base, shape, strides },
+            { ...base, shape, strides: flipped, offset: base.offset + (shape[1] - 1) * strides[1] },
+          ])
+            for (let mask = 0; mask < 1 << shape.length; mask++) {
+              const outShape = shape.map((d, i) => (mask & (1 << i) ? 1 : d));
+              const [o1, o2] = outPair(dtype, outShape);
+              fast.reduce(op, o1, x);
+              ref.reduce(op, o2, x);
+              assertSame(o1, o2, `${op} ${dtype} [${stored}] permuted ${perm} (strides ${x.strides}) → [${outShape}]`);
+            }
+        }
+  });
+
   test('softmax, logSoftmax and argmax/argmin along each dim', () => {
     const shapes: number[][] = [[1], [7], [129], [1023], [3, 43], [31, 33], [2, 3, 4, 5]];
     for (const dtype of FLOATS)
@@ -381,6 +434,12 @@ describe('fast kernels match the reference', () => {
               ref.softmax(op, o2, x, dim);
               assertSame(o1, o2, `${op} ${dtype} [${shape}] dim ${dim} ${layout}`);
             }
+            // softmax's VJP: g and y contiguous or transposed, so both the fused loop and its fallback run.
+            const y = makeView(dtype, shape, 'contig');
+            const [o1, o2] = outPair(dtype, shape);
+            fast.softmaxBackward(o1, x, y, dim);
+            ref.softmaxBackward(o2, x, y, dim);
+            assertSame(o1, o2, `softmaxBackward ${dtype} [${shape}] dim ${dim} ${layout}`);
             const outShape = shape.map((d, i) => (i === dim ? 1 : d));
             for (const op of ['argmax', 'argmin'] as const) {
               const [o1, o2] = outPair('int32', outShape);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as ad from '../src/index.js';
+import { _softmaxVjp } from '../src/ops/softmax.js';
 import { assertClose, assertThrowsMsg } from './helpers.js';
 
 const f64 = (v: ad.NestedArray) => ad.tensor(v, { dtype: 'float64', requiresGrad: true });
@@ -345,6 +346,63 @@ describe('softmax, logSoftmax', () => {
         [0, 2, -1, 0.5],
       ],
     );
+  });
+  test("softmax's fused VJP equals y ⊙ (g − Σ g ⊙ y) composed, bit for bit, on every backend; grad of grad", () => {
+    const prev = ad.getBackend();
+    try {
+      for (const backend of ad.backendNames())
+        for (const dtype of ['float32', 'float64'] as const)
+          for (const [shape, dim] of [
+            [[3, 5, 17], -1],
+            [[4, 6, 3], 1],
+            [[2, 9], 0],
+          ] as const) {
+            ad.setBackend(backend);
+            ad.manualSeed(7);
+            const x = ad
+              .randn([...shape], { dtype })
+              .mul(3)
+              .requiresGrad_();
+            const g = ad.randn([...shape], { dtype });
+            const y = x.softmax(dim);
+            const [dx] = ad.autograd.grad(y, [x], { gradOutputs: g });
+            const yd = y.detach();
+            const want = yd.mul(g.sub(g.mul(yd).sum(dim, true)));
+            assert.deepEqual(dx!.dataSync(), want.dataSync(), `${backend} ${dtype} [${shape}] dim ${dim}`);
+          }
+      // Second derivatives through the fused rule: against the composed formula's, differentiated by the engine.
+      ad.setBackend('js');
+      ad.manualSeed(8);
+      const x = ad.randn([3, 4], { dtype: 'float64' }).requiresGrad_();
+      const g = ad.randn([3, 4], { dtype: 'float64' }).requiresGrad_();
+      const u = ad.randn([3, 4], { dtype: 'float64' });
+      const [dx] = ad.autograd.grad(x.softmax(1), [x], { gradOutputs: g, createGraph: true });
+      const fused = ad.autograd.grad(dx!, [x, g], { gradOutputs: u });
+      const y = x.softmax(1);
+      const composed = y.mul(g.sub(g.mul(y).sum(1, true)));
+      const want = ad.autograd.grad(composed, [x, g], { gradOutputs: u });
+      for (let i = 0; i < 2; i++) assertClose(flat(fused[i]!), flat(want[i]!), 1e-12, 1e-12);
+      // Its JVP, in g's and y's tangents together and each alone, against the composed formula's.
+      const [tg, ty] = [ad.randn([3, 4], { dtype: 'float64' }), ad.randn([3, 4], { dtype: 'float64' })];
+      const yd = y.detach();
+      const gd = g.detach();
+      for (const [a, b] of [
+        [tg, ty],
+        [tg, null],
+        [null, ty],
+      ] as const) {
+        const [got, exp] = ad.forwardAD(() => {
+          const gg = a ? ad.makeDual(gd, a) : gd;
+          const yy = b ? ad.makeDual(yd, b) : yd;
+          return [_softmaxVjp(gg, yy, 1), yy.mul(gg.sub(gg.mul(yy).sum(1, true)))].map(
+            (t) => ad.unpackDual(t).tangent!,
+          );
+        });
+        assertClose(flat(got), flat(exp), 1e-12, 1e-12);
+      }
+    } finally {
+      ad.setBackend(prev);
+    }
   });
   test('all −inf rows give nan, 0-d gives 1, {dtype} casts first', () => {
     assert.ok(flat(ad.tensor([-Infinity, -Infinity]).softmax(0)).every(Number.isNaN));

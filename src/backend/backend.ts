@@ -69,6 +69,12 @@ export interface Kernels {
   /** Softmax or log-softmax along dim, max-subtracted for stability. */
   softmax(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number): void;
   /**
+   * Softmax's VJP, out = y ⊙ (g − Σ_dim g ⊙ y) for its output y and cotangent g (one float dtype, out's shape),
+   * rounded as mul, sum (float64 accumulator, lines in order), sub and mul round it step by step: each product
+   * g ⊙ y and the line's sum stored in the dtype, then g − sum, then y times that.
+   */
+  softmaxBackward(out: View, g: View, y: View, dim: number): void;
+  /**
    * The convolution family, one trilinear form ⟨conv2d(x, w), y⟩ read three ways (cuDNN's forward, backward-data and
    * backward-filter). With x [N, C, H, W], w [O, C/groups, kH, kW] and y [N, O, OH, OW]:
    * conv2d: out is y-shaped, out[n, o, i, j] = bias[o] + Σ_{c ∈ group(o), a, b} w[o, c, a, b] ·

@@ -238,7 +238,9 @@ export class MultiheadAttention extends Module {
       ? chunk(this.in_proj_weight, 3)
       : [this.q_proj_weight as Tensor, this.k_proj_weight as Tensor, this.v_proj_weight as Tensor];
     const heads = (t: Tensor, len: number) => permute(reshape(t, [n, len, h, hd]), [0, 2, 1, 3]);
-    const q = heads(linear(q0, wq, bq), l);
+    // The 1/√headDim scaling on q before the head split: elementwise, so the same values as scaling the split
+    // heads, but on a contiguous tensor instead of a permuted view (the fast kernels' layouts), in backward too.
+    const q = heads(div(linear(q0, wq, bq), Math.sqrt(hd)), l);
     const k = heads(linear(k0, wk, bk), s);
     const v = heads(linear(v0, wv, bv), s);
 
@@ -257,7 +259,7 @@ export class MultiheadAttention extends Module {
       bias = bias ? add(bias, m) : m;
     }
 
-    let scores = matmul(div(q, Math.sqrt(hd)), transpose(k, -2, -1));
+    let scores = matmul(q, transpose(k, -2, -1));
     if (bias) scores = add(scores, bias);
     let weights = softmax(scores, -1);
     weights = dropout(weights, this.dropout, this.training);

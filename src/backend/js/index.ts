@@ -695,6 +695,28 @@ const kernels: Kernels = {
     });
   },
 
+  softmaxBackward(out, g, y, dim) {
+    const o = out.buf as Arr;
+    const gb = g.buf as Arr;
+    const yb = y.buf as Arr;
+    const len = y.shape[dim];
+    const [gs, ys, os] = [g.strides[dim], y.strides[dim], out.strides[dim]];
+    // The dtype's rounding of each intermediate, as the mul, sum and sub kernels' stores give it.
+    const round = out.dtype === 'float32' ? Math.fround : (v: number) => v;
+    const lineShape = y.shape.map((d, i) => (i === dim ? 1 : d));
+    const [gStarts, yStarts, oStarts] = [g, y, out].map((v) => offsets({ ...v, shape: lineShape }));
+    const lines = size(lineShape);
+    for (let l = 0; l < lines; l++) {
+      const gb0 = gStarts ? gStarts[l] : g.offset + l;
+      const yb0 = yStarts ? yStarts[l] : y.offset + l;
+      const ob = oStarts ? oStarts[l] : out.offset + l;
+      let sum = 0;
+      for (let j = 0; j < len; j++) sum += round(gb[gb0 + j * gs] * yb[yb0 + j * ys]);
+      const s = round(sum);
+      for (let j = 0; j < len; j++) o[ob + j * os] = yb[yb0 + j * ys] * round(gb[gb0 + j * gs] - s);
+    }
+  },
+
   ...convKernels,
 };
 
