@@ -292,8 +292,41 @@ function accumulate(t: Target, g: Tensor): void {
   const had = t._grad;
   if (had === null) t._grad = g;
   else if (!inPlace || had.dtype !== g.dtype || !sameShape(had.shape, g.shape)) t._grad = ops.add(had, g);
-  else if (t._owned === had) ops.addInPlace(had, g);
-  else own(t, ops.add(had, g));
+  else {
+    // Two gradients stored alike but not row-major (the transposed weight gradient of x·Wᵀ, once per time step)
+    // are summed in their own memory order, so the owned sum keeps that layout and every later add is contiguous.
+    const p = sharedLayout(had, g);
+    if (t._owned === had) {
+      if (p) ops.addInPlace(had.permute(p), g.permute(p));
+      else ops.addInPlace(had, g);
+    } else own(t, p ? ops.add(had.permute(p), g.permute(p)).permute(inversePerm(p)) : ops.add(had, g));
+  }
+}
+
+/**
+ * The permutation that makes both a and b contiguous when they have the same strides and those strides are a
+ * dense layout other than row-major (a transpose of a contiguous buffer); null otherwise.
+ */
+function sharedLayout(a: Tensor, b: Tensor): number[] | null {
+  const sa = a._strides;
+  const sb = b._strides;
+  const n = sa.length;
+  if (n < 2 || a.isContiguous()) return null;
+  for (let i = 0; i < n; i++) if (sa[i] !== sb[i]) return null;
+  const p = Array.from({ length: n }, (_, i) => i).sort((i, j) => sa[j] - sa[i]);
+  let expect = 1;
+  for (let k = n - 1; k >= 0; k--) {
+    const d = p[k];
+    if (a.shape[d] !== 1 && sa[d] !== expect) return null;
+    expect *= a.shape[d];
+  }
+  return p;
+}
+
+function inversePerm(p: readonly number[]): number[] {
+  const inv = new Array<number>(p.length);
+  for (let i = 0; i < p.length; i++) inv[p[i]] = i;
+  return inv;
 }
 
 /** Makes a fresh gradient, allocated by this run and seen by nobody else, t's owned pending gradient. */

@@ -12,7 +12,7 @@
 import { numel } from '../core/shape.js';
 import type { Backend, Kernels } from './backend.js';
 import { findOpenBlas, loadError, loadOpenBlas } from './blas/openblas.js';
-import { fastKernels } from './fast-kernels.js';
+import { fastKernels, _readable as readable } from './fast-kernels.js';
 import type { Gemm } from './gemm.js';
 import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
@@ -33,12 +33,16 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       ...fastKernels,
       ...gemmKernels(gemm),
       binary(op, fn, out, x, y) {
+        // Strided operands are made contiguous once, so the SIMD loops take them too.
+        x = readable(x);
+        y = readable(y);
         if (!simdBinary(op, out, x, y, numel(out.shape))) fastBinary(op, fn, out, x, y);
       },
       addScaled(out, x, y, alpha) {
         if (!simdAddScaled(out, x, y, alpha, numel(out.shape))) refAddScaled(out, x, y, alpha);
       },
       unary(op, fn, out, x, params) {
+        x = readable(x);
         if (!simdUnary(op, out, x, numel(out.shape))) fastUnary(op, fn, out, x, params);
       },
     },

@@ -243,6 +243,14 @@ function against(
       else SV[op](fn, o, ob + p, t, tb + p, s[sb + j], inner);
 }
 
+/**
+ * v itself when the elementwise loops can read it (contiguous, or broadcast in the patterns they know), else a
+ * contiguous copy: what a backend calls before its own SIMD loops, which read contiguous operands only.
+ */
+export function _readable(v: View): View {
+  return pattern(v) < 0 ? dense(v) : v;
+}
+
 /** A contiguous copy of a strided view, at its shape and in its dtype (same values, so same results). */
 function dense(v: View): View {
   const Ctor = (v.buf as Arr).constructor as new (n: number) => Arr;
@@ -447,7 +455,7 @@ function unary(name: string, fn: UnaryFn, out: View, x: View, params: readonly n
   const mid = pattern(x);
   if (mid === n) UN[UNARY[name] ?? GEN](fn, params, o, out.offset, a, x.offset, n);
   else if (mid === 1) o.fill(fn(a[x.offset], params), out.offset, out.offset + n);
-  else ref.unary(name, fn, out, x, params);
+  else unary(name, fn, out, dense(x), params); // a strided input (a chunk of gates): one fast copy first
 }
 
 // ---------------------------------------------------------------------------------------------------------------
