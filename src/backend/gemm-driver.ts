@@ -9,7 +9,7 @@ import type { TypedArray } from '../core/dtype.js';
 import { contiguousStrides, isContiguous as isDense, numel as size } from '../core/shape.js';
 import type { Conv2dParams, Kernels, View } from './backend.js';
 import type { Gemm } from './gemm.js';
-import { jsBackend, offsets } from './js/index.js';
+import { jsBackend, offsets, validRange } from './js/index.js';
 
 type FloatArray = Float32Array | Float64Array;
 type GemmKernels = Pick<Kernels, 'matmul' | 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGrad'>;
@@ -55,8 +55,21 @@ function geometry(x: readonly number[], w: readonly number[], y: readonly number
 type Geometry = ReturnType<typeof geometry>;
 
 /**
- * cols[(c·KH + a)·KW + b][col0 + i·OW + j] = x[n, c0 + c, i·sH − pH + a·dH, j·sW − pW + b·dW] (0 outside x), for
- * one image and one group: the columns a convolution's GEMM reads. `ld` is the row length of cols.
+ * For each kernel tap along the two spatial dims, the output positions [lo, hi) whose input position lies inside x:
+ * computed once per convolution, so the copy loops below run over whole in-bounds runs without a check per element.
+ */
+function tapBounds(g: Geometry, p: Conv2dParams) {
+  const rows = validRange(g.OH, g.H, p.stride[0], p.padding[0], p.dilation[0], g.KH);
+  const cols = validRange(g.OW, g.W, p.stride[1], p.padding[1], p.dilation[1], g.KW);
+  return { iLo: rows.lo, iHi: rows.hi, jLo: cols.lo, jHi: cols.hi };
+}
+type TapBounds = ReturnType<typeof tapBounds>;
+
+/**
+ * cols[(c·KH + a)·KW + b][col0 + i·OW + j] = x[n, c0 + c, i·sH − pH + a·dH, j·sW − pW + b·dW], for one image and one
+ * group: the columns a convolution's GEMM reads. `ld` is the row length of cols. Only the positions inside x are
+ * written: the rest (the padding) must already be 0, as it is in a fresh buffer and stays when the buffer is reused
+ * for another image or group of the same convolution (the padding positions depend only on the geometry).
  */
 function im2col(
   cols: FloatArray,
@@ -67,40 +80,37 @@ function im2col(
   c0: number,
   g: Geometry,
   p: Conv2dParams,
+  t: TapBounds,
 ) {
-  const xa = x.buf as TypedArray;
+  const xa = x.buf as FloatArray;
   const [sn, sc, sh, sw] = x.strides;
   const [sH, sW] = p.stride;
   const [pH, pW] = p.padding;
   const [dH, dW] = p.dilation;
-  const { Cg, KH, KW, OH, OW, H, W } = g;
+  const { Cg, KH, KW, OW } = g;
+  const step = sW * sw;
   let row = 0;
   for (let c = 0; c < Cg; c++) {
     const xc = x.offset + n * sn + (c0 + c) * sc;
-    for (let a = 0; a < KH; a++)
+    for (let a = 0; a < KH; a++) {
+      const iLo = t.iLo[a];
+      const iHi = t.iHi[a];
+      const ih0 = a * dH - pH;
       for (let b = 0; b < KW; b++, row++) {
-        let o = row * ld + col0;
-        for (let i = 0; i < OH; i++) {
-          const ih = i * sH - pH + a * dH;
-          if (ih < 0 || ih >= H) {
-            cols.fill(0, o, o + OW);
-            o += OW;
-            continue;
-          }
-          const xr = xc + ih * sh;
-          const iw0 = -pW + b * dW;
-          // Output columns j whose input column j·sW + iw0 lies inside [0, W).
-          const jLo = iw0 >= 0 ? 0 : Math.min(OW, Math.ceil(-iw0 / sW));
-          const jHi = Math.max(jLo, Math.min(OW, Math.ceil((W - iw0) / sW)));
-          if (jLo > 0) cols.fill(0, o, o + jLo);
-          if (sW === 1 && sw === 1) {
-            const s0 = xr + iw0;
-            for (let j = jLo; j < jHi; j++) cols[o + j] = xa[s0 + j];
-          } else for (let j = jLo; j < jHi; j++) cols[o + j] = xa[xr + (j * sW + iw0) * sw];
-          if (jHi < OW) cols.fill(0, o + jHi, o + OW);
-          o += OW;
-        }
+        const jLo = t.jLo[b];
+        const len = t.jHi[b] - jLo;
+        if (len <= 0) continue;
+        const iw = jLo * sW + b * dW - pW;
+        let o = row * ld + col0 + iLo * OW + jLo;
+        let q = xc + (iLo * sH + ih0) * sh + iw * sw;
+        const qStep = sH * sh;
+        if (step === 1)
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) cols[o + j] = xa[q + j];
+        else
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
+            for (let j = 0; j < len; j++) cols[o + j] = xa[q + j * step];
       }
+    }
   }
 }
 
@@ -115,27 +125,34 @@ function col2im(
   c0: number,
   g: Geometry,
   p: Conv2dParams,
+  t: TapBounds,
 ) {
   const [sH, sW] = p.stride;
   const [pH, pW] = p.padding;
   const [dH, dW] = p.dilation;
-  const { C, Cg, KH, KW, OH, OW, H, W } = g;
+  const { C, Cg, KH, KW, OW, H, W } = g;
   let row = 0;
   for (let c = 0; c < Cg; c++) {
     const oc = outOff + (n * C + c0 + c) * H * W;
-    for (let a = 0; a < KH; a++)
+    for (let a = 0; a < KH; a++) {
+      const iLo = t.iLo[a];
+      const iHi = t.iHi[a];
+      const ih0 = a * dH - pH;
       for (let b = 0; b < KW; b++, row++) {
-        let o = row * ld + col0;
-        for (let i = 0; i < OH; i++, o += OW) {
-          const ih = i * sH - pH + a * dH;
-          if (ih < 0 || ih >= H) continue;
-          const orow = oc + ih * W;
-          const iw0 = -pW + b * dW;
-          const jLo = iw0 >= 0 ? 0 : Math.min(OW, Math.ceil(-iw0 / sW));
-          const jHi = Math.max(jLo, Math.min(OW, Math.ceil((W - iw0) / sW)));
-          for (let j = jLo; j < jHi; j++) out[orow + j * sW + iw0] += cols[o + j];
-        }
+        const jLo = t.jLo[b];
+        const len = t.jHi[b] - jLo;
+        if (len <= 0) continue;
+        const iw = jLo * sW + b * dW - pW;
+        let o = row * ld + col0 + iLo * OW + jLo;
+        let q = oc + (iLo * sH + ih0) * W + iw;
+        const qStep = sH * W;
+        if (sW === 1)
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) out[q + j] += cols[o + j];
+        else
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
+            for (let j = 0; j < len; j++) out[q + j * sW] += cols[o + j];
       }
+    }
   }
 }
 
@@ -244,6 +261,7 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const { data: wd, offset: wo } = contiguous(w, dtype);
       const chunk = chunkOf(g);
       const cols = newArray(dtype, g.K * chunk * g.P);
+      const t = tapBounds(g, p);
       const bv = bias && contiguous(bias, dtype);
       if (bv)
         for (let n = 0; n < g.N; n++)
@@ -254,7 +272,7 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       for (let n0 = 0; n0 < g.N; n0 += chunk) {
         const nc = Math.min(chunk, g.N - n0);
         for (let gi = 0; gi < g.G; gi++) {
-          for (let i = 0; i < nc; i++) im2col(cols, g.P, i * g.K * g.P, x, n0 + i, gi * g.Cg, g, p);
+          for (let i = 0; i < nc; i++) im2col(cols, g.P, i * g.K * g.P, x, n0 + i, gi * g.Cg, g, p, t);
           gemm({
             dtype,
             batch: nc,
@@ -292,6 +310,7 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       o.fill(0, out.offset, out.offset + size(out.shape));
       const chunk = chunkOf(g);
       const cols = newArray(dtype, g.K * chunk * g.P);
+      const t = tapBounds(g, p);
       for (let n0 = 0; n0 < g.N; n0 += chunk) {
         const nc = Math.min(chunk, g.N - n0);
         for (let gi = 0; gi < g.G; gi++) {
@@ -315,7 +334,7 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
             cColStride: 1,
             accumulate: false,
           });
-          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, g.P, i * g.K * g.P, n0 + i, gi * g.Cg, g, p);
+          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, g.P, i * g.K * g.P, n0 + i, gi * g.Cg, g, p, t);
         }
       }
       if (bias) {
@@ -340,10 +359,11 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const o = out.buf as FloatArray;
       const yv = imageMatrices(y, dtype, g);
       const cols = newArray(dtype, g.K * g.P);
+      const t = tapBounds(g, p);
       o.fill(0, out.offset, out.offset + size(out.shape));
       for (let n = 0; n < g.N; n++)
         for (let gi = 0; gi < g.G; gi++) {
-          im2col(cols, g.P, 0, x, n, gi * g.Cg, g, p);
+          im2col(cols, g.P, 0, x, n, gi * g.Cg, g, p, t);
           mm(
             dtype,
             g.Og,

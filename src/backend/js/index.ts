@@ -101,7 +101,7 @@ function storeCast(dtype: DType): ((v: number) => number) | null {
  * For each kernel offset a along one spatial dim, the output positions i whose input position i·s − p + a·d falls
  * inside [0, size): [lo[a], hi[a]). Everything outside reads the zero padding, so the loops never visit it.
  */
-function validRange(outSize: number, size: number, s: number, p: number, d: number, k: number) {
+export function validRange(outSize: number, size: number, s: number, p: number, d: number, k: number) {
   const lo = new Int32Array(k);
   const hi = new Int32Array(k);
   for (let a = 0; a < k; a++) {
