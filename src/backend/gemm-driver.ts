@@ -104,7 +104,14 @@ function im2col(
         let o = row * ld + col0 + iLo * OW + jLo;
         let q = xc + (iLo * sH + ih0) * sh + iw * sw;
         const qStep = sH * sh;
-        if (step === 1)
+        if (step === 1 && qStep === OW && iHi > iLo) {
+          // Input rows and column rows have one pitch (a 'same' convolution), so the tap's runs are one block of x:
+          // one copy, then the few padding slots between runs that it overwrote are put back to 0.
+          const end = o + (iHi - iLo - 1) * OW + len;
+          cols.set(xa.subarray(q, q + end - o), o);
+          const gap = OW - len;
+          for (let e = o + len; e < end; e += OW) for (let z = 0; z < gap; z++) cols[e + z] = 0;
+        } else if (step === 1)
           for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) cols[o + j] = xa[q + j];
         else
           for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
