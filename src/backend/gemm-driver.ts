@@ -143,7 +143,10 @@ function im2col(
   }
 }
 
-/** The adjoint of im2col: out[n, c0 + c, ih, iw] += cols[...] for every position im2col read (out contiguous). */
+/**
+ * The adjoint of im2col: out[n, c0 + c, ih, iw] += cols[...] for every position im2col read (out contiguous). It may
+ * zero cols' padding positions (cols is scratch the next GEMM overwrites).
+ */
 function col2im(
   out: FloatArray,
   outOff: number,
@@ -175,7 +178,15 @@ function col2im(
         let o = row * ld + col0 + iLo * OW + jLo;
         let q = oc + (iLo * sH + ih0) * W + iw;
         const qStep = sH * W;
-        if (sW === 1)
+        if (sW === 1 && qStep === OW && iHi > iLo) {
+          // A 'same' convolution: the tap's runs are one block of out and of cols. The column slots between runs
+          // (padding, which im2col never fills) are zeroed, so one long loop adds them as +0, which changes nothing:
+          // x + (+0) = x for every x but −0, and out never holds −0 (it starts at +0, and +0 + (−0) = +0).
+          const end = o + (iHi - iLo - 1) * OW + len;
+          const gap = OW - len;
+          for (let e = o + len; e < end; e += OW) for (let z = 0; z < gap; z++) cols[e + z] = 0;
+          for (let e = 0; e < end - o; e++) out[q + e] += cols[o + e];
+        } else if (sW === 1)
           for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) out[q + j] += cols[o + j];
         else
           for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
