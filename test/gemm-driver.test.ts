@@ -128,6 +128,32 @@ describe('GEMM driver kernels against the reference kernels', () => {
         compare(`conv2dWeightGrad ${what}`, (K, out) => K.conv2dWeightGrad(out, x, y, g.p), dtype, wShape);
       }
   });
+
+  test("contiguous inputs: a 'same' convolution's block copy, groups, and batches past one column chunk", () => {
+    const cases: { x: number[]; o: number; k: number[]; p: Conv2dParams }[] = [
+      // 14 images of 16·9 × 144 columns are two chunks of the column budget.
+      { x: [14, 16, 12, 12], o: 8, k: [3, 3], p: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } },
+      { x: [3, 4, 9, 9], o: 6, k: [3, 3], p: { stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 2 } },
+      { x: [2, 3, 6, 7], o: 2, k: [3, 1], p: { stride: [1, 1], padding: [1, 0], dilation: [1, 1], groups: 1 } },
+    ];
+    for (const dtype of ['float32', 'float64'] as const)
+      for (const g of cases) {
+        const [N, C, H, W] = g.x;
+        const [KH, KW] = g.k;
+        const OH = outSize(H, KH, g.p.stride[0], g.p.padding[0], g.p.dilation[0]);
+        const OW = outSize(W, KW, g.p.stride[1], g.p.padding[1], g.p.dilation[1]);
+        const yShape = [N, g.o, OH, OW];
+        const wShape = [g.o, C / g.p.groups, KH, KW];
+        const x = randView(dtype, g.x);
+        const w = randView(dtype, wShape);
+        const y = randView(dtype, yShape);
+        const bias = randView(dtype, [g.o]);
+        const what = `${g.x} k${g.k} ${JSON.stringify(g.p)}`;
+        compare(`conv2d ${what}`, (K, out) => K.conv2d(out, x, w, bias, g.p), dtype, yShape);
+        compare(`conv2dTranspose ${what}`, (K, out) => K.conv2dTranspose(out, y, w, null, g.p), dtype, g.x);
+        compare(`conv2dWeightGrad ${what}`, (K, out) => K.conv2dWeightGrad(out, x, y, g.p), dtype, wShape);
+      }
+  });
 });
 
 test('a threaded wasm matmul does not keep the process alive', () => {

@@ -86,6 +86,28 @@ export interface Kernels {
   conv2dTranspose(out: View, y: View, w: View, bias: View | null, p: Conv2dParams): void;
   /** The adjoint of conv2d in w (the correlation of x with y): out is w-shaped, x and y are given. */
   conv2dWeightGrad(out: View, x: View, y: View, p: Conv2dParams): void;
+  /**
+   * Max pooling of x [N, C, H, W] into out [N, C, OH, OW] and indices (int32, out's shape; both contiguous): each
+   * window's taps x[n, c, i·sH − pH + a·dH, j·sW − pW + b·dW] inside x (the op guarantees every window holds one),
+   * visited in row-major (a, b) order, starting from −∞ at the first inside tap; a tap replaces the running max
+   * when it is greater or NaN (PyTorch's rule: the first of equal maxima, the last NaN). indices[n, c, i, j] is the
+   * winner's h·W + w.
+   */
+  maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void;
+  /**
+   * max pooling's adjoint, a scatter: out [N, C, H, W] (contiguous) = 0, then out[n, c, indices[n, c, i, j]] +=
+   * g[n, c, i, j] for every output position; g and indices are [N, C, OH, OW], any strides.
+   */
+  maxPool2dBackward(out: View, g: View, indices: View): void;
+}
+
+/** A 2-D pooling window's geometry (out's size comes from its view). */
+export interface Pool2dParams {
+  kernel: readonly [number, number];
+  stride: readonly [number, number];
+  /** Padding before each spatial dim (top, left); what lies outside x never wins. */
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
 }
 
 /** A 2-D convolution's geometry; every size comes from the views. */

@@ -2,12 +2,12 @@
  * @file The fast CPU backends, put together from shared parts: `wasm` (generated WebAssembly SIMD GEMM on a worker
  * pool) and `blas` (the system OpenBLAS through koffi, Node only). Both keep tensors in GC-owned TypedArrays like
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
- * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts), with wasm SIMD under the large
- * elementwise cases it rounds exactly as the reference does (wasm/elementwise.ts); gather, scatterAdd, argsort and
- * scan (cumsum, cumprod) are the reference kernels on purpose (index-bound or sequential, nothing to speed up), taken
- * from the spread of the reference kernels below, so they run without the missing-kernel warning. The blas backend
- * exists as soon as the OpenBLAS file is found, but the library (and with it OpenBLAS's threads) is mapped only at
- * its first GEMM, or when it is selected by name.
+ * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts) and the pooling kernels
+ * (pool-kernels.ts), with wasm SIMD under the large elementwise cases it rounds exactly as the reference does
+ * (wasm/elementwise.ts); gather, scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels on purpose
+ * (index-bound or sequential, nothing to speed up), taken from the spread of the reference kernels below, so they run
+ * without the missing-kernel warning. The blas backend exists as soon as the OpenBLAS file is found, but the library
+ * (and with it OpenBLAS's threads) is mapped only at its first GEMM, or when it is selected by name.
  */
 import { numel } from '../core/shape.js';
 import type { Backend, Kernels } from './backend.js';
@@ -16,6 +16,7 @@ import { fastKernels, _readable as readable } from './fast-kernels.js';
 import type { Gemm } from './gemm.js';
 import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
+import { poolKernels } from './pool-kernels.js';
 import { onNumThreads } from './threads.js';
 import { simdAddScaled, simdBinary, simdUnary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
@@ -32,6 +33,7 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       ...jsBackend.kernels,
       ...fastKernels,
       ...gemmKernels(gemm),
+      ...poolKernels,
       binary(op, fn, out, x, y) {
         // Strided operands are made contiguous once, so the SIMD loops take them too.
         x = readable(x);

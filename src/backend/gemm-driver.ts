@@ -9,15 +9,19 @@ import type { TypedArray } from '../core/dtype.js';
 import { contiguousStrides, isContiguous as isDense, numel as size } from '../core/shape.js';
 import type { Conv2dParams, Kernels, View } from './backend.js';
 import type { Gemm } from './gemm.js';
-import { jsBackend, offsets } from './js/index.js';
+import { jsBackend, offsets, validRange } from './js/index.js';
 
 type FloatArray = Float32Array | Float64Array;
 type GemmKernels = Pick<Kernels, 'matmul' | 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGrad'>;
 
 const ref = jsBackend.kernels as Kernels;
 
-/** Bound on an im2col buffer, in elements: the batch is processed in chunks that fit it. */
-const COLS_BUDGET = 1 << 23;
+/**
+ * Bound on an im2col buffer, in elements: the batch is processed in chunks that fit it. 1 MiB of float32 keeps the
+ * columns in cache between im2col writing them and the GEMM reading them (measured against 4 and 32 MiB on the CNN
+ * step's convolutions: as fast or faster), and bounds what the kept column buffer holds.
+ */
+const COLS_BUDGET = 1 << 18;
 
 function isFloat(v: View): boolean {
   return v.dtype === 'float32' || v.dtype === 'float64';
@@ -34,6 +38,24 @@ function batchOffsets(shape: readonly number[], strides: readonly number[], offs
 
 function newArray(dtype: 'float32' | 'float64', n: number): FloatArray {
   return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
+/**
+ * The column buffer, one per dtype, kept between convolutions: a fresh multi-megabyte buffer per call costs V8's
+ * zero fill and then the collector's time. `zero` clears the part asked for (im2col relies on 0 in the padding);
+ * a GEMM that overwrites all of it needs no clearing. The chunk budget bounds what this holds.
+ */
+const scratch: { float32: Float32Array | null; float64: Float64Array | null } = { float32: null, float64: null };
+function columns(dtype: 'float32' | 'float64', n: number, zero: boolean): FloatArray {
+  const have = scratch[dtype];
+  if (have && have.length >= n) {
+    if (zero) have.fill(0, 0, n);
+    return have;
+  }
+  const fresh = newArray(dtype, n);
+  if (dtype === 'float32') scratch.float32 = fresh as Float32Array;
+  else scratch.float64 = fresh as Float64Array;
+  return fresh;
 }
 
 /** A contiguous copy of a float view (or the buffer itself when it already is one, from offset 0). */
@@ -55,8 +77,21 @@ function geometry(x: readonly number[], w: readonly number[], y: readonly number
 type Geometry = ReturnType<typeof geometry>;
 
 /**
- * cols[(c·KH + a)·KW + b][col0 + i·OW + j] = x[n, c0 + c, i·sH − pH + a·dH, j·sW − pW + b·dW] (0 outside x), for
- * one image and one group: the columns a convolution's GEMM reads. `ld` is the row length of cols.
+ * For each kernel tap along the two spatial dims, the output positions [lo, hi) whose input position lies inside x:
+ * computed once per convolution, so the copy loops below run over whole in-bounds runs without a check per element.
+ */
+function tapBounds(g: Geometry, p: Conv2dParams) {
+  const rows = validRange(g.OH, g.H, p.stride[0], p.padding[0], p.dilation[0], g.KH);
+  const cols = validRange(g.OW, g.W, p.stride[1], p.padding[1], p.dilation[1], g.KW);
+  return { iLo: rows.lo, iHi: rows.hi, jLo: cols.lo, jHi: cols.hi };
+}
+type TapBounds = ReturnType<typeof tapBounds>;
+
+/**
+ * cols[(c·KH + a)·KW + b][col0 + i·OW + j] = x[n, c0 + c, i·sH − pH + a·dH, j·sW − pW + b·dW], for one image and one
+ * group: the columns a convolution's GEMM reads. `ld` is the row length of cols. Only the positions inside x are
+ * written: the rest (the padding) must already be 0, as it is in a fresh buffer and stays when the buffer is reused
+ * for another image or group of the same convolution (the padding positions depend only on the geometry).
  */
 function im2col(
   cols: FloatArray,
@@ -67,44 +102,51 @@ function im2col(
   c0: number,
   g: Geometry,
   p: Conv2dParams,
+  t: TapBounds,
 ) {
-  const xa = x.buf as TypedArray;
+  const xa = x.buf as FloatArray;
   const [sn, sc, sh, sw] = x.strides;
   const [sH, sW] = p.stride;
   const [pH, pW] = p.padding;
   const [dH, dW] = p.dilation;
-  const { Cg, KH, KW, OH, OW, H, W } = g;
+  const { Cg, KH, KW, OW } = g;
+  const step = sW * sw;
   let row = 0;
   for (let c = 0; c < Cg; c++) {
     const xc = x.offset + n * sn + (c0 + c) * sc;
-    for (let a = 0; a < KH; a++)
+    for (let a = 0; a < KH; a++) {
+      const iLo = t.iLo[a];
+      const iHi = t.iHi[a];
+      const ih0 = a * dH - pH;
       for (let b = 0; b < KW; b++, row++) {
-        let o = row * ld + col0;
-        for (let i = 0; i < OH; i++) {
-          const ih = i * sH - pH + a * dH;
-          if (ih < 0 || ih >= H) {
-            cols.fill(0, o, o + OW);
-            o += OW;
-            continue;
-          }
-          const xr = xc + ih * sh;
-          const iw0 = -pW + b * dW;
-          // Output columns j whose input column j·sW + iw0 lies inside [0, W).
-          const jLo = iw0 >= 0 ? 0 : Math.min(OW, Math.ceil(-iw0 / sW));
-          const jHi = Math.max(jLo, Math.min(OW, Math.ceil((W - iw0) / sW)));
-          if (jLo > 0) cols.fill(0, o, o + jLo);
-          if (sW === 1 && sw === 1) {
-            const s0 = xr + iw0;
-            for (let j = jLo; j < jHi; j++) cols[o + j] = xa[s0 + j];
-          } else for (let j = jLo; j < jHi; j++) cols[o + j] = xa[xr + (j * sW + iw0) * sw];
-          if (jHi < OW) cols.fill(0, o + jHi, o + OW);
-          o += OW;
-        }
+        const jLo = t.jLo[b];
+        const len = t.jHi[b] - jLo;
+        if (len <= 0) continue;
+        const iw = jLo * sW + b * dW - pW;
+        let o = row * ld + col0 + iLo * OW + jLo;
+        let q = xc + (iLo * sH + ih0) * sh + iw * sw;
+        const qStep = sH * sh;
+        if (step === 1 && qStep === OW && iHi > iLo) {
+          // Input rows and column rows have one pitch (a 'same' convolution), so the tap's runs are one block of x:
+          // one copy, then the few padding slots between runs that it overwrote are put back to 0.
+          const end = o + (iHi - iLo - 1) * OW + len;
+          cols.set(xa.subarray(q, q + end - o), o);
+          const gap = OW - len;
+          for (let e = o + len; e < end; e += OW) for (let z = 0; z < gap; z++) cols[e + z] = 0;
+        } else if (step === 1)
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) cols[o + j] = xa[q + j];
+        else
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
+            for (let j = 0; j < len; j++) cols[o + j] = xa[q + j * step];
       }
+    }
   }
 }
 
-/** The adjoint of im2col: out[n, c0 + c, ih, iw] += cols[...] for every position im2col read (out contiguous). */
+/**
+ * The adjoint of im2col: out[n, c0 + c, ih, iw] += cols[...] for every position im2col read (out contiguous). It may
+ * zero cols' padding positions (cols is scratch the next GEMM overwrites).
+ */
 function col2im(
   out: FloatArray,
   outOff: number,
@@ -115,27 +157,42 @@ function col2im(
   c0: number,
   g: Geometry,
   p: Conv2dParams,
+  t: TapBounds,
 ) {
   const [sH, sW] = p.stride;
   const [pH, pW] = p.padding;
   const [dH, dW] = p.dilation;
-  const { C, Cg, KH, KW, OH, OW, H, W } = g;
+  const { C, Cg, KH, KW, OW, H, W } = g;
   let row = 0;
   for (let c = 0; c < Cg; c++) {
     const oc = outOff + (n * C + c0 + c) * H * W;
-    for (let a = 0; a < KH; a++)
+    for (let a = 0; a < KH; a++) {
+      const iLo = t.iLo[a];
+      const iHi = t.iHi[a];
+      const ih0 = a * dH - pH;
       for (let b = 0; b < KW; b++, row++) {
-        let o = row * ld + col0;
-        for (let i = 0; i < OH; i++, o += OW) {
-          const ih = i * sH - pH + a * dH;
-          if (ih < 0 || ih >= H) continue;
-          const orow = oc + ih * W;
-          const iw0 = -pW + b * dW;
-          const jLo = iw0 >= 0 ? 0 : Math.min(OW, Math.ceil(-iw0 / sW));
-          const jHi = Math.max(jLo, Math.min(OW, Math.ceil((W - iw0) / sW)));
-          for (let j = jLo; j < jHi; j++) out[orow + j * sW + iw0] += cols[o + j];
-        }
+        const jLo = t.jLo[b];
+        const len = t.jHi[b] - jLo;
+        if (len <= 0) continue;
+        const iw = jLo * sW + b * dW - pW;
+        let o = row * ld + col0 + iLo * OW + jLo;
+        let q = oc + (iLo * sH + ih0) * W + iw;
+        const qStep = sH * W;
+        if (sW === 1 && qStep === OW && iHi > iLo) {
+          // A 'same' convolution: the tap's runs are one block of out and of cols. The column slots between runs
+          // (padding, which im2col never fills) are zeroed, so one long loop adds them as +0, which changes nothing:
+          // x + (+0) = x for every x but −0, and out never holds −0 (it starts at +0, and +0 + (−0) = +0).
+          const end = o + (iHi - iLo - 1) * OW + len;
+          const gap = OW - len;
+          for (let e = o + len; e < end; e += OW) for (let z = 0; z < gap; z++) cols[e + z] = 0;
+          for (let e = 0; e < end - o; e++) out[q + e] += cols[o + e];
+        } else if (sW === 1)
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) out[q + j] += cols[o + j];
+        else
+          for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
+            for (let j = 0; j < len; j++) out[q + j * sW] += cols[o + j];
       }
+    }
   }
 }
 
@@ -243,7 +300,8 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const o = out.buf as FloatArray;
       const { data: wd, offset: wo } = contiguous(w, dtype);
       const chunk = chunkOf(g);
-      const cols = newArray(dtype, g.K * chunk * g.P);
+      const cols = columns(dtype, g.K * chunk * g.P, true);
+      const t = tapBounds(g, p);
       const bv = bias && contiguous(bias, dtype);
       if (bv)
         for (let n = 0; n < g.N; n++)
@@ -254,7 +312,7 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       for (let n0 = 0; n0 < g.N; n0 += chunk) {
         const nc = Math.min(chunk, g.N - n0);
         for (let gi = 0; gi < g.G; gi++) {
-          for (let i = 0; i < nc; i++) im2col(cols, g.P, i * g.K * g.P, x, n0 + i, gi * g.Cg, g, p);
+          for (let i = 0; i < nc; i++) im2col(cols, g.P, i * g.K * g.P, x, n0 + i, gi * g.Cg, g, p, t);
           gemm({
             dtype,
             batch: nc,
@@ -291,7 +349,8 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const yv = imageMatrices(y, dtype, g);
       o.fill(0, out.offset, out.offset + size(out.shape));
       const chunk = chunkOf(g);
-      const cols = newArray(dtype, g.K * chunk * g.P);
+      const cols = columns(dtype, g.K * chunk * g.P, false);
+      const t = tapBounds(g, p);
       for (let n0 = 0; n0 < g.N; n0 += chunk) {
         const nc = Math.min(chunk, g.N - n0);
         for (let gi = 0; gi < g.G; gi++) {
@@ -315,7 +374,7 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
             cColStride: 1,
             accumulate: false,
           });
-          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, g.P, i * g.K * g.P, n0 + i, gi * g.Cg, g, p);
+          for (let i = 0; i < nc; i++) col2im(o, out.offset, cols, g.P, i * g.K * g.P, n0 + i, gi * g.Cg, g, p, t);
         }
       }
       if (bias) {
@@ -339,11 +398,12 @@ export function gemmKernels(gemm: Gemm): GemmKernels {
       const g = geometry(x.shape, out.shape, y.shape, p);
       const o = out.buf as FloatArray;
       const yv = imageMatrices(y, dtype, g);
-      const cols = newArray(dtype, g.K * g.P);
+      const cols = columns(dtype, g.K * g.P, true);
+      const t = tapBounds(g, p);
       o.fill(0, out.offset, out.offset + size(out.shape));
       for (let n = 0; n < g.N; n++)
         for (let gi = 0; gi < g.G; gi++) {
-          im2col(cols, g.P, 0, x, n, gi * g.Cg, g, p);
+          im2col(cols, g.P, 0, x, n, gi * g.Cg, g, p, t);
           mm(
             dtype,
             g.Og,

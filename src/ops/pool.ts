@@ -1,17 +1,16 @@
 /**
  * @file Pooling and resampling with PyTorch 1.13's semantics: maxPool1d/2d (with indices), avgPool1d/2d,
- * adaptiveAvgPool1d/2d and interpolate (nearest, nearest-exact, linear, bilinear). All are compositions, so their
- * gradients, JVPs and second derivatives come from the ops they are made of:
- * - max pooling finds each window's argmax (without recording: an index is not differentiable) by gathering the
- *   windows of a −∞-padded copy, then gathers the values at those indices, so its gradient is gather's adjoint — a
- *   scatterAdd to the argmax, the first one on ties, as PyTorch;
+ * adaptiveAvgPool1d/2d and interpolate (nearest, nearest-exact, linear, bilinear).
+ * Max pooling is a primitive, for speed: one kernel finds each window's max and argmax (the first on ties, the last
+ * NaN, as PyTorch), its VJP scatters the cotangent to the argmax and its JVP gathers there. The rest are
+ * compositions, so their gradients, JVPs and second derivatives come from the ops they are made of:
  * - average pooling is a convolution with a ones kernel over the zero-padded input, divided by each window's count;
  * - adaptive pooling and (bi)linear interpolation are separable linear maps, a constant matrix per spatial dim
  *   applied with matmul; nearest interpolation is indexSelect.
  * Every check (ranks, sizes, options) runs in the public function before anything is computed.
  */
 
-import { noGrad } from '../autograd/mode.js';
+import type { Pool2dParams, View } from '../backend/backend.js';
 import {
   array,
   bool,
@@ -28,17 +27,18 @@ import {
 import type { PyArgs } from '../core/args-types.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { contiguousStrides, numel } from '../core/shape.js';
+import { emptyTensor, type Tensor } from '../tensor/tensor.js';
 import { conv2d, type SpatialSize, tuple } from './conv.js';
-import { arange, ones, tensor } from './creation.js';
+import { ones, tensor } from './creation.js';
+import { apply, defineOp, type OpDef } from './define.js';
 import { add, div, mul } from './elementwise.js';
-import { gather, indexSelect } from './indexing.js';
+import { indexSelect } from './indexing.js';
 import { pad } from './join.js';
 import { matmul } from './linalg.js';
-import { argmax } from './reduce.js';
 import { testedOp } from './registry.js';
 import { isTensor } from './scalar.js';
-import { flatten, reshape, squeeze, transpose, unsqueeze } from './shape.js';
+import { clone, reshape, squeeze, transpose, unsqueeze } from './shape.js';
 
 export interface MaxPoolOptions {
   /** The step between windows; default the kernel size. */
@@ -250,52 +250,118 @@ function padToWindows(x4: Tensor, w: Window, value: number): Tensor {
 
 // ----- max pooling ---------------------------------------------------------------------------------------------
 
+/** A max pool's window (the kernel's Pool2dParams), and the argmax its forward leaves for the rules. */
+interface MaxPoolParams {
+  window: Pool2dParams;
+  out: readonly [number, number];
+  /** Set by the forward: int32 [N, C, OH, OW], each window's winner as h·W + w. */
+  indices: Tensor | null;
+}
+
+/**
+ * Max pooling of [N, C, H, W], a primitive for speed (the composition through an argmax over gathered windows was
+ * 42% of a CNN step): one kernel pass yields the values and the argmax, the VJP scatters the cotangent to the
+ * argmax and the JVP gathers the tangent there. The scatter and the gather below are each other's adjoint, so every
+ * order of derivative stays a pair of index passes.
+ */
+const maxPoolOp: OpDef<MaxPoolParams> = defineOp<MaxPoolParams>({
+  name: 'maxPool2d',
+  infer: ([x], p) => ({ shape: [x.shape[0], x.shape[1], p.out[0], p.out[1]], dtype: x.dtype }),
+  forward: (k, out, [x], p) => {
+    const indices = emptyTensor(out.shape, 'int32');
+    k.maxPool2d(out._view(), indices._view(), x._view(), p.window);
+    p.indices = indices;
+  },
+  saveInputs: 'none',
+  vjp: (g, c) => [apply(maxPoolScatterOp, [g, c.params.indices!], { inShape: c.inShapes[0] })],
+  jvp: ([t], c) => apply(maxPoolGatherOp, [t!, c.params.indices!], undefined),
+  flops: (_ins, out, p) => numel(out.shape) * p.window.kernel[0] * p.window.kernel[1],
+});
+
+/** g [N, C, OH, OW] scattered (summed) into zeros [N, C, H, W] at the argmax: max pooling's adjoint. */
+const maxPoolScatterOp: OpDef<{ inShape: readonly number[] }> = defineOp<{ inShape: readonly number[] }>({
+  name: 'maxPool2dScatter',
+  backwardName: 'MaxPool2dBackwardBackward',
+  infer: ([g], p) => ({ shape: [...p.inShape], dtype: g.dtype }),
+  forward: (k, out, [g, indices]) => k.maxPool2dBackward(out._view(), g._view(), indices._view()),
+  linear: true,
+  nondiffInputs: [1],
+  saveInputs: [1],
+  vjp: (gg, c) => [apply(maxPoolGatherOp, [gg, c.inputs[1]!], undefined), null],
+});
+
+/** x [N, C, H, W] read at the argmax into [N, C, OH, OW]: the scatter's adjoint (and max pooling's JVP). */
+const maxPoolGatherOp: OpDef<undefined> = defineOp<undefined>({
+  name: 'maxPool2dGather',
+  infer: ([x, indices]) => ({ shape: [...indices.shape], dtype: x.dtype }),
+  forward: (k, out, [x, indices]) => {
+    const [N, C, H, W] = x.shape;
+    let v = x._view();
+    if (v.strides[2] !== W * v.strides[3]) {
+      const dense = emptyTensor(x.shape, x.dtype);
+      k.copy(dense._view(), v);
+      v = dense._view();
+    }
+    const L = out.shape[2] * out.shape[3];
+    const flat = (t: View, shape: number[]): View => ({ ...t, shape, strides: contiguousStrides(shape) });
+    k.gather(
+      flat(out._view(), [N, C, L]),
+      { ...v, shape: [N, C, H * W], strides: [v.strides[0], v.strides[1], v.strides[3]] },
+      2,
+      flat(indices._view(), [N, C, L]),
+    );
+  },
+  linear: true,
+  nondiffInputs: [1],
+  saveInputs: [1],
+  vjp: (g, c) => [apply(maxPoolScatterOp, [g, c.inputs[1]!], { inShape: c.inShapes[0] }), null],
+});
+
+/**
+ * Along one spatial dim, the first output position whose window has no tap inside the input (only padding), or −1.
+ */
+function emptyWindow(out: number, n: number, k: number, s: number, p: number, d: number): number {
+  for (let i = 0; i < out; i++) {
+    let inside = false;
+    for (let a = 0; a < k && !inside; a++) {
+      const h = i * s - p + a * d;
+      inside = h >= 0 && h < n;
+    }
+    if (!inside) return i;
+  }
+  return -1;
+}
+
 function maxPoolNd(op: string, nd: number, x: Tensor, kernelSize: SpatialSize, opts: MaxPoolOptions): [Tensor, Tensor] {
   const at = `input is ${isTensor(x) ? fmtShape(x.shape) : String(x)}, kernelSize ${JSON.stringify(kernelSize)}`;
   const { x4, batched } = lift(op, nd, x, at);
   const win = poolWindow(op, nd, x4.shape.slice(4 - nd), kernelSize, opts, at);
-  const [N, C, H, W] = x4.shape;
+  const [, , H, W] = x4.shape;
   const [OH, OW] = win.out;
-  const [kh, kw] = win.kernel;
-  const taps = kh * kw;
-  const L = OH * OW;
-  const { hp, wp } = windowExtent(win);
-  // For every window's taps: the position in the padded plane, and the input position (h·W + w) it stands for.
-  // A padding tap stands for the window's first input tap, which is what PyTorch reports when no input beats −∞.
-  const table = new Int32Array(L * taps);
-  const origin = new Int32Array(L * taps);
-  for (let i = 0; i < OH; i++)
-    for (let j = 0; j < OW; j++) {
-      const base = (i * OW + j) * taps;
-      let first = -1;
-      for (let a = 0; a < kh; a++)
-        for (let b = 0; b < kw; b++) {
-          const r = i * win.stride[0] + a * win.dilation[0];
-          const q = j * win.stride[1] + b * win.dilation[1];
-          const h = r - win.padding[0];
-          const w = q - win.padding[1];
-          table[base + a * kw + b] = r * wp + q;
-          const inside = h >= 0 && h < H && w >= 0 && w < W;
-          origin[base + a * kw + b] = inside ? h * W + w : -1;
-          if (inside && first < 0) first = h * W + w;
-        }
-      if (first < 0)
-        throw new ShapeError(
-          `${op}: ${at}; the window at output position ${fmtShape(nd === 1 ? [j] : [i, j])} covers only padding ` +
-            `(padding ${fmtShape(win.padding.slice(2 - nd))}, dilation ${fmtShape(win.dilation.slice(2 - nd))}), so ` +
-            `it has no maximum: reduce the padding or the dilation`,
-        );
-      for (let t = 0; t < taps; t++) if (origin[base + t] < 0) origin[base + t] = first;
-    }
-  const indices = noGrad(() => {
-    const xp = padToWindows(x4.detach(), win, -Infinity);
-    const windows = reshape(indexSelect(reshape(xp, [N, C, hp * wp]), 2, tensor(table)), [N, C, L, taps]);
-    // argmax takes the first of equal maxima, in the window's row-major order: PyTorch's tie rule.
-    const flat = add(argmax(windows, -1), arange(0, L * taps, taps, { dtype: 'int32' }));
-    return reshape(indexSelect(tensor(origin), 0, flatten(flat)), [N, C, L]);
-  });
-  const values = gather(reshape(x4, [N, C, H * W]), 2, indices);
-  return [unlift(reshape(values, [N, C, OH, OW]), batched, nd), unlift(reshape(indices, [N, C, OH, OW]), batched, nd)];
+  // A window is only padding when it is along either dim; the first such window in row-major order is reported.
+  const badH = emptyWindow(OH, H, win.kernel[0], win.stride[0], win.padding[0], win.dilation[0]);
+  const badW = emptyWindow(OW, W, win.kernel[1], win.stride[1], win.padding[1], win.dilation[1]);
+  if (badH >= 0 || badW >= 0) {
+    const [i, j] = badH === 0 || badW < 0 ? [badH, 0] : [0, badW];
+    throw new ShapeError(
+      `${op}: ${at}; the window at output position ${fmtShape(nd === 1 ? [j] : [i, j])} covers only padding ` +
+        `(padding ${fmtShape(win.padding.slice(2 - nd))}, dilation ${fmtShape(win.dilation.slice(2 - nd))}), so ` +
+        `it has no maximum: reduce the padding or the dilation`,
+    );
+  }
+  const pair = (v: number[]) => [v[0], v[1]] as const;
+  const p: MaxPoolParams = {
+    window: {
+      kernel: pair(win.kernel),
+      stride: pair(win.stride),
+      padding: pair(win.padding),
+      dilation: pair(win.dilation),
+    },
+    out: [OH, OW],
+    indices: null,
+  };
+  const values = apply(maxPoolOp, [x4], p);
+  return [unlift(values, batched, nd), unlift(p.indices!, batched, nd)];
 }
 
 /** The public max pools: the values, or values and indices when returnIndices is true. */
@@ -313,7 +379,8 @@ function maxPool(name: string, nd: number, withIndices: boolean) {
       returnIndices?: boolean,
     ): Tensor | [Tensor, Tensor] => {
       const r = maxPoolNd(name.replace('WithIndices', ''), nd, x, kernelSize, { stride, padding, dilation, ceilMode });
-      return withIndices || returnIndices ? r : r[0];
+      // The indices handed out are a copy: an in-place change to them must not reach the ones backward reads.
+      return withIndices || returnIndices ? [r[0], clone(r[1])] : r[0];
     },
   );
 }

@@ -4,7 +4,17 @@
  * (contiguous operands, a row-accumulated matmul) that keep the demo and the overhead benchmark honest.
  */
 import { DTYPES, type DType, isFloating, isInteger, type TypedArray } from '../../core/dtype.js';
-import type { Backend, BinaryFn, Conv2dParams, Kernels, ReduceOp, ScanOp, UnaryFn, View } from '../backend.js';
+import type {
+  Backend,
+  BinaryFn,
+  Conv2dParams,
+  Kernels,
+  Pool2dParams,
+  ReduceOp,
+  ScanOp,
+  UnaryFn,
+  View,
+} from '../backend.js';
 
 type Arr = TypedArray;
 
@@ -91,7 +101,7 @@ function storeCast(dtype: DType): ((v: number) => number) | null {
  * For each kernel offset a along one spatial dim, the output positions i whose input position i·s − p + a·d falls
  * inside [0, size): [lo[a], hi[a]). Everything outside reads the zero padding, so the loops never visit it.
  */
-function validRange(outSize: number, size: number, s: number, p: number, d: number, k: number) {
+export function validRange(outSize: number, size: number, s: number, p: number, d: number, k: number) {
   const lo = new Int32Array(k);
   const hi = new Int32Array(k);
   for (let a = 0; a < k; a++) {
@@ -384,6 +394,67 @@ const convKernels: Pick<Kernels, 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGra
     (out.buf as Arr).set(acc, out.offset);
   },
 };
+
+/** The pooling kernels, written as their contract reads: one window at a time, every tap bounds-checked. */
+function poolKernels(): Pick<Kernels, 'maxPool2d' | 'maxPool2dBackward'> {
+  return {
+    maxPool2d(out: View, indices: View, x: View, p: Pool2dParams) {
+      const o = out.buf as Arr;
+      const ix = indices.buf as Arr;
+      const a = x.buf as Arr;
+      const [N, C, H, W] = x.shape;
+      const [, , OH, OW] = out.shape;
+      const [sn, sc, sh, sw] = x.strides;
+      let k = 0;
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < C; c++)
+          for (let i = 0; i < OH; i++)
+            for (let j = 0; j < OW; j++, k++) {
+              let best = -Infinity;
+              let at = -1;
+              for (let ta = 0; ta < p.kernel[0]; ta++)
+                for (let tb = 0; tb < p.kernel[1]; tb++) {
+                  const h = i * p.stride[0] - p.padding[0] + ta * p.dilation[0];
+                  const w = j * p.stride[1] - p.padding[1] + tb * p.dilation[1];
+                  if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                  const v = a[x.offset + n * sn + c * sc + h * sh + w * sw];
+                  const q = h * W + w;
+                  if (at < 0) at = q; // the first inside tap holds the window when nothing beats −∞
+                  if (v > best || v !== v) {
+                    best = v;
+                    at = q;
+                  }
+                }
+              o[out.offset + k] = best;
+              ix[indices.offset + k] = at;
+            }
+    },
+
+    maxPool2dBackward(out: View, g: View, indices: View) {
+      const o = out.buf as Arr;
+      const ga = g.buf as Arr;
+      const ix = indices.buf as Arr;
+      const [N, C, H, W] = out.shape;
+      const [, , OH, OW] = g.shape;
+      o.fill(0, out.offset, out.offset + N * C * H * W);
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < C; c++)
+          for (let i = 0; i < OH; i++)
+            for (let j = 0; j < OW; j++) {
+              const q =
+                ix[
+                  indices.offset +
+                    n * indices.strides[0] +
+                    c * indices.strides[1] +
+                    i * indices.strides[2] +
+                    j * indices.strides[3]
+                ];
+              o[out.offset + (n * C + c) * H * W + q] +=
+                ga[g.offset + n * g.strides[0] + c * g.strides[1] + i * g.strides[2] + j * g.strides[3]];
+            }
+    },
+  };
+}
 
 const kernels: Kernels = {
   fill(out, value) {
@@ -718,6 +789,7 @@ const kernels: Kernels = {
   },
 
   ...convKernels,
+  ...poolKernels(),
 };
 
 function hasNonFinite(v: View): boolean {
