@@ -25,8 +25,9 @@ export function scalarTensor(v: number | boolean, dtype: DType): Tensor {
   if (Object.is(key, -0)) return makeScalar(v, dtype);
   const m = (cache[dtype] ??= new Map());
   const hit = m.get(key);
-  if (hit !== undefined && !hit._requiresGrad && hit._storage.version === 0) return hit;
+  if (hit !== undefined && !hit._requiresGrad && hit._storage.version === 0 && hit._released === null) return hit;
   const t = makeScalar(v, dtype);
+  t._keep = true; // shared by every later call: no scope may release it
   if (m.size >= CACHE_LIMIT) m.clear();
   m.set(key, t);
   return t;

@@ -39,6 +39,7 @@ import { isFloating } from '../core/dtype.js';
 import { ArgumentError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { clone, toDtype } from '../ops/index.js';
+import { _adoptState } from '../tensor/lifetime.js';
 import { checkGradFor, Tensor } from '../tensor/tensor.js';
 
 /** One value in a parameter's optimizer state: a tensor shaped like the parameter, a step count, or absent. */
@@ -399,7 +400,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /** The state of p, created empty on first use. */
   protected stateOf(p: Tensor): ParamState {
     let s = this.state.get(p);
-    if (!s) this.state.set(p, (s = {}));
+    if (!s) this.state.set(p, (s = stateSlots({})));
     return s;
   }
 
@@ -482,7 +483,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         else throw new ValueError(`${name}: state[${key}].${k} must be a tensor, a number or null, got ${describe(v)}`);
       }
       checkState(name, `state[${key}]`, p, s, toSnake);
-      state.set(p, s);
+      state.set(p, stateSlots(s));
     }
     const groups = saved.map((g, i) => {
       const group: Record<string, unknown> = {};
@@ -567,3 +568,20 @@ export function checkOptimizer(cls: { prototype: object; name: string }): void {
 
 OPTIMIZER.describes(Optimizer);
 checkOptimizer(Optimizer);
+
+/**
+ * A parameter's state object whose entries are state slots: a tensor stored in it (a momentum buffer, Adam's moments,
+ * made lazily in the first step, perhaps inside ad.scope) is long-lived, not released by the scope, and one replaced
+ * is released if a scope handed it over (src/tensor/lifetime.ts).
+ */
+function stateSlots(s: ParamState): ParamState {
+  for (const v of Object.values(s)) _adoptState(v, undefined);
+  return new Proxy(s, {
+    set(target, k, v) {
+      const prev = (target as Record<string | symbol, unknown>)[k];
+      (target as Record<string | symbol, unknown>)[k] = v;
+      _adoptState(v, prev);
+      return true;
+    },
+  });
+}
