@@ -40,6 +40,7 @@ export const Parameter = checked(
   function Parameter(t: Tensor, requiresGrad = true): Tensor {
     const p = t.isLeaf ? t : t.detach();
     p.requiresGrad_(requiresGrad);
+    p._keep = true; // long-lived: a module made inside ad.scope keeps its parameters
     parameters.add(p);
     return p;
   },
