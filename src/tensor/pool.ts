@@ -43,11 +43,16 @@ export class BufferPool {
   private typed: boolean | null = null;
   constructor(readonly backend: Backend) {}
 
+  /** The block behind the buffer the last alloc returned (the buffer itself unless a larger block was reused). */
+  lastBlock: Buffer = null;
+  /** That block's bytes. */
+  lastBytes = 0;
+
   /**
-   * A buffer of n elements and the block behind it (the same object unless a larger block was reused). `overwrite`
-   * says the caller writes every element before reading any: a reused block is then not zero-filled.
+   * A buffer of n elements (its block in lastBlock / lastBytes). `overwrite` says the caller writes every element
+   * before reading any: a reused block is then not zero-filled (and is poisoned in debug mode).
    */
-  alloc(dtype: DType, n: number, overwrite: boolean): { buf: Buffer; block: Buffer } {
+  alloc(dtype: DType, n: number, overwrite: boolean): Buffer {
     if (poolStats.cached !== 0 && this.typed) {
       const block = this.take(dtype, n);
       if (block !== null) {
@@ -55,18 +60,23 @@ export class BufferPool {
         const buf = block.length === n ? block : block.subarray(0, n);
         if (!overwrite) buf.fill(0);
         else if (poison) poisonFill(dtype, buf);
-        return { buf, block };
+        this.lastBlock = block;
+        this.lastBytes = block.byteLength;
+        return buf;
       }
     }
     poolStats.misses++;
     const buf = this.backend.alloc(dtype, n);
     if (this.typed === null) this.typed = ArrayBuffer.isView(buf);
     if (overwrite && poison && this.typed) poisonFill(dtype, buf as TypedArray);
-    return { buf, block: buf };
+    this.lastBlock = buf;
+    this.lastBytes = n * DTYPES[dtype].bytes;
+    return buf;
   }
 
   /** Takes back a block no storage uses any more: cached if there is room, else freed. */
   release(dtype: DType, block: Buffer, bytes: number): void {
+    if (this.typed === null) this.typed = ArrayBuffer.isView(block);
     if (!this.typed || poolStats.cached + bytes > cacheLimit) {
       poolStats.evictions++;
       this.backend.release(block);
@@ -151,14 +161,14 @@ export function _cacheLimit(): number {
   return cacheLimit;
 }
 
+/** Whether a new storage must go through a pool: something is cached, or poisoning is on. */
+export function _poolActive(): boolean {
+  return poolStats.cached !== 0 || poison;
+}
+
 /** Debug switch: poison uninitialised allocations (NaN / garbage integers) so a read of one shows. */
 export function _setPoison(on: boolean): boolean {
   const prev = poison;
   poison = on;
   return prev;
-}
-
-/** Bytes of a block of n elements of dtype. */
-export function blockBytes(dtype: DType, block: Buffer, n: number): number {
-  return ArrayBuffer.isView(block) ? (block as TypedArray).byteLength : n * DTYPES[dtype].bytes;
 }

@@ -12,7 +12,7 @@ import { bool, checked, optional } from '../core/args.js';
 import { DTYPES, type DType, type TypedArray } from '../core/dtype.js';
 import { AdjointError } from '../core/errors.js';
 import { _life } from './lifetime.js';
-import { _emptyPools, blockBytes, poolOf, poolStats } from './pool.js';
+import { _emptyPools, _poolActive, poolOf, poolStats } from './pool.js';
 
 /**
  * What trackMemory counts, all exact: storages allocated (and their bytes), and of those the ones the garbage
@@ -184,10 +184,11 @@ export class Storage {
     readonly dtype: DType,
     readonly size: number,
     block: Buffer = buf,
+    bytes: number = size * DTYPES[dtype].bytes,
   ) {
     this._block = block;
-    this._bytes = blockBytes(dtype, block, size);
-    poolStats.inUse += this._bytes;
+    this._bytes = bytes;
+    poolStats.inUse += bytes;
     if (poolStats.inUse > poolStats.peakInUse) poolStats.peakInUse = poolStats.inUse;
   }
 
@@ -202,8 +203,16 @@ export class Storage {
    */
   static alloc(dtype: DType, n: number, overwrite = false): Storage {
     const b = activeBackend();
-    const { buf, block } = poolOf(b).alloc(dtype, n, overwrite);
-    const s = new Storage(b, buf, dtype, n, block);
+    let s: Storage;
+    if (_poolActive()) {
+      const pool = poolOf(b);
+      const buf = pool.alloc(dtype, n, overwrite);
+      s = new Storage(b, buf, dtype, n, pool.lastBlock, pool.lastBytes);
+    } else {
+      // Nothing cached: straight to the backend (the common case where nothing is released).
+      poolStats.misses++;
+      s = new Storage(b, b.alloc(dtype, n), dtype, n);
+    }
     if (tracking) s._tracked = track(s, n * DTYPES[dtype].bytes);
     return s;
   }
