@@ -86,9 +86,9 @@ export class Node extends Scratch {
     const c = this.ctx;
     for (let i = 0; i < c.inputs.length; i++) {
       const t = c.inputs[i];
-      if (t !== undefined && t._released !== null) (c.inputs as (Tensor | undefined)[])[i] = _graphAlias(t);
+      if (t?.isDisposed) (c.inputs as (Tensor | undefined)[])[i] = _graphAlias(t);
     }
-    if (c.out !== undefined && c.out._released !== null) c.out = _graphAlias(c.out);
+    if (c.out?.isDisposed) c.out = _graphAlias(c.out);
     const saved = [...c.inputs, c.out];
     for (let i = 0; i < saved.length; i++) {
       const t = saved[i];

@@ -24,7 +24,7 @@ import { DTYPES, type DType, isFloating } from '../core/dtype.js';
 import { AdjointError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { toDtype } from '../ops/elementwise.js';
-import { _adoptState } from '../tensor/lifetime.js';
+import { _adoptState, _markKeep } from '../tensor/lifetime.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tensor as TensorClass } from '../tensor/tensor.js';
 
@@ -40,7 +40,7 @@ export const Parameter = checked(
   function Parameter(t: Tensor, requiresGrad = true): Tensor {
     const p = t.isLeaf ? t : t.detach();
     p.requiresGrad_(requiresGrad);
-    p._keep = true; // long-lived: a module made inside ad.scope keeps its parameters
+    _markKeep(p); // long-lived: a module made inside ad.scope keeps its parameters
     parameters.add(p);
     return p;
   },

@@ -14,7 +14,7 @@ import { type Kernels, kernels } from '../backend/index.js';
 import { type DType, INT64_MAX } from '../core/dtype.js';
 import { AdjointError, AutogradError, fmtPosition, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastStrides, checkNumel, type Shape, sameShape } from '../core/shape.js';
-import { _throwReleased } from '../tensor/lifetime.js';
+import { _throwReleased, RELEASED } from '../tensor/lifetime.js';
 import { emptyTensor, Tensor } from '../tensor/tensor.js';
 
 export type { Grad, RuleCtx } from '../autograd/node.js';
@@ -155,7 +155,7 @@ export function installViewRefresh(fn: ViewRefresh): void {
 export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
   for (let i = 0; i < ins.length; i++) {
     const x = ins[i];
-    if (x._released !== null) _throwReleased(x, op.name);
+    if ((x._lifeFlags & RELEASED) !== 0) _throwReleased(x, op.name);
     if (refreshView !== null) {
       const b = x._base;
       if (b !== null && b.gradFn !== null) refreshView(x);
@@ -328,7 +328,7 @@ export function bview(t: Tensor, shape: Shape): View {
     for (let i = 0; i < shape.length; i++) if (t.shape[i] !== shape[i]) same = false;
     if (same) return t._view();
   }
-  if (t._released !== null) _throwReleased(t, 'a kernel');
+  if ((t._lifeFlags & RELEASED) !== 0) _throwReleased(t, 'a kernel');
   return {
     buf: t._storage.buf,
     dtype: t.dtype,

@@ -19,6 +19,27 @@ export const _life = {
   tracking: false,
 };
 
+/** Tensor._lifeFlags bits: kept (no scope releases it), owned by an open scope, taken over by a state slot. */
+export const KEEP = 1;
+export const SCOPED = 2;
+export const SLOT = 4;
+/** Released; the bits above say why (one of the R_ reasons). */
+export const RELEASED = 8;
+export const R_DISPOSE = 16;
+export const R_USING = 32;
+export const R_SCOPE = 48;
+export const R_SLOT = 64;
+const REASONS: Record<number, string> = {
+  [R_DISPOSE]: 'by dispose()',
+  [R_USING]: 'at the end of its `using` block',
+  [R_SCOPE]: 'by the ad.scope that created it, when it ended (return it from the scope, or ad.keep() it)',
+  [R_SLOT]: 'when the state slot that held it (a .grad, an optimizer state, a module buffer) was reassigned',
+};
+const WHY = 0xf0;
+
+/** Creation sites, recorded only while trackMemory is on. */
+const creationSites = new WeakMap<Tensor, Error>();
+
 /** One ad.scope call: the tensors made inside it, in creation order. */
 interface Frame {
   tensors: Tensor[];
@@ -40,10 +61,10 @@ export function _adopt(t: Tensor): void {
   const f = currentFrame();
   if (f?.open) {
     f.tensors.push(t);
-    t._scoped = true;
+    t._lifeFlags |= SCOPED;
   }
   if (_life.tracking) {
-    t._site = new Error();
+    creationSites.set(t, new Error());
     liveList.push(new WeakRef(t));
   }
 }
@@ -52,10 +73,15 @@ export function _adopt(t: Tensor): void {
 let liveList: WeakRef<Tensor>[] = [];
 
 /** @internal releases one handle (idempotent): its storage's count drops, and at zero the buffer is pooled. */
-export function _release(t: Tensor, why: string): void {
-  if (t._released !== null) return;
-  t._released = why;
+export function _release(t: Tensor, why: number): void {
+  if ((t._lifeFlags & RELEASED) !== 0) return;
+  t._lifeFlags = (t._lifeFlags & ~(SCOPED | SLOT)) | RELEASED | why;
   t._storage._unref();
+}
+
+/** @internal marks t long-lived: no scope releases it. */
+export function _markKeep(t: Tensor): void {
+  t._lifeFlags = (t._lifeFlags | KEEP) & ~SLOT;
 }
 
 /**
@@ -65,14 +91,9 @@ export function _release(t: Tensor, why: string): void {
  */
 export function _adoptState(next: unknown, prev: unknown): void {
   if (next === prev) return;
-  if (isTensor(next) && next._released === null && !next._keep) {
-    next._keep = true;
-    next._slotOwned = next._scoped;
-  }
-  if (isTensor(prev) && prev._slotOwned) {
-    prev._slotOwned = false;
-    _release(prev, 'the state slot that held it (a .grad, an optimizer state, a module buffer) was reassigned');
-  }
+  if (isTensor(next) && (next._lifeFlags & (RELEASED | KEEP)) === 0)
+    next._lifeFlags |= (next._lifeFlags & SCOPED) !== 0 ? KEEP | SLOT : KEEP;
+  if (isTensor(prev) && (prev._lifeFlags & SLOT) !== 0) _release(prev, R_SLOT);
 }
 
 function isTensor(v: unknown): v is Tensor {
@@ -111,12 +132,12 @@ function close(frame: Frame, result: unknown): void {
   for (const t of frame.tensors) {
     if (keep.has(t)) {
       if (parent !== null) parent.tensors.push(t);
-      else t._scoped = false;
+      else t._lifeFlags &= ~SCOPED;
       continue;
     }
     // Long-lived state: kept tensors (ad.keep, state slots) and parameters (leaves that require grad).
-    if (t._keep || (t._requiresGrad && t.gradFn === null)) continue;
-    _release(t, 'by the ad.scope that created it, when it ended (return it from the scope, or ad.keep() it)');
+    if ((t._lifeFlags & KEEP) !== 0 || (t._requiresGrad && t.gradFn === null)) continue;
+    _release(t, R_SCOPE);
   }
   frame.tensors.length = 0;
 }
@@ -168,18 +189,18 @@ export const scope = checked('scope', { args: { fn } }, function scope<T>(f: () 
  * Marks t as long-lived (TF.js's tf.keep): no scope releases it; t.dispose() still does. Returns t.
  */
 export const keep = checked('keep', { args: { tensor } }, function keep<T extends Tensor>(t: T): T {
-  t._keep = true;
-  t._slotOwned = false;
+  _markKeep(t);
   return t;
 }) as <T extends Tensor>(t: T) => T;
 
 /** @internal the error for a use of released t by `who` (an op's name, dataSync, a kernel). */
 export function _throwReleased(t: Tensor, who: string): never {
   const made = t._madeBy ? `made by ${t._madeBy}` : 'made by a factory or a view';
-  const site = t._site ? siteOf(t._site) : null;
+  const e = creationSites.get(t);
+  const site = e ? siteOf(e) : null;
   throw new ReleasedTensorError(
     `${who}: the ${t.dtype} tensor of shape ${fmtShape(t.shape)}${t._name ? ` ('${t._name}')` : ''} (${made}) was ` +
-      `released ${t._released}, so its buffer may hold other data now. ` +
+      `released ${REASONS[t._lifeFlags & WHY]}, so its buffer may hold other data now. ` +
       (site
         ? `It was created at ${site}. `
         : 'Call ad.trackMemory(true) before it is created to see where it was created. ') +
@@ -223,9 +244,10 @@ export const memoryReport = checked('memoryReport', {}, function memoryReport():
   const kept: WeakRef<Tensor>[] = [];
   for (const r of liveList) {
     const t = r.deref();
-    if (t === undefined || t._released !== null) continue;
+    if (t === undefined || (t._lifeFlags & RELEASED) !== 0) continue;
     kept.push(r);
-    const site = t._site ? siteOf(t._site) : 'an unknown site';
+    const e0 = creationSites.get(t);
+    const site = e0 ? siteOf(e0) : 'an unknown site';
     let e = sites.get(site);
     if (!e) sites.set(site, (e = { count: 0, storages: new Set(), bytes: 0 }));
     e.count++;

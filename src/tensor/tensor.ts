@@ -11,7 +11,17 @@ import { THIS_COPY } from '../core/copy.js';
 import { DTYPES, type DType, isFloating, type TypedArray } from '../core/dtype.js';
 import { AutogradError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, isContiguous, numel } from '../core/shape.js';
-import { _adopt, _adoptState, _life, _release, _throwReleased } from './lifetime.js';
+import {
+  _adopt,
+  _adoptState,
+  _life,
+  _release,
+  _throwReleased,
+  KEEP,
+  R_DISPOSE,
+  R_USING,
+  RELEASED,
+} from './lifetime.js';
 import { formatTensor } from './print.js';
 import { Storage } from './storage.js';
 
@@ -45,18 +55,13 @@ export class Tensor {
   /** @internal the backward run that last handed this tensor to a node, and whether it handed it out twice. */
   _gradEpoch = 0;
   /** @internal */ _gradShared = false;
-  /** @internal why this handle was released (dispose, its scope's end), or null while it is live. */
-  _released: string | null = null;
-  /** @internal long-lived: no scope releases it (ad.keep, or a state slot such as .grad holds it). */
-  _keep = false;
-  /** @internal owned by an open memory scope (it was made inside one, or returned into one). */
-  _scoped = false;
-  /** @internal a state slot took it over from a scope, and releases it when it lets go of it. */
-  _slotOwned = false;
+  /**
+   * @internal lifetime bits (src/tensor/lifetime.ts): KEEP (no scope releases it), SCOPED (an open scope owns it),
+   * SLOT (a state slot took it from a scope), RELEASED (and why). One small integer, so a tensor stays small.
+   */
+  _lifeFlags = 0;
   /** @internal the op whose output this is (null for factories and the engine's own), for release errors. */
   _madeBy: string | null = null;
-  /** @internal where it was made, while trackMemory is on. */
-  _site: Error | null = null;
 
   constructor(
     /** @internal */ readonly _storage: Storage,
@@ -87,15 +92,15 @@ export class Tensor {
    * A graph that saved it keeps its storage until backward frees the graph, so disposing after the forward is safe.
    */
   dispose(): void {
-    _release(this, 'by dispose()');
+    _release(this, R_DISPOSE);
   }
   /** `using t = …` disposes t at the end of the block. */
   [Symbol.dispose](): void {
-    _release(this, 'at the end of its `using` block');
+    _release(this, R_USING);
   }
   /** Whether this handle was released (dispose, `using`, or the end of the scope that made it). */
   get isDisposed(): boolean {
-    return this._released !== null;
+    return (this._lifeFlags & RELEASED) !== 0;
   }
 
   /**
@@ -188,7 +193,7 @@ export class Tensor {
 
   /** @internal the kernel's view of this tensor. */
   _view(): View {
-    if (this._released !== null) _throwReleased(this, 'a kernel');
+    if ((this._lifeFlags & RELEASED) !== 0) _throwReleased(this, 'a kernel');
     return {
       buf: this._storage.buf,
       dtype: this.dtype,
@@ -200,7 +205,7 @@ export class Tensor {
 
   /** A new contiguous TypedArray with this tensor's elements in row-major order. */
   dataSync(): TypedArray {
-    if (this._released !== null) _throwReleased(this, 'dataSync');
+    if ((this._lifeFlags & RELEASED) !== 0) _throwReleased(this, 'dataSync');
     const n = this.numel();
     const st = this._storage;
     if (this.isContiguous()) {
@@ -392,8 +397,7 @@ export function emptyTensor(shape: readonly number[], dtype: DType, overwrite = 
 export function _graphAlias(t: Tensor): Tensor {
   const a = new Tensor(t._storage, t.shape, t._strides, t._offset);
   t._storage._refs--;
-  a._keep = true;
-  a._scoped = false;
+  a._lifeFlags = KEEP;
   a.gradFn = t.gradFn;
   a._requiresGrad = t._requiresGrad;
   a._base = t._base;
