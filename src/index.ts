@@ -31,6 +31,7 @@ export {
   DTypeError,
   IndexError,
   KernelError,
+  ReleasedTensorError,
   ShapeError,
   ValueError,
 } from './core/errors.js';
@@ -203,7 +204,9 @@ export {
   zerosLike,
 } from './ops/index.js';
 export * as optim from './optim/index.js';
-export { type MemoryStats, memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
+export { trainStep } from './optim/step.js';
+export { keep, type LeakSite, memoryReport, scope } from './tensor/lifetime.js';
+export { emptyCache, type MemoryStats, memoryStats, resetPeakMemory, trackMemory } from './tensor/storage.js';
 export { type NestedArray, Tensor } from './tensor/tensor.js';
 export * from './transforms/index.js';
 // JAX's grad(f) is the top-level grad; PyTorch's grad(outputs, inputs) is ad.autograd.grad, as torch.autograd.grad.

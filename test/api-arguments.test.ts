@@ -29,6 +29,7 @@ const EXEMPT: Record<string, string> = {
   ArgumentError: 'an Error subclass',
   AnomalyError: 'an Error subclass',
   KernelError: 'an Error subclass',
+  ReleasedTensorError: 'an Error subclass',
   // Tensors are made by ad.tensor / zeros / …; the constructor is the internal view constructor.
   Tensor: 'constructed internally (ad.tensor and the creation functions are the public way)',
   TreeDef: 'made by treeFlatten and treeStructure, never by users (its methods are checked)',

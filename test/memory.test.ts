@@ -98,10 +98,16 @@ test('the old names, which read as live memory, throw naming the new ones; argum
   assert.deepEqual(Object.keys(s).sort(), [
     'allocatedBytes',
     'allocations',
+    'cachedBytes',
     'confirmedFreedBytes',
     'confirmedFrees',
+    'inUseBytes',
     'liveBytesUpperBound',
     'peakBytesUpperBound',
+    'peakInUseBytes',
+    'poolHits',
+    'poolMisses',
+    'reservedBytes',
   ]);
   assert.throws(() => ad.trackMemory('yes' as never), ad.ArgumentError);
 });

@@ -14,7 +14,7 @@ import { nextStorageId } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { anomaly, checkBackward } from './anomaly.js';
 import { modes } from './mode.js';
-import { AccumulateGrad, type Node } from './node.js';
+import { _freeSaved, AccumulateGrad, type Node } from './node.js';
 
 /** The few ops the engine needs, installed by the ops layer so this layer does not import it. */
 export interface EngineOps {
@@ -206,7 +206,7 @@ export function runBackward(
       }
       if (!retainGraph) {
         node.freed = true;
-        node.ctx = { ...node.ctx, inputs: [], out: undefined };
+        _freeSaved(node);
       }
       const edges = node.edges;
       for (let i = 0; i < edges.length; i++) {

@@ -37,6 +37,18 @@ let store: ContextStore | null | undefined;
 
 function contextStore(): ContextStore | null {
   if (store !== undefined) return store;
+  store = _newAsyncContext<Modes>();
+  return store;
+}
+
+/**
+ * A new AsyncLocalStorage (a value that follows async work across awaits), or null where the runtime has none; the
+ * memory scopes (src/tensor/lifetime.ts) keep their own, so a memory scope does not start a new mode frame.
+ */
+export function _newAsyncContext<T>(): {
+  getStore(): T | undefined;
+  run<R>(store: T, fn: () => R): R;
+} | null {
   const G = globalThis as {
     process?: { getBuiltinModule?: (id: string) => unknown };
     AsyncLocalStorage?: new () => ContextStore;
@@ -46,8 +58,7 @@ function contextStore(): ContextStore | null {
     | { AsyncLocalStorage?: new () => ContextStore }
     | undefined;
   const ALS = hooks?.AsyncLocalStorage ?? G.AsyncLocalStorage;
-  store = ALS ? new ALS() : null;
-  return store;
+  return ALS ? (new ALS() as never) : null;
 }
 
 /** The modes of the running code. */

@@ -5,7 +5,7 @@
  */
 import type { DType } from '../core/dtype.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { _graphAlias, type Tensor } from '../tensor/tensor.js';
 
 /** What a VJP rule may return per input: a gradient, or nothing (no gradient flows there). */
 export type Grad = Tensor | null | undefined | false;
@@ -81,9 +81,19 @@ export class Node extends Scratch {
     return this.op.backwardName;
   }
 
-  /** Throws PyTorch's in-place error if a saved tensor changed since the op ran. */
+  /**
+   * Throws PyTorch's in-place error if a saved tensor changed since the op ran. Run before the rule reads ctx: a
+   * saved tensor whose handle the user released since (its storage is the graph's to keep) is swapped for an alias
+   * of it here, so the rule reads it as PyTorch's saved variables are read.
+   */
   checkVersions(): void {
-    const saved = [...this.ctx.inputs, this.ctx.out];
+    const c = this.ctx;
+    for (let i = 0; i < c.inputs.length; i++) {
+      const t = c.inputs[i];
+      if (t?.isDisposed) (c.inputs as (Tensor | undefined)[])[i] = _graphAlias(t);
+    }
+    if (c.out?.isDisposed) c.out = _graphAlias(c.out);
+    const saved = [...c.inputs, c.out];
     for (let i = 0; i < saved.length; i++) {
       const t = saved[i];
       if (!t) continue;
@@ -99,4 +109,15 @@ export class Node extends Scratch {
       }
     }
   }
+}
+
+/**
+ * @internal drops the graph's references to node's saved tensors (the engine calls it where it frees a node after
+ * backward, retainGraph false): a storage nothing else holds goes back to the pool. Idempotent.
+ */
+export function _freeSaved(node: Node): void {
+  const c = node.ctx;
+  for (const t of c.inputs) if (t !== undefined) t._storage._unref();
+  if (c.out !== undefined) c.out._storage._unref();
+  node.ctx = { ...c, inputs: [], out: undefined };
 }

@@ -34,6 +34,14 @@ export class KernelError extends AdjointError {
 }
 
 /**
+ * A tensor was used after it was released (t.dispose(), `using`, the end of the ad.scope that made it, or its .grad
+ * slot letting go of it): its buffer may already hold another tensor's data, so nothing reads it.
+ */
+export class ReleasedTensorError extends AdjointError {
+  override name = 'ReleasedTensorError';
+}
+
+/**
  * A call's arguments do not fit its declared parameters (src/core/args.ts): a wrong type, an unknown or snake_case
  * option, a surplus positional argument, an out-of-range value. A ValueError, so code that catches those keeps working.
  */

@@ -24,6 +24,7 @@ import { DTYPES, type DType, isFloating } from '../core/dtype.js';
 import { AdjointError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { toDtype } from '../ops/elementwise.js';
+import { _adoptState, _markKeep } from '../tensor/lifetime.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tensor as TensorClass } from '../tensor/tensor.js';
 
@@ -39,6 +40,7 @@ export const Parameter = checked(
   function Parameter(t: Tensor, requiresGrad = true): Tensor {
     const p = t.isLeaf ? t : t.detach();
     p.requiresGrad_(requiresGrad);
+    _markKeep(p); // long-lived: a module made inside ad.scope keeps its parameters
     parameters.add(p);
     return p;
   },
@@ -90,12 +92,17 @@ export class Module {
         `Module.registerBuffer: attribute '${name}' already exists on ${this.constructor.name}; a buffer needs a name of ` +
           `its own`,
       );
+    // Buffers are state slots: one made inside ad.scope outlives it; one replaced is released if a scope made it.
+    _adoptState(t, this._buffers.get(name));
     this._buffers.set(name, t);
     if (!persistent) this._nonPersistent.add(name);
     else this._nonPersistent.delete(name);
     Object.defineProperty(this, name, {
       get: () => this._buffers.get(name) ?? null,
-      set: (v: Tensor | null) => this._buffers.set(name, v),
+      set: (v: Tensor | null) => {
+        _adoptState(v, this._buffers.get(name));
+        this._buffers.set(name, v);
+      },
       enumerable: false,
       configurable: true,
     });

@@ -96,6 +96,7 @@ const convOp: OpDef<ConvOpParams> = defineOp<ConvOpParams>({
   name: 'conv2d',
   backwardName: 'ConvolutionBackward',
   infer: (ins, p) => ({ shape: [ins[0].shape[0], ins[1].shape[0], ...p.size], dtype: convDtype(ins, p, 'conv2d') }),
+  overwrites: true,
   forward: (k, out, [x, w, b], p) => k.conv2d(out._view(), x._view(), w._view(), b ? b._view() : null, geometry(p)),
   saveInputs: [0, 1],
   // The adjoint in each argument: dX = convᵀ(dY, W), dW = correlate(X, dY), db = Σ dY.

@@ -36,6 +36,7 @@ function scanProd(t: Tensor, d: number): Tensor {
 const cumsumOp: OpDef<ScanParams> = defineOp<ScanParams>({
   name: 'cumsum',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  overwrites: true,
   forward: (k, out, [x], p) => k.scan('cumsum', out._view(), x._view(), p.dim),
   saveInputs: 'none',
   linear: true,
@@ -92,6 +93,7 @@ function cumprodJvp(t: Tensor, x: Tensor, y: Tensor, d: number): Tensor {
 const cumprodOp: OpDef<ScanParams> = defineOp<ScanParams>({
   name: 'cumprod',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  overwrites: true,
   forward: (k, out, [x], p) => k.scan('cumprod', out._view(), x._view(), p.dim),
   saveOutput: true,
   vjp: (g, c) => [cumprodVjp(g, c.inputs[0]!, c.out!, c.params.dim)],

@@ -14,6 +14,7 @@ import { type Kernels, kernels } from '../backend/index.js';
 import { type DType, INT64_MAX } from '../core/dtype.js';
 import { AdjointError, AutogradError, fmtPosition, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastStrides, checkNumel, type Shape, sameShape } from '../core/shape.js';
+import { _throwReleased, RELEASED } from '../tensor/lifetime.js';
 import { emptyTensor, Tensor } from '../tensor/tensor.js';
 
 export type { Grad, RuleCtx } from '../autograd/node.js';
@@ -33,8 +34,15 @@ export interface OpDef<P = any> {
    * `compute` op (a user-defined one) may return null: its output's shape is whatever compute returns.
    */
   infer: (ins: readonly Tensor[], p: P) => OutMeta | null;
-  /** Computes into `out` (freshly allocated, contiguous) with kernels. */
+  /** Computes into `out` (freshly allocated, contiguous, zero-filled unless `overwrites`) with kernels. */
   forward?: (k: Kernels, out: Tensor, ins: readonly Tensor[], p: P) => void;
+  /**
+   * The forward writes every element of `out` before reading any, so `out` may be a recycled buffer that is not
+   * zero-filled first (elementwise, matmul, copies, softmax, scans). Default false: `out` starts as zeros, which
+   * accumulating kernels (scatter-add, reductions into a view) rely on. test/lifetime.test.ts runs every sample with
+   * such buffers poisoned (NaN) to hold each op that sets it to its word.
+   */
+  overwrites?: boolean;
   /**
    * For ops defined by users (ad.defineOp): the output computed with ordinary tensor ops, which run without
    * recording a graph and without forward mode — the op's own vjp and jvp stand in for theirs.
@@ -151,11 +159,14 @@ export function installViewRefresh(fn: ViewRefresh): void {
 
 /** Runs op on inputs: the single dispatch path. */
 export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
-  if (refreshView !== null)
-    for (let i = 0; i < ins.length; i++) {
-      const b = ins[i]._base;
-      if (b !== null && b.gradFn !== null) refreshView(ins[i]);
+  for (let i = 0; i < ins.length; i++) {
+    const x = ins[i];
+    if ((x._lifeFlags & RELEASED) !== 0) _throwReleased(x, op.name);
+    if (refreshView !== null) {
+      const b = x._base;
+      if (b !== null && b.gradFn !== null) refreshView(x);
     }
+  }
   const meta = op.infer(ins, p);
   let out: Tensor;
   if (op.compute) out = computeUnrecorded(op, ins, p, meta);
@@ -166,10 +177,11 @@ export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
     out._base = x._base ?? x;
   } else {
     checkNumel(op.name, meta!.shape);
-    out = emptyTensor(meta!.shape, meta!.dtype);
+    out = emptyTensor(meta!.shape, meta!.dtype, op.overwrites === true);
     op.forward!(kernels(), out, ins, p);
     if (meta!.dtype === 'int64') checkInt64(op, out);
   }
+  out._madeBy = op.name;
   const differentiable = op.differentiable !== false;
   const m = modes();
   if (differentiable && m.grad) record(op, ins, out, p);
@@ -247,9 +259,13 @@ function record<P>(op: OpDef<P>, ins: readonly Tensor[], out: Tensor, p: P): voi
     if (keep) {
       saved[i] = x;
       versions[i] = x._storage.version;
+      x._storage._refs++; // the graph's reference, dropped by _freeSaved when backward frees the node
     }
   }
-  if (op.saveOutput) versions[n] = out._storage.version;
+  if (op.saveOutput) {
+    versions[n] = out._storage.version;
+    out._storage._refs++;
+  }
   const ctx: RuleCtx<P> = {
     inputs: saved,
     out: op.saveOutput ? out : undefined,
@@ -318,6 +334,7 @@ export function bview(t: Tensor, shape: Shape): View {
     for (let i = 0; i < shape.length; i++) if (t.shape[i] !== shape[i]) same = false;
     if (same) return t._view();
   }
+  if ((t._lifeFlags & RELEASED) !== 0) _throwReleased(t, 'a kernel');
   return {
     buf: t._storage.buf,
     dtype: t.dtype,

@@ -64,6 +64,7 @@ function unaryOp(s: UnarySpec): OpDef<readonly number[]> {
         dtype: s.float && !isFloating(x.dtype) ? DEFAULT_FLOAT : x.dtype === 'bool' && !s.float ? 'int32' : x.dtype,
       };
     },
+    overwrites: true,
     forward: (k, out, [x], p) => k.unary(s.name, s.fn, out._view(), x._view(), p),
     saveInputs: s.linear || uses === 'out' ? 'none' : 'all',
     saveOutput: uses !== 'x' && !s.linear,
@@ -414,6 +415,7 @@ function binaryOp(s: BinarySpec): OpDef<DType> {
   return defineOp<DType>({
     name: s.name,
     infer: ([x, y], dtype) => ({ shape: broadcastShapes(s.name, x.shape, y.shape), dtype }),
+    overwrites: true,
     forward: (k, out, [x, y]) => k.binary(s.name, s.fn, out._view(), bview(x, out.shape), bview(y, out.shape)),
     differentiable: s.out !== 'bool',
     linear: s.linear,
@@ -754,6 +756,7 @@ export const logicalNot = checked('logicalNot', UNARY_ARGS, (x: Tensor): Tensor 
 const whereOp = defineOp<DType>({
   name: 'where',
   infer: ([c, x, y], dtype) => ({ shape: broadcastShapes('where', c.shape, x.shape, y.shape), dtype }),
+  overwrites: true,
   forward: (k, out, [c, x, y]) => k.where(out._view(), bview(c, out.shape), bview(x, out.shape), bview(y, out.shape)),
   nondiffInputs: [0],
   saveInputs: 'all',
@@ -799,6 +802,7 @@ const castOp = defineOp<DType>({
   name: 'to',
   backwardName: 'ToCopyBackward',
   infer: ([x], dtype) => ({ shape: x.shape.slice(), dtype }),
+  overwrites: true,
   forward: (k, out, [x]) => k.copy(out._view(), x._view()),
   saveInputs: 'none',
   // The engine casts every gradient back to its input's dtype, so the cast's VJP is the identity.

@@ -61,6 +61,7 @@ interface DimParams {
 const gatherOp: OpDef<DimParams> = defineOp<DimParams>({
   name: 'gather',
   infer: ([x, index]) => ({ shape: index.shape.slice(), dtype: x.dtype }),
+  overwrites: true,
   forward: (k, out, [x, index], p) => k.gather(v1(out), v1(x), p.dim, v1(index)),
   nondiffInputs: [1],
   // Only the index is needed backward.

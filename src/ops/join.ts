@@ -85,6 +85,7 @@ const flipOp: OpDef<{ dims: number[] }> = defineOp<{ dims: number[] }>({
   name: 'flip',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
   // PyTorch's flip returns a copy, so the negative-stride view is read by one copy kernel and never escapes.
+  overwrites: true,
   forward: (k, out, [x], p) => k.copy(out._view(), flippedView(x, p.dims)),
   saveInputs: 'none',
   linear: true,

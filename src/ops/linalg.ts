@@ -54,6 +54,7 @@ const matmulOp = defineOp<MatmulParams>({
     const batch = broadcastShapes(p.op ?? 'matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
     return { shape: [...batch, a.shape[a.ndim - 2], b.shape[b.ndim - 1]], dtype: a.dtype };
   },
+  overwrites: true,
   forward: (k, out, [a, b]) => {
     const batch = out.shape.slice(0, -2);
     k.matmul(out._view(), bview(a, [...batch, ...a.shape.slice(-2)]), bview(b, [...batch, ...b.shape.slice(-2)]));

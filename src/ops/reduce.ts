@@ -439,6 +439,7 @@ function argOp(name: 'argmax' | 'argmin') {
   return defineOp<{ dim: number }>({
     name,
     infer: ([x], p) => ({ shape: reducedShape(x.shape, [p.dim], true), dtype: 'int32' }),
+    overwrites: true,
     forward: (k, out, [x], p) => k.argReduce(name, out._view(), x._view(), p.dim),
     saveInputs: 'none',
     differentiable: false,

@@ -4,6 +4,7 @@
  */
 import { DTYPES, type DType, defaultDTypeOf, INT, intValue, type Operand, resultType } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
+import { _markKeep } from '../tensor/lifetime.js';
 import { fromTypedArray, Tensor } from '../tensor/tensor.js';
 
 export type TensorLike = Tensor | number | boolean;
@@ -25,8 +26,9 @@ export function scalarTensor(v: number | boolean, dtype: DType): Tensor {
   if (Object.is(key, -0)) return makeScalar(v, dtype);
   const m = (cache[dtype] ??= new Map());
   const hit = m.get(key);
-  if (hit !== undefined && !hit._requiresGrad && hit._storage.version === 0) return hit;
+  if (hit !== undefined && !hit._requiresGrad && hit._storage.version === 0 && !hit.isDisposed) return hit;
   const t = makeScalar(v, dtype);
+  _markKeep(t); // shared by every later call: no scope may release it
   if (m.size >= CACHE_LIMIT) m.clear();
   m.set(key, t);
   return t;

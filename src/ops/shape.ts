@@ -297,6 +297,7 @@ export const flatten = testedOp({
 const cloneOp = defineOp({
   name: 'clone',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  overwrites: true,
   forward: (k, out, [x]) => k.copy(out._view(), x._view()),
   saveInputs: 'none',
   linear: true,

@@ -34,6 +34,7 @@ function lineView(t: Tensor): View {
 const softmaxOp = defineOp<SoftmaxParams>({
   name: 'softmax',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  overwrites: true,
   forward: (k, out, [x], p) => k.softmax('softmax', lineView(out), lineView(x), p.dim),
   saveInputs: 'none',
   saveOutput: true,
@@ -94,6 +95,7 @@ function lineSum(dim: number, ndim: number): string {
 const logSoftmaxOp = defineOp<SoftmaxParams>({
   name: 'logSoftmax',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  overwrites: true,
   forward: (k, out, [x], p) => k.softmax('logSoftmax', lineView(out), lineView(x), p.dim),
   saveInputs: 'none',
   saveOutput: true,

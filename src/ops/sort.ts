@@ -24,6 +24,7 @@ interface ArgsortParams {
 const argsortOp = defineOp<ArgsortParams>({
   name: 'argsort',
   infer: ([x]) => ({ shape: x.shape.slice(), dtype: 'int32' }),
+  overwrites: true,
   forward: (k, out, [x], p) => k.argsort(out._view(), x._view(), p.dim, p.descending),
   saveInputs: 'none',
   differentiable: false,

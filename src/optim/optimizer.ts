@@ -39,6 +39,7 @@ import { isFloating } from '../core/dtype.js';
 import { ArgumentError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { _addScaledInto, clone, toDtype } from '../ops/index.js';
+import { _adoptState } from '../tensor/lifetime.js';
 import { checkGradFor, Tensor } from '../tensor/tensor.js';
 
 /** One value in a parameter's optimizer state: a tensor shaped like the parameter, a step count, or absent. */
@@ -158,7 +159,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   readonly defaults: O;
   paramGroups: ParamGroup<O>[] = [];
   /** Per-parameter state (momentum buffers, moment estimates, step counts), created on a parameter's first step. */
-  state = new Map<Tensor, ParamState>();
+  state: Map<Tensor, ParamState> = new StateMap();
 
   constructor(params: Params<O>, defaults: O);
   constructor(...args: unknown[]) {
@@ -399,7 +400,10 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /** The state of p, created empty on first use. */
   protected stateOf(p: Tensor): ParamState {
     let s = this.state.get(p);
-    if (!s) this.state.set(p, (s = {}));
+    if (!s) {
+      this.state.set(p, {});
+      s = this.state.get(p)!;
+    }
     return s;
   }
 
@@ -454,7 +458,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         );
       g.params.forEach((id, j) => idMap.set(id, mine[j]));
     });
-    const state = new Map<Tensor, ParamState>();
+    const state: Map<Tensor, ParamState> = new StateMap();
     for (const [key, entries] of Object.entries(sd.state ?? {})) {
       const p = idMap.get(Number(key));
       if (!p)
@@ -569,3 +573,31 @@ export function checkOptimizer(cls: { prototype: object; name: string }): void {
 
 OPTIMIZER.describes(Optimizer);
 checkOptimizer(Optimizer);
+
+/**
+ * The optimizer's state map: each parameter's state object is stored as one whose entries are state slots. A tensor
+ * stored in it (a momentum buffer, Adam's moments, made lazily in the first step, perhaps inside ad.scope) is
+ * long-lived, not released by the scope, and one replaced is released if a scope handed it over
+ * (src/tensor/lifetime.ts).
+ */
+class StateMap extends Map<Tensor, ParamState> {
+  override set(p: Tensor, s: ParamState): this {
+    return super.set(p, stateSlots(s));
+  }
+}
+
+function stateSlots(s: ParamState): ParamState {
+  if (proxies.has(s)) return s;
+  for (const v of Object.values(s)) _adoptState(v, undefined);
+  const proxy = new Proxy(s, {
+    set(target, k, v) {
+      const prev = (target as Record<string | symbol, unknown>)[k];
+      (target as Record<string | symbol, unknown>)[k] = v;
+      _adoptState(v, prev);
+      return true;
+    },
+  });
+  proxies.add(proxy);
+  return proxy;
+}
+const proxies = new WeakSet<object>();

@@ -11,8 +11,22 @@ import { THIS_COPY } from '../core/copy.js';
 import { DTYPES, type DType, isFloating, type TypedArray } from '../core/dtype.js';
 import { AutogradError, DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { contiguousStrides, isContiguous, numel } from '../core/shape.js';
+import {
+  _adopt,
+  _adoptState,
+  _life,
+  _release,
+  _throwReleased,
+  KEEP,
+  R_DISPOSE,
+  R_USING,
+  RELEASED,
+} from './lifetime.js';
 import { formatTensor } from './print.js';
 import { Storage } from './storage.js';
+
+// `using t = …` (TypeScript's and esbuild's downlevelled form) looks up Symbol.dispose; older runtimes lack it.
+(Symbol as { dispose?: symbol }).dispose ??= Symbol.for('Symbol.dispose');
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -20,8 +34,8 @@ export type NestedArray = number | boolean | NestedArray[];
 let warnedNonLeafGrad = false;
 
 export class Tensor {
-  /** @internal the gradient behind the checked `grad` accessor; the engine writes it directly. */
-  _grad: Tensor | null = null;
+  /** @internal the gradient behind `_grad`. */
+  __grad: Tensor | null = null;
   /** @internal */ _name: string | null = null;
   /** The node that produced this tensor; null for leaves. */
   gradFn: Node | null = null;
@@ -41,13 +55,53 @@ export class Tensor {
   /** @internal the backward run that last handed this tensor to a node, and whether it handed it out twice. */
   _gradEpoch = 0;
   /** @internal */ _gradShared = false;
+  /**
+   * @internal lifetime bits (src/tensor/lifetime.ts): KEEP (no scope releases it), SCOPED (an open scope owns it),
+   * SLOT (a state slot took it from a scope), RELEASED (and why). One small integer, so a tensor stays small.
+   */
+  _lifeFlags = 0;
+  /** @internal the op whose output this is (null for factories and the engine's own), for release errors. */
+  _madeBy: string | null = null;
 
   constructor(
     /** @internal */ readonly _storage: Storage,
     readonly shape: readonly number[],
     /** @internal */ readonly _strides: readonly number[],
     /** @internal */ readonly _offset: number,
-  ) {}
+  ) {
+    _storage._refs++;
+    if (_life.open !== 0 || _life.tracking) _adopt(this);
+  }
+
+  /**
+   * @internal the gradient behind the checked `grad` accessor; the engine writes it directly. A slot: a gradient
+   * made inside a memory scope is kept for it, and released when the slot is reassigned (zeroGrad, the next sum).
+   */
+  get _grad(): Tensor | null {
+    return this.__grad;
+  }
+  set _grad(g: Tensor | null) {
+    const prev = this.__grad;
+    this.__grad = g;
+    if (g !== prev && (g !== null || prev !== null)) _adoptState(g, prev);
+  }
+
+  /**
+   * Releases this handle now (idempotent): the storage goes back to the backend's pool once no other handle (a
+   * view, a detach()) and no recorded graph needs it. Using the tensor afterwards throws ReleasedTensorError.
+   * A graph that saved it keeps its storage until backward frees the graph, so disposing after the forward is safe.
+   */
+  dispose(): void {
+    _release(this, R_DISPOSE);
+  }
+  /** `using t = …` disposes t at the end of the block. */
+  [Symbol.dispose](): void {
+    _release(this, R_USING);
+  }
+  /** Whether this handle was released (dispose, `using`, or the end of the scope that made it). */
+  get isDisposed(): boolean {
+    return (this._lifeFlags & RELEASED) !== 0;
+  }
 
   /**
    * An optional label (`W1`, `X`, `H1`) that explain mode and graph dumps use for this tensor. Set on a non-leaf, it
@@ -139,6 +193,7 @@ export class Tensor {
 
   /** @internal the kernel's view of this tensor. */
   _view(): View {
+    if ((this._lifeFlags & RELEASED) !== 0) _throwReleased(this, 'a kernel');
     return {
       buf: this._storage.buf,
       dtype: this.dtype,
@@ -150,18 +205,21 @@ export class Tensor {
 
   /** A new contiguous TypedArray with this tensor's elements in row-major order. */
   dataSync(): TypedArray {
+    if ((this._lifeFlags & RELEASED) !== 0) _throwReleased(this, 'dataSync');
     const n = this.numel();
     const st = this._storage;
     if (this.isContiguous()) {
       const all = st.backend.readSync(st.buf, st.dtype, st.size);
       return all.slice(this._offset, this._offset + n) as TypedArray;
     }
-    const tmp = Storage.alloc(this.dtype, n);
+    const tmp = Storage.alloc(this.dtype, n, true);
     kernels().copy(
       { buf: tmp.buf, dtype: this.dtype, shape: this.shape, strides: contiguousStrides(this.shape), offset: 0 },
       this._view(),
     );
-    return st.backend.readSync(tmp.buf, st.dtype, n).slice() as TypedArray;
+    const out = st.backend.readSync(tmp.buf, st.dtype, n).slice() as TypedArray;
+    tmp._free(); // no handle ever saw it
+    return out;
   }
 
   /** Reads back asynchronously: the only readback a GPU backend offers. */
@@ -215,6 +273,7 @@ export class Tensor {
           `${fmtShape(this.shape)} and new data of shape ${fmtShape(src.shape)}`,
       );
     const old = this._storage;
+    src._storage._refs++; // this handle moves from the old storage to src's
     old.version++;
     src._storage.version = Math.max(src._storage.version, old.version);
     // The fields are readonly to every other caller; this swap is the one place that rewrites them.
@@ -223,6 +282,7 @@ export class Tensor {
     self._strides = src._strides;
     self._offset = src._offset;
     this._base = null;
+    old._unref();
   }
 
   /** Keeps .grad on a non-leaf after backward. */
@@ -305,6 +365,7 @@ checkMethods(Tensor, {
   toArray: NONE,
   item: NONE,
   detach: NONE,
+  dispose: NONE,
   retainGrad: NONE,
   registerHook: { args: { hook: fn } },
   toString: NONE,
@@ -321,7 +382,28 @@ export function fromTypedArray(data: TypedArray, shape: readonly number[], dtype
   return new Tensor(Storage.from(dtype, arr as TypedArray), shape.slice(), contiguousStrides(shape), 0);
 }
 
-/** A zero-filled contiguous tensor. */
-export function emptyTensor(shape: readonly number[], dtype: DType): Tensor {
-  return new Tensor(Storage.alloc(dtype, numel(shape)), shape, contiguousStrides(shape), 0);
+/**
+ * A zero-filled contiguous tensor; with `overwrite`, its contents are unspecified (a recycled buffer) and the caller
+ * writes every element before anything reads one.
+ */
+export function emptyTensor(shape: readonly number[], dtype: DType, overwrite = false): Tensor {
+  return new Tensor(Storage.alloc(dtype, numel(shape), overwrite), shape, contiguousStrides(shape), 0);
+}
+
+/**
+ * @internal a handle the graph holds in place of a saved tensor whose own handle was released: it shares the
+ * storage, history and leaf sink, and counts no reference of its own (the graph's saved reference covers it).
+ */
+export function _graphAlias(t: Tensor): Tensor {
+  const a = new Tensor(t._storage, t.shape, t._strides, t._offset);
+  t._storage._refs--;
+  a._lifeFlags = KEEP;
+  a.gradFn = t.gradFn;
+  a._requiresGrad = t._requiresGrad;
+  a._base = t._base;
+  a._wrapped = t._wrapped;
+  a._accumulator = t._accumulator;
+  a._madeBy = t._madeBy;
+  a._name = t._name;
+  return a;
 }
