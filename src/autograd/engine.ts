@@ -10,6 +10,7 @@ import { describe, isTensorLike } from '../core/args.js';
 import type { DType } from '../core/dtype.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
+import { _engineScope, _release, KEEP, R_ENGINE } from '../tensor/lifetime.js';
 import { nextStorageId } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { anomaly, checkBackward } from './anomaly.js';
@@ -154,6 +155,9 @@ export function runBackward(
   currentEpoch = epoch;
   firstStorage = nextStorageId();
   depth++;
+  // Cotangents consumed by their node are released to the pool, except under createGraph (they are graph values
+  // then) and in a backward nested inside another one's rule.
+  const recycle = !createGraph && depth === 1;
   // In anomaly mode the ops inside VJP rules and accumulation are not checked one by one: checkBackward checks
   // each rule's result, so a fault is reported as the backward of the op whose rule produced it.
   const quiet = m.anomaly;
@@ -170,7 +174,11 @@ export function runBackward(
       node._owned = null;
       const caps = capture ? captureAt.get(node) : undefined;
       if (node instanceof AccumulateGrad) {
-        if (g) accumulateLeaf(node.tensor, g, createGraph, caps, captured);
+        if (g) {
+          const seen = accumulateLeaf(node.tensor, g, createGraph, caps, captured);
+          // Added into .grad (or copied, or taken over through a handle of its own): this handle is done.
+          if (recycle && !caps && !captured.length && !seen._gradShared && madeHere(seen)) _release(seen, R_ENGINE);
+        }
         continue;
       }
       if (g && node.hooks) {
@@ -194,15 +202,24 @@ export function runBackward(
         if (into !== undefined && inPlace && !m.anomaly && accumulateRegion(node, g, into, needed)) {
           // added into the input's owned gradient
         } else {
-          const out = node.op.vjp(g, ctx);
+          const vjp = node.op.vjp;
+          const out = recycle ? _engineScope(() => vjp(g as Tensor, ctx)) : vjp(g, ctx);
           if (m.anomaly) checkBackward(node, g, out);
           for (let i = 0; i < node.edges.length; i++) {
             const e = node.edges[i];
             const gi = out[i];
             if (!e || !gi || (needed !== null && !needed.has(e))) continue;
-            accumulate(e, fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]));
+            const fitted = fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]);
+            // The rule's unreduced cotangent, summed down by fitTo, is garbage nobody else saw.
+            if (recycle && fitted !== gi && gi !== g && once(out, gi) && madeHere(gi)) _release(gi, R_ENGINE);
+            accumulate(e, fitted);
+          }
+          if (recycle && out.includes(g)) {
+            g = null; // passed on as it is (clone's, add's rule): it lives on as another node's gradient
           }
         }
+        // g is consumed: a cotangent this backward made and handed to this node alone goes back to the pool.
+        if (recycle && g !== null && !g._gradShared && madeHere(g)) _release(g, R_ENGINE);
       }
       if (!retainGraph) {
         node.freed = true;
@@ -371,6 +388,15 @@ function accumulateRegion(
   }
   into(dst, g, ctx);
   return true;
+}
+
+/** Made during this backward (so no user code, hook or saved graph holds this handle unless marked shared). */
+function madeHere(t: Tensor): boolean {
+  return t._storage.id >= firstStorage && (t._lifeFlags & KEEP) === 0;
+}
+
+function once(out: readonly unknown[], t: Tensor): boolean {
+  return out.indexOf(t) === out.lastIndexOf(t);
 }
 
 function markShared(g: Tensor): void {

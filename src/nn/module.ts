@@ -313,7 +313,10 @@ export class Module {
         buffers.push([m, k, c]);
       }
     for (const [t, c] of swaps) t._setData(c);
-    for (const [m, k, c] of buffers) m._buffers.set(k, c);
+    for (const [m, k, c] of buffers) {
+      _adoptState(c, m._buffers.get(k));
+      m._buffers.set(k, c);
+    }
     return this;
   }
 

@@ -29,11 +29,14 @@ export const R_DISPOSE = 16;
 export const R_USING = 32;
 export const R_SCOPE = 48;
 export const R_SLOT = 64;
+/** For the engine: a cotangent or intermediate only backward could see, released once consumed. */
+export const R_ENGINE = 80;
 const REASONS: Record<number, string> = {
   [R_DISPOSE]: 'by dispose()',
   [R_USING]: 'at the end of its `using` block',
   [R_SCOPE]: 'by the ad.scope that created it, when it ended (return it from the scope, or ad.keep() it)',
   [R_SLOT]: 'when the state slot that held it (a .grad, an optimizer state, a module buffer) was reassigned',
+  [R_ENGINE]: 'by backward, which made it and consumed it',
 };
 const WHY = 0xf0;
 
@@ -123,11 +126,14 @@ function collect(v: unknown, into: Set<Tensor>, seen: Set<object>): void {
 }
 
 /** Ends a scope: what `result` holds moves to the enclosing scope; the rest is released, except kept state. */
-function close(frame: Frame, result: unknown): void {
+function close(frame: Frame, result: unknown, why = R_SCOPE): void {
   frame.open = false;
   _life.open--;
   const keep = new Set<Tensor>();
-  collect(result, keep, new Set());
+  // A rule's result is a list of cotangents; a view among them holds its storage by its own count, and nothing
+  // writes through a cotangent's base, so the base handle (a temporary of the rule) is released.
+  if (why === R_ENGINE) for (const t of result as readonly unknown[]) isTensor(t) && keep.add(t);
+  else collect(result, keep, new Set());
   const parent = frame.parent?.open ? frame.parent : null;
   for (const t of frame.tensors) {
     if (keep.has(t)) {
@@ -137,9 +143,30 @@ function close(frame: Frame, result: unknown): void {
     }
     // Long-lived state: kept tensors (ad.keep, state slots) and parameters (leaves that require grad).
     if ((t._lifeFlags & KEEP) !== 0 || (t._requiresGrad && t.gradFn === null)) continue;
-    _release(t, R_SCOPE);
+    _release(t, why);
   }
   frame.tensors.length = 0;
+}
+
+/**
+ * @internal runs a synchronous fn (a VJP rule, for the engine) in a scope of its own: what fn made and does not
+ * return is released when it returns — as R_ENGINE, since only backward could see those tensors.
+ */
+export function _engineScope<T>(f: () => T): T {
+  const frame: Frame = { tensors: [], open: true, parent: currentFrame() };
+  _life.open++;
+  const prev = cur;
+  cur = frame;
+  depth++;
+  let result: T | undefined;
+  try {
+    result = f();
+    return result;
+  } finally {
+    depth--;
+    cur = prev;
+    close(frame, result, R_ENGINE);
+  }
 }
 
 const AsyncFunction = (async () => {}).constructor;
