@@ -132,7 +132,10 @@ function close(frame: Frame, result: unknown, why = R_SCOPE): void {
   const keep = new Set<Tensor>();
   // A rule's result is a list of cotangents; a view among them holds its storage by its own count, and nothing
   // writes through a cotangent's base, so the base handle (a temporary of the rule) is released.
-  if (why === R_ENGINE) for (const t of result as readonly unknown[]) isTensor(t) && keep.add(t);
+  if (why === R_ENGINE) {
+    // (A rule that threw, or returned something else than a list, leaves nothing to keep; the engine reports it.)
+    if (Array.isArray(result)) for (const t of result) if (isTensor(t)) keep.add(t);
+  }
   else collect(result, keep, new Set());
   const parent = frame.parent?.open ? frame.parent : null;
   for (const t of frame.tensors) {
