@@ -717,8 +717,70 @@ const kernels: Kernels = {
     }
   },
 
+  lstmCell(out, gates, c) {
+    const [B, H] = c.shape;
+    const o = out.buf as Arr;
+    const z = gates.buf as Arr;
+    const cb = c.buf as Arr;
+    const zo = offsets(gates);
+    const co = offsets(c);
+    const r = out.dtype === 'float32' ? Math.fround : (v: number) => v;
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < H; j++) {
+        const zb = b * 4 * H + j;
+        const at = (k: number) => z[zo ? zo[zb + k * H] : gates.offset + zb + k * H];
+        const si = r(sigmoidOf(at(0)));
+        const sf = r(sigmoidOf(at(1)));
+        const tg = r(Math.tanh(at(2)));
+        const so = r(sigmoidOf(at(3)));
+        const c0 = cb[co ? co[b * H + j] : c.offset + b * H + j];
+        const c1 = r(r(sf * c0) + r(si * tg));
+        o[out.offset + b * H + j] = r(so * r(Math.tanh(c1)));
+        o[out.offset + (B + b) * H + j] = c1;
+      }
+  },
+
+  lstmCellBackward(dGates, dc, gates, c, g) {
+    const [B, H] = c.shape;
+    const dz = dGates.buf as Arr;
+    const dcb = dc.buf as Arr;
+    const z = gates.buf as Arr;
+    const cb = c.buf as Arr;
+    const gb = g.buf as Arr;
+    const [zo, co, go] = [offsets(gates), offsets(c), offsets(g)];
+    const r = dc.dtype === 'float32' ? Math.fround : (v: number) => v;
+    // σ' = y(1 − y) and tanh' = 1 − y², as sigmoid's and tanh's VJPs round them: g ⊙ (y ⊙ (1 − y)), g ⊙ (1 − y²).
+    const dSig = (gy: number, y: number) => r(gy * r(y * r(1 - y)));
+    const dTanh = (gy: number, y: number) => r(gy * r(1 - r(y * y)));
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < H; j++) {
+        const zb = b * 4 * H + j;
+        const at = (k: number) => z[zo ? zo[zb + k * H] : gates.offset + zb + k * H];
+        const si = r(sigmoidOf(at(0)));
+        const sf = r(sigmoidOf(at(1)));
+        const tg = r(Math.tanh(at(2)));
+        const so = r(sigmoidOf(at(3)));
+        const c0 = cb[co ? co[b * H + j] : c.offset + b * H + j];
+        const tc = r(Math.tanh(r(r(sf * c0) + r(si * tg))));
+        const dh = gb[go ? go[b * H + j] : g.offset + b * H + j];
+        const dcOut = gb[go ? go[(B + b) * H + j] : g.offset + (B + b) * H + j];
+        const dcTotal = r(dcOut + dTanh(r(dh * so), tc));
+        const ob = dGates.offset + zb;
+        dz[ob] = dSig(r(dcTotal * tg), si);
+        dz[ob + H] = dSig(r(dcTotal * c0), sf);
+        dz[ob + 2 * H] = dTanh(r(dcTotal * si), tg);
+        dz[ob + 3 * H] = dSig(r(dh * tc), so);
+        dcb[dc.offset + b * H + j] = r(dcTotal * sf);
+      }
+  },
+
   ...convKernels,
 };
+
+/** The logistic function as the sigmoid op (src/ops/elementwise.ts) defines it, so the fused cell rounds alike. */
+function sigmoidOf(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
 
 function hasNonFinite(v: View): boolean {
   const a = v.buf as Arr;
