@@ -722,21 +722,20 @@ const kernels: Kernels = {
     const o = out.buf as Arr;
     const z = gates.buf as Arr;
     const cb = c.buf as Arr;
-    const zo = offsets(gates);
-    const co = offsets(c);
-    const r = out.dtype === 'float32' ? Math.fround : (v: number) => v;
+    const zo = offsets(gates, true) as Int32Array;
+    const co = offsets(c, true) as Int32Array;
+    const f32 = out.dtype === 'float32';
     for (let b = 0; b < B; b++)
       for (let j = 0; j < H; j++) {
-        const zb = b * 4 * H + j;
-        const at = (k: number) => z[zo ? zo[zb + k * H] : gates.offset + zb + k * H];
-        const si = r(sigmoidOf(at(0)));
-        const sf = r(sigmoidOf(at(1)));
-        const tg = r(Math.tanh(at(2)));
-        const so = r(sigmoidOf(at(3)));
-        const c0 = cb[co ? co[b * H + j] : c.offset + b * H + j];
-        const c1 = r(r(sf * c0) + r(si * tg));
-        o[out.offset + b * H + j] = r(so * r(Math.tanh(c1)));
-        o[out.offset + (B + b) * H + j] = c1;
+        const e = b * H + j;
+        const zb = 4 * b * H + j;
+        const si = round(sigmoidOf(z[zo[zb]]), f32);
+        const sf = round(sigmoidOf(z[zo[zb + H]]), f32);
+        const tg = round(Math.tanh(z[zo[zb + 2 * H]]), f32);
+        const so = round(sigmoidOf(z[zo[zb + 3 * H]]), f32);
+        const c1 = round(round(sf * cb[co[e]], f32) + round(si * tg, f32), f32);
+        o[out.offset + e] = so * round(Math.tanh(c1), f32);
+        o[out.offset + B * H + e] = c1;
       }
   },
 
@@ -747,35 +746,42 @@ const kernels: Kernels = {
     const z = gates.buf as Arr;
     const cb = c.buf as Arr;
     const gb = g.buf as Arr;
-    const [zo, co, go] = [offsets(gates), offsets(c), offsets(g)];
-    const r = dc.dtype === 'float32' ? Math.fround : (v: number) => v;
-    // σ' = y(1 − y) and tanh' = 1 − y², as sigmoid's and tanh's VJPs round them: g ⊙ (y ⊙ (1 − y)), g ⊙ (1 − y²).
-    const dSig = (gy: number, y: number) => r(gy * r(y * r(1 - y)));
-    const dTanh = (gy: number, y: number) => r(gy * r(1 - r(y * y)));
+    const zo = offsets(gates, true) as Int32Array;
+    const co = offsets(c, true) as Int32Array;
+    const go = offsets(g, true) as Int32Array;
+    const f32 = dc.dtype === 'float32';
     for (let b = 0; b < B; b++)
       for (let j = 0; j < H; j++) {
-        const zb = b * 4 * H + j;
-        const at = (k: number) => z[zo ? zo[zb + k * H] : gates.offset + zb + k * H];
-        const si = r(sigmoidOf(at(0)));
-        const sf = r(sigmoidOf(at(1)));
-        const tg = r(Math.tanh(at(2)));
-        const so = r(sigmoidOf(at(3)));
-        const c0 = cb[co ? co[b * H + j] : c.offset + b * H + j];
-        const tc = r(Math.tanh(r(r(sf * c0) + r(si * tg))));
-        const dh = gb[go ? go[b * H + j] : g.offset + b * H + j];
-        const dcOut = gb[go ? go[(B + b) * H + j] : g.offset + (B + b) * H + j];
-        const dcTotal = r(dcOut + dTanh(r(dh * so), tc));
+        const e = b * H + j;
+        const zb = 4 * b * H + j;
+        const si = round(sigmoidOf(z[zo[zb]]), f32);
+        const sf = round(sigmoidOf(z[zo[zb + H]]), f32);
+        const tg = round(Math.tanh(z[zo[zb + 2 * H]]), f32);
+        const so = round(sigmoidOf(z[zo[zb + 3 * H]]), f32);
+        const c0 = cb[co[e]];
+        const tc = round(Math.tanh(round(round(sf * c0, f32) + round(si * tg, f32), f32)), f32);
+        const dh = gb[go[e]];
+        // σ' = y(1 − y) and tanh' = 1 − y², rounded as sigmoid's and tanh's VJPs round g ⊙ (y ⊙ (1 − y)), g ⊙ (1 − y²).
+        const dct = round(
+          gb[go[B * H + e]] + round(round(dh * so, f32) * round(1 - round(tc * tc, f32), f32), f32),
+          f32,
+        );
         const ob = dGates.offset + zb;
-        dz[ob] = dSig(r(dcTotal * tg), si);
-        dz[ob + H] = dSig(r(dcTotal * c0), sf);
-        dz[ob + 2 * H] = dTanh(r(dcTotal * si), tg);
-        dz[ob + 3 * H] = dSig(r(dh * tc), so);
-        dcb[dc.offset + b * H + j] = r(dcTotal * sf);
+        dz[ob] = round(dct * tg, f32) * round(si * round(1 - si, f32), f32);
+        dz[ob + H] = round(dct * c0, f32) * round(sf * round(1 - sf, f32), f32);
+        dz[ob + 2 * H] = round(dct * si, f32) * round(1 - round(tg * tg, f32), f32);
+        dz[ob + 3 * H] = round(dh * tc, f32) * round(so * round(1 - so, f32), f32);
+        dcb[dc.offset + e] = dct * sf;
       }
   },
 
   ...convKernels,
 };
+
+/** v rounded to float32 where f32 (as a Float32Array store rounds it), else as is. */
+function round(v: number, f32: boolean): number {
+  return f32 ? Math.fround(v) : v;
+}
 
 /** The logistic function as the sigmoid op (src/ops/elementwise.ts) defines it, so the fused cell rounds alike. */
 function sigmoidOf(x: number): number {
