@@ -785,7 +785,9 @@ function round(v: number, f32: boolean): number {
 
 /** The logistic function as the sigmoid op (src/ops/elementwise.ts) defines it, so the fused cell rounds alike. */
 function sigmoidOf(x: number): number {
-  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x); // the same value the op's formula computes twice
+  return e / (1 + e);
 }
 
 function hasNonFinite(v: View): boolean {
