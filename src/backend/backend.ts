@@ -75,6 +75,19 @@ export interface Kernels {
    */
   softmaxBackward(out: View, g: View, y: View, dim: number): void;
   /**
+   * The fused LSTM cell (torch's gate order i, f, g, o): from the gate pre-activations gates [B, 4H] and the cell
+   * state c [B, H] (one float dtype), out [2, B, H] gets h = σ(o) ⊙ tanh(c') and c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g),
+   * rounded as the sigmoid, tanh, mul and add kernels round them step by step (each activation, product and sum
+   * stored in the dtype).
+   */
+  lstmCell(out: View, gates: View, c: View): void;
+  /**
+   * lstmCell's VJP in one pass: from its inputs and the cotangent g [2, B, H] of (h, c'), dGates [B, 4H] and dc
+   * [B, H] (contiguous, one dtype), rounded as the composed VJP rounds them (the activations recomputed exactly as
+   * lstmCell computes them; the gradient reaching c' is g's plus the tanh path's, summed once).
+   */
+  lstmCellBackward(dGates: View, dc: View, gates: View, c: View, g: View): void;
+  /**
    * The convolution family, one trilinear form ⟨conv2d(x, w), y⟩ read three ways (cuDNN's forward, backward-data and
    * backward-filter). With x [N, C, H, W], w [O, C/groups, kH, kW] and y [N, O, OH, OW]:
    * conv2d: out is y-shaped, out[n, o, i, j] = bias[o] + Σ_{c ∈ group(o), a, b} w[o, c, a, b] ·

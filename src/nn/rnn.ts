@@ -4,8 +4,9 @@
  * dicts move both ways.
  *
  * There is no backprop-through-time code here. Each time step is composed from differentiable ops (matmul, add,
- * sigmoid, tanh, relu, chunk, stack, cat); every step's use of a shared weight is one more edge into the same leaf,
- * and the autograd engine sums the gradients arriving along those edges — which is exactly BPTT's sum over steps.
+ * sigmoid, tanh, relu, chunk, stack, cat; an LSTM step without projection runs its gates through the fused cell op
+ * _lstmCell); every step's use of a shared weight is one more edge into the same leaf, and the autograd engine sums
+ * the gradients arriving along those edges — which is exactly BPTT's sum over steps.
  */
 import { bool, checkMethods, nullable, oneOf, optional, sig, tensor, tuple } from '../core/args.js';
 import { DEFAULT_FLOAT, type DType } from '../core/dtype.js';
@@ -15,6 +16,7 @@ import { add, mul, relu, sigmoid, sub, tanh } from '../ops/elementwise.js';
 import { cat, chunk, stack, unbind } from '../ops/join.js';
 import { matmul } from '../ops/linalg.js';
 import { dropout } from '../ops/nnops.js';
+import { _lstmCell } from '../ops/rnn-cell.js';
 import { squeeze, transpose, unsqueeze } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { FEATURES, FLOAT_DTYPE, PROB, SIZE } from './args.js';
@@ -55,7 +57,13 @@ function step(mode: Mode, gi: Tensor, state: Tensor[], w: StepWeights): Tensor[]
     case 'RNN_RELU':
       return [relu(add(gi, gh))];
     case 'LSTM': {
-      const [i, f, g, o] = chunk(add(gi, gh), 4, -1);
+      const z = add(gi, gh);
+      if (!w.whrT && z.ndim === 2 && z.dtype === state[1].dtype) {
+        // The fused cell (src/ops/rnn-cell.ts): the same values as the composition below, in one kernel each way.
+        const hc = _lstmCell(z, state[1]);
+        return unbind(hc, 0);
+      }
+      const [i, f, g, o] = chunk(z, 4, -1);
       const c = add(mul(sigmoid(f), state[1]), mul(sigmoid(i), tanh(g)));
       const h = mul(sigmoid(o), tanh(c));
       return [w.whrT ? matmul(h, w.whrT) : h, c];

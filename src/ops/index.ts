@@ -18,6 +18,7 @@ export * from './nnops.js';
 export * from './norm.js';
 export * from './pool.js';
 export * from './reduce.js';
+export * from './rnn-cell.js';
 export * from './sampling.js';
 export * from './shape.js';
 export * from './softmax.js';

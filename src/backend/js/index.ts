@@ -788,9 +788,79 @@ const kernels: Kernels = {
     }
   },
 
+  lstmCell(out, gates, c) {
+    const [B, H] = c.shape;
+    const o = out.buf as Arr;
+    const z = gates.buf as Arr;
+    const cb = c.buf as Arr;
+    const zo = offsets(gates, true) as Int32Array;
+    const co = offsets(c, true) as Int32Array;
+    const f32 = out.dtype === 'float32';
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < H; j++) {
+        const e = b * H + j;
+        const zb = 4 * b * H + j;
+        const si = round(sigmoidOf(z[zo[zb]]), f32);
+        const sf = round(sigmoidOf(z[zo[zb + H]]), f32);
+        const tg = round(Math.tanh(z[zo[zb + 2 * H]]), f32);
+        const so = round(sigmoidOf(z[zo[zb + 3 * H]]), f32);
+        const c1 = round(round(sf * cb[co[e]], f32) + round(si * tg, f32), f32);
+        o[out.offset + e] = so * round(Math.tanh(c1), f32);
+        o[out.offset + B * H + e] = c1;
+      }
+  },
+
+  lstmCellBackward(dGates, dc, gates, c, g) {
+    const [B, H] = c.shape;
+    const dz = dGates.buf as Arr;
+    const dcb = dc.buf as Arr;
+    const z = gates.buf as Arr;
+    const cb = c.buf as Arr;
+    const gb = g.buf as Arr;
+    const zo = offsets(gates, true) as Int32Array;
+    const co = offsets(c, true) as Int32Array;
+    const go = offsets(g, true) as Int32Array;
+    const f32 = dc.dtype === 'float32';
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < H; j++) {
+        const e = b * H + j;
+        const zb = 4 * b * H + j;
+        const si = round(sigmoidOf(z[zo[zb]]), f32);
+        const sf = round(sigmoidOf(z[zo[zb + H]]), f32);
+        const tg = round(Math.tanh(z[zo[zb + 2 * H]]), f32);
+        const so = round(sigmoidOf(z[zo[zb + 3 * H]]), f32);
+        const c0 = cb[co[e]];
+        const tc = round(Math.tanh(round(round(sf * c0, f32) + round(si * tg, f32), f32)), f32);
+        const dh = gb[go[e]];
+        // σ' = y(1 − y) and tanh' = 1 − y², rounded as sigmoid's and tanh's VJPs round g ⊙ (y ⊙ (1 − y)), g ⊙ (1 − y²).
+        const dct = round(
+          gb[go[B * H + e]] + round(round(dh * so, f32) * round(1 - round(tc * tc, f32), f32), f32),
+          f32,
+        );
+        const ob = dGates.offset + zb;
+        dz[ob] = round(dct * tg, f32) * round(si * round(1 - si, f32), f32);
+        dz[ob + H] = round(dct * c0, f32) * round(sf * round(1 - sf, f32), f32);
+        dz[ob + 2 * H] = round(dct * si, f32) * round(1 - round(tg * tg, f32), f32);
+        dz[ob + 3 * H] = round(dh * tc, f32) * round(so * round(1 - so, f32), f32);
+        dcb[dc.offset + e] = dct * sf;
+      }
+  },
+
   ...convKernels,
   ...poolKernels(),
 };
+
+/** v rounded to float32 where f32 (as a Float32Array store rounds it), else as is. */
+function round(v: number, f32: boolean): number {
+  return f32 ? Math.fround(v) : v;
+}
+
+/** The logistic function as the sigmoid op (src/ops/elementwise.ts) defines it, so the fused cell rounds alike. */
+function sigmoidOf(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x); // the same value the op's formula computes twice
+  return e / (1 + e);
+}
 
 function hasNonFinite(v: View): boolean {
   const a = v.buf as Arr;
