@@ -135,8 +135,7 @@ function close(frame: Frame, result: unknown, why = R_SCOPE): void {
   if (why === R_ENGINE) {
     // (A rule that threw, or returned something else than a list, leaves nothing to keep; the engine reports it.)
     if (Array.isArray(result)) for (const t of result) if (isTensor(t)) keep.add(t);
-  }
-  else collect(result, keep, new Set());
+  } else collect(result, keep, new Set());
   const parent = frame.parent?.open ? frame.parent : null;
   for (const t of frame.tensors) {
     if (keep.has(t)) {
