@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * @file The Tensor: a strided view (shape, strides, offset, dtype) of a Storage, plus its autograd state.
  * Op methods (x.add(y), x.sum()) are attached by the ops layer from the op table, so this class knows no op.
