@@ -71,6 +71,22 @@ out.describeAfter = ad.describeBackend();`);
   }
 });
 
+test("mapping OpenBLAS makes its idle workers sleep at once, unless the user set OPENBLAS_THREAD_TIMEOUT", (t) => {
+  if (!HAS_BLAS) return t.skip('no OpenBLAS here');
+  const body = (preset: string | null) => `
+${preset === null ? 'delete process.env.OPENBLAS_THREAD_TIMEOUT;' : `process.env.OPENBLAS_THREAD_TIMEOUT = '${preset}';`}
+const ad = await import(${JSON.stringify(INDEX)});
+out.before = process.env.OPENBLAS_THREAD_TIMEOUT ?? null;
+ad.randn([8, 8]).matmul(ad.randn([8, 8]));
+out.after = process.env.OPENBLAS_THREAD_TIMEOUT ?? null;`;
+  const unset = child(body(null));
+  assert.equal(unset.status, 0, unset.stderr);
+  assert.deepEqual(unset.out, { before: null, after: '4' });
+  const preset = child(body('20'));
+  assert.equal(preset.status, 0, preset.stderr);
+  assert.deepEqual(preset.out, { before: '20', after: '20' });
+});
+
 test('ADJOINT_BACKEND=js selects the reference backend, which maps no library', () => {
   const r = child(
     `const ad = await import(${JSON.stringify(INDEX)});

@@ -135,6 +135,8 @@ describe('GEMM driver kernels against the reference kernels', () => {
       { x: [14, 16, 12, 12], o: 8, k: [3, 3], p: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } },
       { x: [3, 4, 9, 9], o: 6, k: [3, 3], p: { stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 2 } },
       { x: [2, 3, 6, 7], o: 2, k: [3, 1], p: { stride: [1, 1], padding: [1, 0], dilation: [1, 1], groups: 1 } },
+      // Unit column stride without 'same' geometry: col2im's row runs, large enough for the SIMD scatter-add.
+      { x: [2, 16, 20, 20], o: 8, k: [3, 3], p: { stride: [2, 1], padding: [0, 1], dilation: [1, 1], groups: 1 } },
     ];
     for (const dtype of ['float32', 'float64'] as const)
       for (const g of cases) {

@@ -10,6 +10,7 @@ import { contiguousStrides, isContiguous as isDense, numel as size } from '../co
 import type { Conv2dParams, Kernels, View } from './backend.js';
 import type { Gemm } from './gemm.js';
 import { jsBackend, offsets, validRange } from './js/index.js';
+import { simdAddRuns } from './wasm/elementwise.js';
 
 type FloatArray = Float32Array | Float64Array;
 type GemmKernels = Pick<Kernels, 'matmul' | 'conv2d' | 'conv2dTranspose' | 'conv2dWeightGrad'>;
@@ -143,9 +144,14 @@ function im2col(
   }
 }
 
+/** Flat (dst, src, length) triples of col2im's runs, kept between calls and grown as needed. */
+let runs = new Int32Array(3 * 1024);
+
 /**
  * The adjoint of im2col: out[n, c0 + c, ih, iw] += cols[...] for every position im2col read (out contiguous). It may
- * zero cols' padding positions (cols is scratch the next GEMM overwrites).
+ * zero cols' padding positions (cols is scratch the next GEMM overwrites). With unit column stride every tap adds
+ * whole rows, listed as runs and added with SIMD where it applies (simdAddRuns), else by the loop here: the same
+ * float additions in the same order either way.
  */
 function col2im(
   out: FloatArray,
@@ -163,9 +169,22 @@ function col2im(
   const [pH, pW] = p.padding;
   const [dH, dW] = p.dilation;
   const { C, Cg, KH, KW, OW, H, W } = g;
+  const base = outOff + (n * C + c0) * H * W;
+  let nRuns = 0;
+  const run = (q: number, o: number, len: number) => {
+    if (3 * nRuns + 3 > runs.length) {
+      const grown = new Int32Array(2 * runs.length);
+      grown.set(runs);
+      runs = grown;
+    }
+    runs[3 * nRuns] = q - base;
+    runs[3 * nRuns + 1] = o - col0;
+    runs[3 * nRuns + 2] = len;
+    nRuns++;
+  };
   let row = 0;
   for (let c = 0; c < Cg; c++) {
-    const oc = outOff + (n * C + c0 + c) * H * W;
+    const oc = base + c * H * W;
     for (let a = 0; a < KH; a++) {
       const iLo = t.iLo[a];
       const iHi = t.iHi[a];
@@ -180,19 +199,26 @@ function col2im(
         const qStep = sH * W;
         if (sW === 1 && qStep === OW && iHi > iLo) {
           // A 'same' convolution: the tap's runs are one block of out and of cols. The column slots between runs
-          // (padding, which im2col never fills) are zeroed, so one long loop adds them as +0, which changes nothing:
+          // (padding, which im2col never fills) are zeroed, so one long run adds them as +0, which changes nothing:
           // x + (+0) = x for every x but −0, and out never holds −0 (it starts at +0, and +0 + (−0) = +0).
           const end = o + (iHi - iLo - 1) * OW + len;
           const gap = OW - len;
           for (let e = o + len; e < end; e += OW) for (let z = 0; z < gap; z++) cols[e + z] = 0;
-          for (let e = 0; e < end - o; e++) out[q + e] += cols[o + e];
-        } else if (sW === 1)
-          for (let i = iLo; i < iHi; i++, o += OW, q += qStep) for (let j = 0; j < len; j++) out[q + j] += cols[o + j];
+          run(q, o, end - o);
+        } else if (sW === 1) for (let i = iLo; i < iHi; i++, o += OW, q += qStep) run(q, o, len);
         else
           for (let i = iLo; i < iHi; i++, o += OW, q += qStep)
             for (let j = 0; j < len; j++) out[q + j * sW] += cols[o + j];
       }
     }
+  }
+  if (nRuns === 0) return;
+  if (simdAddRuns(out, base, Cg * H * W, cols, col0, Cg * KH * KW * ld, runs, nRuns)) return;
+  for (let r = 0; r < 3 * nRuns; r += 3) {
+    const q = base + runs[r];
+    const o = col0 + runs[r + 1];
+    const len = runs[r + 2];
+    for (let e = 0; e < len; e++) out[q + e] += cols[o + e];
   }
 }
 

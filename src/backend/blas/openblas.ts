@@ -155,6 +155,11 @@ function tryLoad(): OpenBlas | null {
     lastError = `koffi (the FFI used to reach OpenBLAS) did not load: ${(e as Error).message}; install it with \`npm install koffi\``;
     return null;
   }
+  // OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles, about 0.1 s, after each call before they sleep:
+  // between the GEMMs of a training step they hold the core the step's other kernels need (measured: a CNN step on
+  // 2 threads slower than on 1, with 120 ms of system time a step). 2^4 cycles makes them sleep at once. It is read
+  // when the library is mapped, so it is set just before; a value the user set is kept.
+  if (proc!.env && proc!.env.OPENBLAS_THREAD_TIMEOUT === undefined) proc!.env.OPENBLAS_THREAD_TIMEOUT = '4';
   const tried: string[] = [];
   for (const path of candidates(proc!.platform ?? 'linux', proc!.env?.ADJOINT_OPENBLAS)) {
     let lib: KoffiLib;

@@ -427,6 +427,42 @@ export function simdUnary(name: string, out: View, x: View, n: number): boolean 
   return true;
 }
 
+/**
+ * dst[dstAt + d + e] += src[srcAt + s + e] for e < n, for each run (d, s, n) of `runs` (flat triples, offsets into
+ * the two regions), with SIMD: dst[dstAt, dstAt + dstLen) and src[srcAt, srcAt + srcLen) are staged once, each run
+ * added by the vector loop, and dst's region copied back (col2im's scatter-add, whose runs are whole rows). The same
+ * float dtype on both. Returns false, having done nothing, where the staging memory cannot be had or the regions
+ * are too small for the staging to pay.
+ */
+export function simdAddRuns(
+  dst: Float32Array | Float64Array,
+  dstAt: number,
+  dstLen: number,
+  src: Float32Array | Float64Array,
+  srcAt: number,
+  srcLen: number,
+  runs: Int32Array,
+  nRuns: number,
+): boolean {
+  if (srcLen < SIMD_MIN || dst.constructor !== src.constructor) return false;
+  const f32 = dst instanceof Float32Array;
+  const size = f32 ? 4 : 8;
+  const dAt = 64;
+  const sAt = dAt + Math.ceil((dstLen * size) / 64) * 64;
+  const heap = staging(sAt + srcLen * size);
+  if (!heap) return false;
+  const Arr = f32 ? Float32Array : Float64Array;
+  new Arr(heap, dAt, dstLen).set(dst.subarray(dstAt, dstAt + dstLen));
+  new Arr(heap, sAt, srcLen).set(src.subarray(srcAt, srcAt + srcLen));
+  const add = (wasm as Wasm).fns[f32 ? 'add_vv_f32' : 'add_vv_f64'];
+  for (let r = 0; r < 3 * nRuns; r += 3) {
+    const d = dAt + runs[r] * size;
+    add(d, sAt + runs[r + 1] * size, d, runs[r + 2]);
+  }
+  dst.set(new Arr(heap, dAt, dstLen), dstAt);
+  return true;
+}
+
 /** The staging memory, at least `bytes` long (built on first use); null where it cannot be had. */
 function staging(bytes: number): ArrayBuffer | null {
   if (wasm === undefined) {
