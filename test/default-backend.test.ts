@@ -71,7 +71,7 @@ out.describeAfter = ad.describeBackend();`);
   }
 });
 
-test("mapping OpenBLAS makes its idle workers sleep at once, unless the user set OPENBLAS_THREAD_TIMEOUT", (t) => {
+test('mapping OpenBLAS makes its idle workers sleep at once, unless the user set OPENBLAS_THREAD_TIMEOUT', (t) => {
   if (!HAS_BLAS) return t.skip('no OpenBLAS here');
   const body = (preset: string | null) => `
 ${preset === null ? 'delete process.env.OPENBLAS_THREAD_TIMEOUT;' : `process.env.OPENBLAS_THREAD_TIMEOUT = '${preset}';`}
