@@ -40,6 +40,9 @@ test('maxPool2d and its scatter: the fast kernels equal the reference bit for bi
     [[1, 2, 7, 9], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
     [[1, 2, 7, 9], { kernel: [3, 2], stride: [2, 1], padding: [1, 1], dilation: [1, 2] }],
     [[2, 1, 6, 5], { kernel: [3, 3], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
+    // Large enough for the wasm SIMD 2×2 kernels (even, and odd sizes with an uncovered last row and column).
+    [[4, 8, 24, 22], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
+    [[3, 7, 29, 27], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
   ];
   let seed = 1;
   for (const [shape, p] of cases)
@@ -60,11 +63,21 @@ test('maxPool2d and its scatter: the fast kernels equal the reference bit for bi
       const what = `${JSON.stringify(shape)} ${JSON.stringify(p)} ${Arr.name}`;
       assert.deepEqual(Array.from(i1), Array.from(i2), `${what} indices`);
       assert.deepEqual(Array.from(v1), Array.from(v2), `${what} values`);
-      const g = view(Arr.from(input(L, seed++).map((v) => (Number.isFinite(v) ? v + 0.25 : 1))), oshape);
-      const [d1, d2] = [new Arr(N * C * H * W).fill(7), new Arr(N * C * H * W).fill(7)];
-      fast.maxPool2dBackward(view(d1, shape), g, view(i1, oshape));
-      ref.maxPool2dBackward(view(d2, shape), g, view(i2, oshape));
-      assert.deepEqual(Array.from(d1), Array.from(d2), `${what} scatter`);
+      // −0 among the cotangents: the scatter adds into +0, so dx holds +0 there.
+      const g = view(
+        Arr.from(input(L, seed++).map((v) => (Number.isFinite(v) ? (v === 0 ? -0 : v + 0.25) : 1))),
+        oshape,
+      );
+      for (const window of [undefined, p]) {
+        const [d1, d2] = [new Arr(N * C * H * W).fill(7), new Arr(N * C * H * W).fill(7)];
+        fast.maxPool2dBackward(view(d1, shape), g, view(i1, oshape), window);
+        ref.maxPool2dBackward(view(d2, shape), g, view(i2, oshape));
+        assert.deepEqual(Array.from(d1), Array.from(d2), `${what} scatter${window ? ' (window given)' : ''}`);
+        assert.ok(
+          d1.every((v) => !Object.is(v, -0)),
+          `${what} scatter: no −0`,
+        );
+      }
     }
 });
 

@@ -109,9 +109,10 @@ export interface Kernels {
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void;
   /**
    * max pooling's adjoint, a scatter: out [N, C, H, W] (contiguous) = 0, then out[n, c, indices[n, c, i, j]] +=
-   * g[n, c, i, j] for every output position; g and indices are [N, C, OH, OW], any strides.
+   * g[n, c, i, j] for every output position; g and indices are [N, C, OH, OW], any strides. `window`, when
+   * given, is the pool whose forward produced the indices (each lies in its window), which a kernel may exploit.
    */
-  maxPool2dBackward(out: View, g: View, indices: View): void;
+  maxPool2dBackward(out: View, g: View, indices: View, window?: Pool2dParams): void;
 }
 
 /** A 2-D pooling window's geometry (out's size comes from its view). */

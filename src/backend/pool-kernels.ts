@@ -9,6 +9,7 @@ import type { TypedArray } from '../core/dtype.js';
 import { isContiguous, numel } from '../core/shape.js';
 import type { Kernels, Pool2dParams, View } from './backend.js';
 import { jsBackend } from './js/index.js';
+import { isMaxPool2x2, simdMaxPool2x2, simdMaxPool2x2Backward } from './wasm/elementwise.js';
 
 type PoolKernels = Pick<Kernels, 'maxPool2d' | 'maxPool2dBackward'>;
 
@@ -50,6 +51,7 @@ export const poolKernels: PoolKernels = {
     let k = out.offset;
     let q = indices.offset;
     const [kh, kw] = p.kernel;
+    if (isMaxPool2x2(x, out, p) && simdMaxPool2x2(out, indices, x)) return;
     if (
       kh === 2 &&
       kw === 2 &&
@@ -120,8 +122,9 @@ export const poolKernels: PoolKernels = {
     }
   },
 
-  maxPool2dBackward(out: View, g: View, indices: View) {
+  maxPool2dBackward(out: View, g: View, indices: View, window?: Pool2dParams) {
     if (!isFloat(out) || !dense(out) || !dense(g) || !dense(indices)) return ref.maxPool2dBackward(out, g, indices);
+    if (window && isMaxPool2x2(out, g, window) && simdMaxPool2x2Backward(out, g, indices)) return;
     const o = out.buf as TypedArray;
     const ga = g.buf as TypedArray;
     const ix = indices.buf as TypedArray;

@@ -273,25 +273,32 @@ const maxPoolOp: OpDef<MaxPoolParams> = defineOp<MaxPoolParams>({
     p.indices = indices;
   },
   saveInputs: 'none',
-  vjp: (g, c) => [apply(maxPoolScatterOp, [g, c.params.indices!], { inShape: c.inShapes[0] })],
-  jvp: ([t], c) => apply(maxPoolGatherOp, [t!, c.params.indices!], undefined),
+  vjp: (g, c) => [apply(maxPoolScatterOp, [g, c.params.indices!], { inShape: c.inShapes[0], window: c.params.window })],
+  jvp: ([t], c) => apply(maxPoolGatherOp, [t!, c.params.indices!], { window: c.params.window }),
   flops: (_ins, out, p) => numel(out.shape) * p.window.kernel[0] * p.window.kernel[1],
 });
 
-/** g [N, C, OH, OW] scattered (summed) into zeros [N, C, H, W] at the argmax: max pooling's adjoint. */
-const maxPoolScatterOp: OpDef<{ inShape: readonly number[] }> = defineOp<{ inShape: readonly number[] }>({
+/**
+ * g [N, C, OH, OW] scattered (summed) into zeros [N, C, H, W] at the argmax: max pooling's adjoint. `window` is
+ * the pool that made the indices, which lets a kernel write each window's taps once instead of zero fill + scatter.
+ */
+interface ScatterParams {
+  inShape: readonly number[];
+  window: Pool2dParams;
+}
+const maxPoolScatterOp: OpDef<ScatterParams> = defineOp<ScatterParams>({
   name: 'maxPool2dScatter',
   backwardName: 'MaxPool2dBackwardBackward',
   infer: ([g], p) => ({ shape: [...p.inShape], dtype: g.dtype }),
-  forward: (k, out, [g, indices]) => k.maxPool2dBackward(out._view(), g._view(), indices._view()),
+  forward: (k, out, [g, indices], p) => k.maxPool2dBackward(out._view(), g._view(), indices._view(), p.window),
   linear: true,
   nondiffInputs: [1],
   saveInputs: [1],
-  vjp: (gg, c) => [apply(maxPoolGatherOp, [gg, c.inputs[1]!], undefined), null],
+  vjp: (gg, c) => [apply(maxPoolGatherOp, [gg, c.inputs[1]!], { window: c.params.window }), null],
 });
 
-/** x [N, C, H, W] read at the argmax into [N, C, OH, OW]: the scatter's adjoint (and max pooling's JVP). */
-const maxPoolGatherOp: OpDef<undefined> = defineOp<undefined>({
+/** x [N, C, H, W] read at the argmax into [N, C, OH, OW]: the scatter's adjoint (and max pooling's JVP); `window` passes on to the scatter. */
+const maxPoolGatherOp: OpDef<{ window: Pool2dParams }> = defineOp<{ window: Pool2dParams }>({
   name: 'maxPool2dGather',
   infer: ([x, indices]) => ({ shape: [...indices.shape], dtype: x.dtype }),
   forward: (k, out, [x, indices]) => {
@@ -314,7 +321,10 @@ const maxPoolGatherOp: OpDef<undefined> = defineOp<undefined>({
   linear: true,
   nondiffInputs: [1],
   saveInputs: [1],
-  vjp: (g, c) => [apply(maxPoolScatterOp, [g, c.inputs[1]!], { inShape: c.inShapes[0] }), null],
+  vjp: (g, c) => [
+    apply(maxPoolScatterOp, [g, c.inputs[1]!], { inShape: c.inShapes[0], window: c.params.window }),
+    null,
+  ],
 });
 
 /**

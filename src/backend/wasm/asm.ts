@@ -77,6 +77,13 @@ const SIMD = {
   'f32x4.le': 0x45,
   'f32x4.ge': 0x46,
   'v128.and': 0x4e,
+  'v128.or': 0x50,
+  'v128.bitselect': 0x52,
+  'i32x4.splat': 0x11,
+  'i32x4.eq': 0x37,
+  'i32x4.lt_s': 0x39,
+  'i32x4.add': 0xae,
+  'i32x4.sub': 0xb1,
   'i8x16.narrow_i16x8_s': 0x65,
   'i16x8.narrow_i32x4_s': 0x85,
   'i16x8.extend_low_i8x16_u': 0x89,
@@ -213,6 +220,24 @@ export class Code {
     this.bytes.push(0x44);
     const b = new Uint8Array(new Float64Array([v]).buffer);
     this.bytes.push(...b);
+    return this;
+  }
+
+  /** i8x16.shuffle: the 16 result bytes picked from the two vectors on the stack (0–15 the first, 16–31 the second). */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31))
+      throw new Error(`asm: i8x16.shuffle needs 16 byte lanes in 0..31, got [${lanes}]`);
+    this.bytes.push(0xfd);
+    uleb(this.bytes, 0x0d);
+    this.bytes.push(...lanes);
+    return this;
+  }
+
+  /** v128.const of four i32 lanes. */
+  i32x4(lanes: readonly [number, number, number, number]): this {
+    this.bytes.push(0xfd);
+    uleb(this.bytes, 0x0c);
+    this.bytes.push(...new Uint8Array(new Int32Array(lanes).buffer));
     return this;
   }
 
