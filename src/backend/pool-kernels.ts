@@ -1,7 +1,8 @@
 /**
  * @file The fast CPU backends' pooling kernels (wasm and blas share them): max pooling over contiguous float planes
  * with each window's taps clipped to the input once per output row and column instead of once per tap, a
- * branch-free 2×2 / stride-2 case (the common CNN pool), and the backward scatter in one pass over the indices.
+ * branch-free 2×2 / stride-2 case (the common CNN pool; wasm SIMD for float32 planes large enough, wasm/elementwise.ts,
+ * forward and backward), and the backward scatter in one pass over the indices.
  * They compute exactly what the reference kernels in js/index.ts compute (the same taps in the same order, so the
  * same winner on ties and NaN); any other layout goes to those.
  */

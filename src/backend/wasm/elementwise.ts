@@ -1,7 +1,8 @@
 /**
  * @file WebAssembly SIMD for the four arithmetic binary ops (add, sub, mul, div) on large same-dtype float operands,
- * each contiguous or a broadcast scalar (or the right one a broadcast row, a bias), and for relu, neg and abs: the elementwise work of an optimizer step, of
- * activations and of most backward passes.
+ * each contiguous or a broadcast scalar (or the right one a broadcast row, a bias), and for relu, neg and abs: the
+ * elementwise work of an optimizer step, of activations and of most backward passes. Also the memory-bound loops of
+ * a CNN step: col2im's scatter-add of whole rows (simdAddRuns) and the 2×2 / stride-2 max pool with its backward.
  * Operands are staged into a private wasm memory and the result copied out; measured on this machine kind that is
  * still ~4× faster than V8's loop over TypedArrays (≈2.4 ns/element) from 16K elements up. Exact: IEEE add, sub,
  * mul and div of two float32s rounded once equal the float64 result rounded to float32, which is what the
