@@ -10,7 +10,7 @@ import type { TypedArray } from '../core/dtype.js';
 import { isContiguous, numel } from '../core/shape.js';
 import type { Kernels, Pool2dParams, View } from './backend.js';
 import { jsBackend } from './js/index.js';
-import { isMaxPool2x2, simdMaxPool2x2, simdMaxPool2x2Backward } from './wasm/elementwise.js';
+import { simdMaxPool2x2, simdMaxPool2x2Backward } from './wasm/elementwise.js';
 
 type PoolKernels = Pick<Kernels, 'maxPool2d' | 'maxPool2dBackward'>;
 
@@ -40,6 +40,27 @@ function taps(out: number, size: number, k: number, s: number, p: number, d: num
   return { first, count };
 }
 
+/**
+ * The 2×2 / stride-2 pool without padding or dilation whose windows all lie inside x [N, C, H, W] (out [N, C, OH,
+ * OW]): the common CNN pool, which the straight-line kernels (JS and wasm SIMD) cover.
+ */
+function isPool2x2(x: View, out: View, p: Pool2dParams): boolean {
+  const [, , H, W] = x.shape;
+  const [, , OH, OW] = out.shape;
+  return (
+    p.kernel[0] === 2 &&
+    p.kernel[1] === 2 &&
+    p.stride[0] === 2 &&
+    p.stride[1] === 2 &&
+    p.padding[0] === 0 &&
+    p.padding[1] === 0 &&
+    p.dilation[0] === 1 &&
+    p.dilation[1] === 1 &&
+    2 * OH <= H &&
+    2 * OW <= W
+  );
+}
+
 export const poolKernels: PoolKernels = {
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams) {
     if (!isFloat(x) || !dense(x) || !dense(out) || !dense(indices)) return ref.maxPool2d(out, indices, x, p);
@@ -52,19 +73,8 @@ export const poolKernels: PoolKernels = {
     let k = out.offset;
     let q = indices.offset;
     const [kh, kw] = p.kernel;
-    if (isMaxPool2x2(x, out, p) && simdMaxPool2x2(out, indices, x)) return;
-    if (
-      kh === 2 &&
-      kw === 2 &&
-      p.stride[0] === 2 &&
-      p.stride[1] === 2 &&
-      p.padding[0] === 0 &&
-      p.padding[1] === 0 &&
-      p.dilation[0] === 1 &&
-      p.dilation[1] === 1 &&
-      2 * OH <= H &&
-      2 * OW <= W
-    ) {
+    if (isPool2x2(x, out, p)) {
+      if (simdMaxPool2x2(out, indices, x)) return;
       // Every window lies inside. A 2×2 tournament, (0, 1) and (2, 3) then their winners, picks what the scan in
       // row-major order picks (the last NaN, else the first maximum: the later one wins only when it is greater or
       // NaN), and choosing by index arithmetic on +(comparison) (a ternary compiles to a branch) does not stall on random data
@@ -125,7 +135,7 @@ export const poolKernels: PoolKernels = {
 
   maxPool2dBackward(out: View, g: View, indices: View, window?: Pool2dParams) {
     if (!isFloat(out) || !dense(out) || !dense(g) || !dense(indices)) return ref.maxPool2dBackward(out, g, indices);
-    if (window && isMaxPool2x2(out, g, window) && simdMaxPool2x2Backward(out, g, indices)) return;
+    if (window && isPool2x2(out, g, window) && simdMaxPool2x2Backward(out, g, indices)) return;
     const o = out.buf as TypedArray;
     const ga = g.buf as TypedArray;
     const ix = indices.buf as TypedArray;

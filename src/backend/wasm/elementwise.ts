@@ -9,7 +9,7 @@
  * reference kernels store, so results are bit-identical to theirs (max, neg and abs are exact anyway).
  */
 import { isContiguous as isDense, numel } from '../../core/shape.js';
-import type { Pool2dParams, View } from '../backend.js';
+import type { View } from '../backend.js';
 import { isConstant } from '../js/index.js';
 import { type Code, type Local, ModuleBuilder } from './asm.js';
 
@@ -281,13 +281,16 @@ function build(): {
   // so the values and int32 indices (h·W + w) are the reference scan's. The last step of a row may run past OW: its
   // extra lanes read at most 6 floats past the row and write at most 3 slots past it, which the next row (or the
   // staging pad) then overwrites.
-  const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-  const ODD = EVEN.map((b) => b + 4);
-  mod.fn('maxPool2x2_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
-    const [x, o, ix, planes, H, W, OH, OW] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => c.param(i));
-    const [p, i, j, r0, r1, orow, irow, addr] = Array.from({ length: 8 }, () => c.local('i32'));
-    const [x0, x1, x2, x3, ca, cb, cc, va, vb, tv, lane] = Array.from({ length: 11 }, () => c.local('v128'));
-    c.i32x4([0, 2, 4, 6]).set(lane);
+  /**
+   * The two pool kernels' loops: for p < planes, for i < OH, body, with `row` = base + 4·(p·H + 2i)·W (the byte
+   * address of input row 2i of plane p) and `win` = 4·(p·OH + i)·OW (the byte offset of output row i).
+   */
+  const poolRows = (
+    c: Code,
+    [base, planes, H, W, OH, OW]: Local[],
+    [p, i, row, win]: Local[],
+    body: (c: Code) => void,
+  ) =>
     c.for(
       p,
       (c) => c.i32(0),
@@ -300,50 +303,59 @@ function build(): {
           OH,
           1,
           (c) => {
-            // r0 = x + 4·(p·H + 2i)·W, r1 the next row; orow, irow = o, ix + 4·(p·OH + i)·OW.
-            c.get(x).get(p).get(H).op('i32.mul').get(i).i32(2).op('i32.mul').op('i32.add').get(W).op('i32.mul');
-            c.i32(4).op('i32.mul').op('i32.add').set(r0);
-            c.get(r0).get(W).i32(4).op('i32.mul').op('i32.add').set(r1);
-            c.get(p).get(OH).op('i32.mul').get(i).op('i32.add').get(OW).op('i32.mul').i32(4).op('i32.mul').set(addr);
-            c.get(o).get(addr).op('i32.add').set(orow);
-            c.get(ix).get(addr).op('i32.add').set(irow);
-            c.for(
-              j,
-              (c) => c.i32(0),
-              OW,
-              4,
-              (c) => {
-                for (const [row, lanes, to] of [
-                  [r0, EVEN, x0],
-                  [r0, ODD, x1],
-                  [r1, EVEN, x2],
-                  [r1, ODD, x3],
-                ] as [Local, number[], Local][]) {
-                  c.get(row).get(j).i32(8).op('i32.mul').op('i32.add').set(addr);
-                  c.get(addr).vmem('load').get(addr).vmem('load', 16).shuffle(lanes).set(to);
-                }
-                // tv: each window's first tap, 2i·W + 2j + (0, 2, 4, 6).
-                c.get(i).get(W).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.mul').simd('i32x4.splat');
-                c.get(lane).simd('i32x4.add').set(tv);
-                const pick = (a: Local, b: Local, m: Local) =>
-                  c.get(b).get(a).simd('f32x4.gt').get(b).get(b).simd('f32x4.ne').simd('v128.or').set(m);
-                pick(x0, x1, ca);
-                pick(x2, x3, cb);
-                c.get(x1).get(x0).get(ca).simd('v128.bitselect').set(va);
-                c.get(x3).get(x2).get(cb).simd('v128.bitselect').set(vb);
-                pick(va, vb, cc);
-                c.get(orow).get(j).i32(4).op('i32.mul').op('i32.add');
-                c.get(vb).get(va).get(cc).simd('v128.bitselect').vmem('store');
-                // Indices: a true mask lane is −1, so tap − mask is the odd tap where the later one won.
-                c.get(irow).get(j).i32(4).op('i32.mul').op('i32.add');
-                c.get(tv).get(W).simd('i32x4.splat').simd('i32x4.add').get(cb).simd('i32x4.sub');
-                c.get(tv).get(ca).simd('i32x4.sub');
-                c.get(cc).simd('v128.bitselect').vmem('store');
-              },
-            );
+            c.get(base).get(p).get(H).op('i32.mul').get(i).i32(2).op('i32.mul').op('i32.add').get(W).op('i32.mul');
+            c.i32(4).op('i32.mul').op('i32.add').set(row);
+            c.get(p).get(OH).op('i32.mul').get(i).op('i32.add').get(OW).op('i32.mul').i32(4).op('i32.mul').set(win);
+            body(c);
           },
         ),
     );
+  const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+  const ODD = EVEN.map((b) => b + 4);
+  mod.fn('maxPool2x2_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c: Code) => {
+    const [x, o, ix, planes, H, W, OH, OW] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => c.param(i));
+    const [p, i, j, r0, r1, orow, irow, addr] = Array.from({ length: 8 }, () => c.local('i32'));
+    const [x0, x1, x2, x3, ca, cb, cc, va, vb, tv, lane] = Array.from({ length: 11 }, () => c.local('v128'));
+    c.i32x4([0, 2, 4, 6]).set(lane);
+    poolRows(c, [x, planes, H, W, OH, OW], [p, i, r0, addr], (c) => {
+      c.get(r0).get(W).i32(4).op('i32.mul').op('i32.add').set(r1);
+      c.get(o).get(addr).op('i32.add').set(orow);
+      c.get(ix).get(addr).op('i32.add').set(irow);
+      c.for(
+        j,
+        (c) => c.i32(0),
+        OW,
+        4,
+        (c) => {
+          for (const [row, lanes, to] of [
+            [r0, EVEN, x0],
+            [r0, ODD, x1],
+            [r1, EVEN, x2],
+            [r1, ODD, x3],
+          ] as [Local, number[], Local][]) {
+            c.get(row).get(j).i32(8).op('i32.mul').op('i32.add').set(addr);
+            c.get(addr).vmem('load').get(addr).vmem('load', 16).shuffle(lanes).set(to);
+          }
+          // tv: each window's first tap, 2i·W + 2j + (0, 2, 4, 6).
+          c.get(i).get(W).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.mul').simd('i32x4.splat');
+          c.get(lane).simd('i32x4.add').set(tv);
+          const pick = (a: Local, b: Local, m: Local) =>
+            c.get(b).get(a).simd('f32x4.gt').get(b).get(b).simd('f32x4.ne').simd('v128.or').set(m);
+          pick(x0, x1, ca);
+          pick(x2, x3, cb);
+          c.get(x1).get(x0).get(ca).simd('v128.bitselect').set(va);
+          c.get(x3).get(x2).get(cb).simd('v128.bitselect').set(vb);
+          pick(va, vb, cc);
+          c.get(orow).get(j).i32(4).op('i32.mul').op('i32.add');
+          c.get(vb).get(va).get(cc).simd('v128.bitselect').vmem('store');
+          // Indices: a true mask lane is −1, so tap − mask is the odd tap where the later one won.
+          c.get(irow).get(j).i32(4).op('i32.mul').op('i32.add');
+          c.get(tv).get(W).simd('i32x4.splat').simd('i32x4.add').get(cb).simd('i32x4.sub');
+          c.get(tv).get(ca).simd('i32x4.sub');
+          c.get(cc).simd('v128.bitselect').vmem('store');
+        },
+      );
+    });
   });
   // Its backward: dx over the same planes from dy and the indices, each window's four taps written once (the
   // winner dy + 0, the rest +0: the reference's zero fill then scatter-add, +0 + g, bit for bit), so dx must be
@@ -357,59 +369,43 @@ function build(): {
     c.i32x4([0, 1, 2, 3]).set(col);
     c.f32(0).simd('f32x4.splat').set(zero);
     c.get(OW).i32(3).op('i32.add').i32(~3).op('i32.and').i32(4).op('i32.sub').set(jLast);
-    c.for(
-      p,
-      (c) => c.i32(0),
-      planes,
-      1,
-      (c) =>
-        c.for(
-          i,
-          (c) => c.i32(0),
-          OH,
-          1,
-          (c) => {
-            c.get(dx).get(p).get(H).op('i32.mul').get(i).i32(2).op('i32.mul').op('i32.add').get(W).op('i32.mul');
-            c.i32(4).op('i32.mul').op('i32.add').set(r0);
-            c.get(p).get(OH).op('i32.mul').get(i).op('i32.add').get(OW).op('i32.mul').i32(4).op('i32.mul').set(at);
-            c.for(
-              k,
-              (c) => c.i32(0),
-              OW,
-              4,
-              (c) => {
-                c.get(jLast).get(k).op('i32.sub').set(j);
-                c.get(at).get(j).i32(4).op('i32.mul').op('i32.add').set(addr);
-                // Lanes past OW get dy = 0, so they write +0 wherever they land.
-                c.get(dy).get(addr).op('i32.add').vmem('load');
-                c.get(j).simd('i32x4.splat').get(col).simd('i32x4.add').get(OW).simd('i32x4.splat');
-                c.simd('i32x4.lt_s').simd('v128.and').set(g);
-                c.get(ix).get(addr).op('i32.add').vmem('load').set(idx);
-                c.get(i).get(W).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.mul').simd('i32x4.splat');
-                c.get(lane).simd('i32x4.add').set(tv);
-                for (const dr of [0, 1]) {
-                  // Row 2i + dr: the even taps' values e0, the odd ones' e1, interleaved into 8 columns.
-                  for (const [dc, to] of [
-                    [0, e0],
-                    [1, e1],
-                  ] as [number, Local][]) {
-                    c.get(zero).get(g).get(idx).get(tv);
-                    if (dr) c.get(W).simd('i32x4.splat').simd('i32x4.add');
-                    if (dc) c.i32(1).simd('i32x4.splat').simd('i32x4.add');
-                    c.simd('i32x4.eq').simd('v128.and').simd('f32x4.add').set(to);
-                  }
-                  c.get(r0).get(j).i32(8).op('i32.mul').op('i32.add');
-                  if (dr) c.get(W).i32(4).op('i32.mul').op('i32.add');
-                  c.set(addr);
-                  c.get(addr).get(e0).get(e1).shuffle([0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]);
-                  c.vmem('store');
-                  c.get(addr).get(e0).get(e1).shuffle([8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]);
-                  c.vmem('store', 16);
-                }
-              },
-            );
-          },
-        ),
+    poolRows(c, [dx, planes, H, W, OH, OW], [p, i, r0, at], (c) =>
+      c.for(
+        k,
+        (c) => c.i32(0),
+        OW,
+        4,
+        (c) => {
+          c.get(jLast).get(k).op('i32.sub').set(j);
+          c.get(at).get(j).i32(4).op('i32.mul').op('i32.add').set(addr);
+          // Lanes past OW get dy = 0, so they write +0 wherever they land.
+          c.get(dy).get(addr).op('i32.add').vmem('load');
+          c.get(j).simd('i32x4.splat').get(col).simd('i32x4.add').get(OW).simd('i32x4.splat');
+          c.simd('i32x4.lt_s').simd('v128.and').set(g);
+          c.get(ix).get(addr).op('i32.add').vmem('load').set(idx);
+          c.get(i).get(W).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.mul').simd('i32x4.splat');
+          c.get(lane).simd('i32x4.add').set(tv);
+          for (const dr of [0, 1]) {
+            // Row 2i + dr: the even taps' values e0, the odd ones' e1, interleaved into 8 columns.
+            for (const [dc, to] of [
+              [0, e0],
+              [1, e1],
+            ] as [number, Local][]) {
+              c.get(zero).get(g).get(idx).get(tv);
+              if (dr) c.get(W).simd('i32x4.splat').simd('i32x4.add');
+              if (dc) c.i32(1).simd('i32x4.splat').simd('i32x4.add');
+              c.simd('i32x4.eq').simd('v128.and').simd('f32x4.add').set(to);
+            }
+            c.get(r0).get(j).i32(8).op('i32.mul').op('i32.add');
+            if (dr) c.get(W).i32(4).op('i32.mul').op('i32.add');
+            c.set(addr);
+            c.get(addr).get(e0).get(e1).shuffle([0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]);
+            c.vmem('store');
+            c.get(addr).get(e0).get(e1).shuffle([8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]);
+            c.vmem('store', 16);
+          }
+        },
+      ),
     );
   });
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 32768 });
@@ -601,39 +597,20 @@ export function simdAddRuns(
   return true;
 }
 
-/** The 2×2 / stride-2 case the SIMD max pool covers: every window inside, float32, no padding or dilation. */
-export function isMaxPool2x2(x: View, out: View, p: Pool2dParams): boolean {
-  const [, , H, W] = x.shape;
-  const [, , OH, OW] = out.shape;
-  return (
-    x.dtype === 'float32' &&
-    p.kernel[0] === 2 &&
-    p.kernel[1] === 2 &&
-    p.stride[0] === 2 &&
-    p.stride[1] === 2 &&
-    p.padding[0] === 0 &&
-    p.padding[1] === 0 &&
-    p.dilation[0] === 1 &&
-    p.dilation[1] === 1 &&
-    2 * OH <= H &&
-    2 * OW <= W
-  );
-}
-
 /** Byte offset of the region after one of `bytes` at `at`, with `pad` bytes of slack, on a 64-byte boundary. */
 const after = (at: number, bytes: number, pad: number) => at + Math.ceil((bytes + pad) / 64) * 64;
 
 /**
  * The 2×2 / stride-2 max pool (values and int32 indices) of contiguous float32 planes with SIMD, when the
- * pooled planes are large enough for the staging to pay; false, having done nothing, otherwise (isMaxPool2x2
- * must hold).
+ * pooled planes are large enough for the staging to pay; false, having done nothing, otherwise. The caller has
+ * checked the geometry: every window inside x, no padding or dilation (pool-kernels.ts).
  */
 export function simdMaxPool2x2(out: View, indices: View, x: View): boolean {
   const [N, C, H, W] = x.shape;
   const [, , OH, OW] = out.shape;
   const nx = N * C * H * W;
   const no = N * C * OH * OW;
-  if (nx < SIMD_MIN) return false;
+  if (nx < SIMD_MIN || x.dtype !== 'float32' || out.dtype !== 'float32') return false;
   const xAt = 64;
   const oAt = after(xAt, 4 * nx, 32);
   const iAt = after(oAt, 4 * no, 16);
