@@ -33,6 +33,7 @@ const EXEMPT: Record<string, string> = {
   // Tensors are made by ad.tensor / zeros / …; the constructor is the internal view constructor.
   Tensor: 'constructed internally (ad.tensor and the creation functions are the public way)',
   TreeDef: 'made by treeFlatten and treeStructure, never by users (its methods are checked)',
+  Profile: 'made by ad.profile, never by users (its methods are checked)',
 };
 
 /**

@@ -38,6 +38,22 @@ export interface BackwardOptions {
 }
 
 type Target = Node | AccumulateGrad;
+
+/**
+ * The profiler's span around each node's turn in backward (src/debug/profiler.ts): begin returns a token end is
+ * handed back, also when the rule throws. Null keeps the loop to one branch per node.
+ */
+export interface NodeSpan {
+  begin(node: Node | AccumulateGrad): number;
+  end(token: number, node: Node | AccumulateGrad): void;
+}
+let nodeSpan: NodeSpan | null = null;
+/** @internal installs (or, with null, removes) the profiler's node span; returns the previous one. */
+export function _setNodeSpan(s: NodeSpan | null): NodeSpan | null {
+  const prev = nodeSpan;
+  nodeSpan = s;
+  return prev;
+}
 let epochCounter = 0;
 /** The running backward's epoch, its nesting depth, and the first storage id it allocated. */
 let currentEpoch = 0;
@@ -162,6 +178,70 @@ export function runBackward(
   // each rule's result, so a fault is reported as the backward of the op whose rule produced it.
   const quiet = m.anomaly;
   if (quiet) anomaly.quiet++;
+  /** One node's turn: its hooks, its rule (or the leaf's accumulation), and its edges' countdown. */
+  const step = (node: Target): void => {
+    let g = node._grad;
+    node._grad = null;
+    node._owned = null;
+    const caps = capture ? captureAt.get(node) : undefined;
+    if (node instanceof AccumulateGrad) {
+      if (g) {
+        const seen = accumulateLeaf(node.tensor, g, createGraph, caps, captured);
+        // Added into .grad (or copied, or taken over through a handle of its own): this handle is done.
+        if (recycle && !caps && !captured.length && !seen._gradShared && madeHere(seen)) _release(seen, R_ENGINE);
+      }
+      return;
+    }
+    if (g && node.hooks) {
+      for (const h of node.hooks) g = hookResult(h(g), g);
+      markShared(g); // a hook may keep what it saw
+    }
+    if (g && node.retained) {
+      node.retained._grad = createGraph ? g : g.detach();
+      markShared(g);
+    }
+    if (g && caps) {
+      for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
+      markShared(g);
+    }
+    // The rule consumes g; views of it it passes on (a transpose's) may then be taken over by one leaf.
+    if (g && g._storage.gradBy === g) g._storage.gradBy = null;
+    if (g && node.op.vjp) {
+      node.checkVersions();
+      const ctx = node.ctx;
+      const into = node.op.accumulateInto;
+      if (into !== undefined && inPlace && !m.anomaly && accumulateRegion(node, g, into, needed)) {
+        // added into the input's owned gradient
+      } else {
+        const vjp = node.op.vjp;
+        const out = recycle ? _engineScope(() => vjp(g as Tensor, ctx)) : vjp(g, ctx);
+        if (m.anomaly) checkBackward(node, g, out);
+        for (let i = 0; i < node.edges.length; i++) {
+          const e = node.edges[i];
+          const gi = out[i];
+          if (!e || !gi || (needed !== null && !needed.has(e))) continue;
+          const fitted = fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]);
+          // The rule's unreduced cotangent, summed down by fitTo, is garbage nobody else saw.
+          if (recycle && fitted !== gi && gi !== g && once(out, gi) && madeHere(gi)) _release(gi, R_ENGINE);
+          accumulate(e, fitted);
+        }
+        if (recycle && out.includes(g)) {
+          g = null; // passed on as it is (clone's, add's rule): it lives on as another node's gradient
+        }
+      }
+      // g is consumed: a cotangent this backward made and handed to this node alone goes back to the pool.
+      if (recycle && g !== null && !g._gradShared && madeHere(g)) _release(g, R_ENGINE);
+    }
+    if (!retainGraph) {
+      node.freed = true;
+      _freeSaved(node);
+    }
+    const edges = node.edges;
+    for (let i = 0; i < edges.length; i++) {
+      const e = edges[i];
+      if (e && (needed === null || needed.has(e)) && --e._deps === 0) ready.push(e);
+    }
+  };
   m.grad = createGraph;
   try {
     targets.forEach((t, i) => {
@@ -169,66 +249,16 @@ export function runBackward(
     });
     while (ready.length) {
       const node = ready.pop()!;
-      let g = node._grad;
-      node._grad = null;
-      node._owned = null;
-      const caps = capture ? captureAt.get(node) : undefined;
-      if (node instanceof AccumulateGrad) {
-        if (g) {
-          const seen = accumulateLeaf(node.tensor, g, createGraph, caps, captured);
-          // Added into .grad (or copied, or taken over through a handle of its own): this handle is done.
-          if (recycle && !caps && !captured.length && !seen._gradShared && madeHere(seen)) _release(seen, R_ENGINE);
-        }
+      if (nodeSpan === null) {
+        step(node);
         continue;
       }
-      if (g && node.hooks) {
-        for (const h of node.hooks) g = hookResult(h(g), g);
-        markShared(g); // a hook may keep what it saw
-      }
-      if (g && node.retained) {
-        node.retained._grad = createGraph ? g : g.detach();
-        markShared(g);
-      }
-      if (g && caps) {
-        for (const i of caps) captured[i] = captured[i] ? ops.add(captured[i]!, g) : g;
-        markShared(g);
-      }
-      // The rule consumes g; views of it it passes on (a transpose's) may then be taken over by one leaf.
-      if (g && g._storage.gradBy === g) g._storage.gradBy = null;
-      if (g && node.op.vjp) {
-        node.checkVersions();
-        const ctx = node.ctx;
-        const into = node.op.accumulateInto;
-        if (into !== undefined && inPlace && !m.anomaly && accumulateRegion(node, g, into, needed)) {
-          // added into the input's owned gradient
-        } else {
-          const vjp = node.op.vjp;
-          const out = recycle ? _engineScope(() => vjp(g as Tensor, ctx)) : vjp(g, ctx);
-          if (m.anomaly) checkBackward(node, g, out);
-          for (let i = 0; i < node.edges.length; i++) {
-            const e = node.edges[i];
-            const gi = out[i];
-            if (!e || !gi || (needed !== null && !needed.has(e))) continue;
-            const fitted = fitTo(gi, ctx.inShapes[i], ctx.inDtypes[i]);
-            // The rule's unreduced cotangent, summed down by fitTo, is garbage nobody else saw.
-            if (recycle && fitted !== gi && gi !== g && once(out, gi) && madeHere(gi)) _release(gi, R_ENGINE);
-            accumulate(e, fitted);
-          }
-          if (recycle && out.includes(g)) {
-            g = null; // passed on as it is (clone's, add's rule): it lives on as another node's gradient
-          }
-        }
-        // g is consumed: a cotangent this backward made and handed to this node alone goes back to the pool.
-        if (recycle && g !== null && !g._gradShared && madeHere(g)) _release(g, R_ENGINE);
-      }
-      if (!retainGraph) {
-        node.freed = true;
-        _freeSaved(node);
-      }
-      const edges = node.edges;
-      for (let i = 0; i < edges.length; i++) {
-        const e = edges[i];
-        if (e && (needed === null || needed.has(e)) && --e._deps === 0) ready.push(e);
+      const span = nodeSpan;
+      const token = span.begin(node);
+      try {
+        step(node);
+      } finally {
+        span.end(token, node);
       }
     }
   } finally {
@@ -397,6 +427,11 @@ function madeHere(t: Tensor): boolean {
 
 function once(out: readonly unknown[], t: Tensor): boolean {
   return out.indexOf(t) === out.lastIndexOf(t);
+}
+
+/** @internal marks a gradient as seen by user code (a module's backward hook), so backward never recycles it. */
+export function _markGradShared(g: Tensor): void {
+  markShared(g);
 }
 
 function markShared(g: Tensor): void {

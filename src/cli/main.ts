@@ -23,6 +23,7 @@ import {
   type ExplainLoss,
   runExplain,
 } from './explain.js';
+import { PROFILE_HELP, profileCommand } from './profile.js';
 import { colorEnabled, makeStyle } from './term.js';
 import { TRAIN_HELP, terminalIO, trainCommand } from './train.js';
 
@@ -35,11 +36,14 @@ Usage
                             (dW1 = Xᵀ · dH1 …), in the order backward runs them; --dot for Graphviz
   adjoint train [options]   train an MLP, CNN, RNN or transformer on digits or Fashion-MNIST with a
                             progress bar, per-epoch accuracy, SVG curves and resumable checkpoints
+  adjoint profile [options] a training step of a built-in model, profiled: forward vs backward per op
+                            and per module, FLOPs, memory; --trace writes a Perfetto trace
   adjoint help [command]    this help, or a command's (also: adjoint [command] --help)
   adjoint --version         the package version
 
 From a checkout: npm start (the demo with its defaults), npm start -- --layers 784,512,10.
-Run 'adjoint demo --help', 'adjoint explain --help' or 'adjoint train --help' for a command's options.
+Run 'adjoint demo --help', 'adjoint explain --help', 'adjoint train --help' or 'adjoint profile --help' for a
+command's options.
 `;
 
 const EXPLAIN_HELP = `adjoint explain — an MLP's backward pass, written as adjoint equations with shapes
@@ -156,8 +160,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (rest[0] === 'demo') out(DEMO_HELP);
       else if (rest[0] === 'explain') out(EXPLAIN_HELP);
       else if (rest[0] === 'train') out(TRAIN_HELP);
+      else if (rest[0] === 'profile') out(PROFILE_HELP);
       else if (rest[0] === undefined) out(HELP);
-      else throw new UsageError(`help: unknown command '${rest[0]}'; the commands are demo, explain, train and help`);
+      else
+        throw new UsageError(
+          `help: unknown command '${rest[0]}'; the commands are demo, explain, train, profile and help`,
+        );
       return 0;
     }
     if (command === 'demo') {
@@ -200,11 +208,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runExplain(opts, out, makeStyle(colorEnabled()));
     }
     if (command === 'train') return trainCommand(rest, terminalIO(makeStyle(colorEnabled())));
-    throw new UsageError(`unknown command '${command}'; the commands are demo, explain, train and help`);
+    if (command === 'profile') return profileCommand(rest, out);
+    throw new UsageError(`unknown command '${command}'; the commands are demo, explain, train, profile and help`);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(
-        `adjoint: ${e.message}\nRun 'adjoint ${command === 'demo' || command === 'explain' || command === 'train' ? `${command} ` : ''}--help' for usage.\n`,
+        `adjoint: ${e.message}\nRun 'adjoint ${['demo', 'explain', 'train', 'profile'].includes(command) ? `${command} ` : ''}--help' for usage.\n`,
       );
       return 2;
     }

@@ -8,6 +8,7 @@ export * from './container.js';
 export * from './conv.js';
 export * from './dropout.js';
 export * from './embedding.js';
+export type { ForwardHook, ForwardPreHook, FullBackwardHook, RemovableHandle } from './hooks.js';
 export * as init from './init.js';
 export * from './linear.js';
 export * from './loss.js';

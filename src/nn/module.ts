@@ -27,8 +27,23 @@ import { toDtype } from '../ops/elementwise.js';
 import { _adoptState, _markKeep } from '../tensor/lifetime.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tensor as TensorClass } from '../tensor/tensor.js';
+import {
+  addHook,
+  type ForwardHook,
+  type ForwardPreHook,
+  type FullBackwardHook,
+  type ModuleHooks,
+  type RemovableHandle,
+  runForward,
+} from './hooks.js';
 
 const parameters = new WeakSet<Tensor>();
+
+/** A module's hook tables, made at its first registration. */
+function hookTable(m: Module): ModuleHooks {
+  m._hooks ??= { pre: new Map(), post: new Map(), backward: new Map() };
+  return m._hooks;
+}
 
 /**
  * Marks t as a module parameter (nn.Parameter(data, requires_grad=True)): a leaf that requires grad and is found by
@@ -70,10 +85,49 @@ export class Module {
   _buffers = new Map<string, Tensor | null>();
   _nonPersistent = new Set<string>();
 
+  /** @internal this module's hooks (registerForwardHook and the rest); null while none was ever registered. */
+  _hooks: ModuleHooks | null = null;
+
   /** torch.nn.Module(): no arguments; a subclass declares its own. */
   constructor();
   constructor(...args: unknown[]) {
     MODULE.bind(args);
+    // forward as the subclass defines it, run through the hooks (PyTorch's module(x) does the same); an own
+    // property, so `m.forward(x)` and `m.call(x)` both reach them and the class's forward keeps its types.
+    // `this` is the receiver, not the module constructed here: a copied module (clones in the transformer stacks)
+    // carries this property along and must run on itself.
+    const inner = this.forward;
+    Object.defineProperty(this, 'forward', {
+      value: function forward(this: Module, ...a: any[]) {
+        return runForward(this, this._hooks, inner, a);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+
+  /**
+   * Runs hook(module, args) before every forward; returning an array replaces the arguments, any other value but
+   * undefined becomes the only argument (PyTorch's register_forward_pre_hook).
+   */
+  registerForwardPreHook(hook: ForwardPreHook<this>): RemovableHandle {
+    return addHook(hookTable(this).pre, hook as ForwardPreHook);
+  }
+
+  /** Runs hook(module, args, output) after every forward; returning anything but undefined replaces the output. */
+  registerForwardHook(hook: ForwardHook<this>): RemovableHandle {
+    return addHook(hookTable(this).post, hook as ForwardHook);
+  }
+
+  /**
+   * Runs hook(module, gradInput, gradOutput) in backward, once the gradients with respect to this module's tensor
+   * inputs are known (with respect to its outputs, when no input needs one); returning an array replaces
+   * gradInput (PyTorch's register_full_backward_hook). With several tensor inputs the hook runs when the last of
+   * their gradients arrives, and only that one can still be replaced.
+   */
+  registerFullBackwardHook(hook: FullBackwardHook<this>): RemovableHandle {
+    return addHook(hookTable(this).backward, hook as FullBackwardHook);
   }
 
   forward(..._args: any[]): any {
@@ -366,6 +420,9 @@ checkMethods(Module, {
   // The base forward says a subclass must write its own; call hands its arguments to forward unread.
   forward: { rest: any },
   call: { rest: any },
+  registerForwardPreHook: { args: { hook: fn } },
+  registerForwardHook: { args: { hook: fn } },
+  registerFullBackwardHook: { args: { hook: fn } },
   registerBuffer: { args: { name: NAME, tensor: nullable(tensor), persistent: optional(bool) } },
   namedChildren: {},
   children: {},

@@ -157,8 +157,37 @@ export function installViewRefresh(fn: ViewRefresh): void {
   refreshView = fn;
 }
 
+/**
+ * The profiler's span around each op call (src/debug/profiler.ts): begin returns a token that end is handed back,
+ * also when the call throws (out is then null). Null keeps the hot path to one branch.
+ */
+export interface OpSpan {
+  begin(op: OpDef, ins: readonly Tensor[]): number;
+  end(token: number, op: OpDef, ins: readonly Tensor[], out: Tensor | null, p: unknown): void;
+}
+let opSpan: OpSpan | null = null;
+/** @internal installs (or, with null, removes) the profiler's op span; returns the previous one. */
+export function _setOpSpan(s: OpSpan | null): OpSpan | null {
+  const prev = opSpan;
+  opSpan = s;
+  return prev;
+}
+
 /** Runs op on inputs: the single dispatch path. */
 export function apply<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
+  if (opSpan === null) return dispatch(op, ins, p);
+  const span = opSpan;
+  const token = span.begin(op as OpDef, ins);
+  let out: Tensor | null = null;
+  try {
+    out = dispatch(op, ins, p);
+    return out;
+  } finally {
+    span.end(token, op as OpDef, ins, out, p);
+  }
+}
+
+function dispatch<P>(op: OpDef<P>, ins: readonly Tensor[], p: P): Tensor {
   for (let i = 0; i < ins.length; i++) {
     const x = ins[i];
     if ((x._lifeFlags & RELEASED) !== 0) _throwReleased(x, op.name);

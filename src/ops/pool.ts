@@ -291,6 +291,7 @@ const maxPoolScatterOp: OpDef<ScatterParams> = defineOp<ScatterParams>({
   backwardName: 'MaxPool2dBackwardBackward',
   infer: ([g], p) => ({ shape: [...p.inShape], dtype: g.dtype }),
   forward: (k, out, [g, indices], p) => k.maxPool2dBackward(out._view(), g._view(), indices._view(), p.window),
+  flops: ([g]) => numel(g.shape),
   linear: true,
   nondiffInputs: [1],
   saveInputs: [1],

@@ -148,6 +148,19 @@ export const resetPeakMemory = checked('resetPeakMemory', {}, function resetPeak
   poolStats.peakInUse = poolStats.inUse;
 });
 
+/**
+ * The profiler's memory counter (src/debug/profiler.ts): told each block a storage takes (+bytes) and gives back
+ * (−bytes), as inUseBytes counts them. Null keeps allocation to one branch.
+ */
+export type MemoryObserver = (bytes: number, s: Storage) => void;
+let memoryObserver: MemoryObserver | null = null;
+/** @internal installs (or, with null, removes) the profiler's memory observer; returns the previous one. */
+export function _setMemoryObserver(o: MemoryObserver | null): MemoryObserver | null {
+  const prev = memoryObserver;
+  memoryObserver = o;
+  return prev;
+}
+
 let nextId = 0;
 /** The id the next storage will get: storages with a higher id were allocated after this call. */
 export function nextStorageId(): number {
@@ -190,6 +203,7 @@ export class Storage {
     this._bytes = bytes;
     poolStats.inUse += bytes;
     if (poolStats.inUse > poolStats.peakInUse) poolStats.peakInUse = poolStats.inUse;
+    if (memoryObserver !== null) memoryObserver(bytes, this);
   }
 
   /** Whether the buffer went back to the pool: nothing may read or write it through this storage any more. */
@@ -235,6 +249,7 @@ export class Storage {
     this._block = null;
     (this as { buf: Buffer }).buf = null;
     poolStats.inUse -= this._bytes;
+    if (memoryObserver !== null) memoryObserver(-this._bytes, this);
     if (this._tracked !== null) this._tracked.released = true;
     poolOf(this.backend).release(this.dtype, block, this._bytes);
   }
