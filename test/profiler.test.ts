@@ -117,7 +117,28 @@ test('memory: bytes per event, the live-bytes counter and its peak, back at the 
   const prof = ad.profile(step, { memory: true });
   assert.ok(prof.memory.length > 0);
   assert.equal(prof.memory[prof.memory.length - 1].bytes, 0, 'every byte the step took was given back');
-  assert.ok(prof.peakBytes && prof.peakBytes.all > 0 && prof.peakBytes.all >= prof.peakBytes.forward);
+  const peak = prof.peakBytes!;
+  assert.ok(peak.all > 0);
+  const { all, ...split } = peak.atPeak;
+  assert.equal(all, peak.all);
+  assert.equal(
+    Object.values(split).reduce((a, b) => a + b, 0),
+    peak.all,
+    'the peak splits into its categories exactly',
+  );
+  assert.ok(peak.atPeak.activations > 0 && peak.max.gradients > 0, JSON.stringify(peak));
+  const last = prof.memory[prof.memory.length - 1].byCategory;
+  // The step's gradients replace the previous step's (allocated before the profile): the same bytes.
+  assert.deepEqual(
+    last,
+    { activations: 0, gradients: -last.earlier, optimizer: 0, other: 0, earlier: last.earlier },
+    'activations and temporaries all given back; new gradients in place of the old',
+  );
+  assert.ok(last.earlier < 0);
+  assert.ok(
+    prof.events.some((e) => e.kind === 'optimizer' && e.name === 'SGD.step'),
+    'the step is an event',
+  );
   const mm = prof.events.find((e) => e.name === 'matmul')!;
   assert.equal(mm.bytes, 8 * 32 * 4, 'the first matmul allocates its [8, 32] float32 output');
   assert.match(prof.table(), /Peak live storage/);
@@ -186,18 +207,21 @@ test('modules: events and rows by module path, backward attributed to the module
   const paths = prof.events.filter((e) => e.kind === 'module').map((e) => e.name);
   assert.deepEqual(paths, [
     'Net',
-    'layers.0',
-    'layers.0.fc',
-    'layers.0.act',
-    'layers.1',
-    'layers.1.fc',
-    'layers.1.act',
-    'head',
+    'layers.0 (Block)',
+    'layers.0.fc (Linear)',
+    'layers.0.act (ReLU)',
+    'layers.1 (Block)',
+    'layers.1.fc (Linear)',
+    'layers.1.act (ReLU)',
+    'head (Linear)',
   ]);
   const rows = new Map(prof.keyAverages({ groupBy: 'module' }).map((r) => [r.key, r]));
-  assert.equal(rows.get('layers.1.fc')!.forwardFlops, 2 * 3 * 6 * 6 + 3 * 6);
-  assert.ok(rows.get('layers.1.fc')!.backwardCalls >= 2, 'its matmul and add have backward nodes');
-  assert.ok(rows.get('Net')!.forwardFlops >= rows.get('layers.0')!.forwardFlops + rows.get('head')!.forwardFlops);
+  assert.equal(rows.get('layers.1.fc (Linear)')!.forwardFlops, 2 * 3 * 6 * 6 + 3 * 6);
+  assert.ok(rows.get('layers.1.fc (Linear)')!.backwardCalls >= 2, 'its matmul and add have backward nodes');
+  assert.ok(
+    rows.get('Net')!.forwardFlops >=
+      rows.get('layers.0 (Block)')!.forwardFlops + rows.get('head (Linear)')!.forwardFlops,
+  );
   assert.ok(prof.events.some((e) => e.kind === 'op' && e.module === 'head' && e.name === 'matmul'));
   assert.match(prof.table({ groupBy: 'module' }), /layers\.0\.fc/);
 });

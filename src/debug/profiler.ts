@@ -13,11 +13,24 @@ import { bool, checked, checkMethods, fn, int, oneOf, optional, str } from '../c
 import { AdjointError, ValueError } from '../core/errors.js';
 import { _setModuleSpan } from '../nn/hooks.js';
 import { _setOpSpan, type OpDef } from '../ops/define.js';
+import { _setStepSpan } from '../optim/optimizer.js';
 import { _setMemoryObserver } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** What one event is: an op call, a backward node's turn, a module forward, or a `profiler.record` label. */
-export type EventKind = 'op' | 'backward' | 'module' | 'record';
+export type EventKind = 'op' | 'backward' | 'module' | 'record' | 'optimizer';
+
+/**
+ * What allocated a block of storage, from where it was allocated: a forward op (activations, whether saved for
+ * backward or temporary), the backward pass (gradients and the rules' temporaries), an optimizer step (its state and
+ * update temporaries), or anything else (tensors the user makes, data loading); 'earlier' counts (negative) the
+ * blocks allocated before the profile that were freed during it (last step's gradients, replaced by this one's).
+ */
+export type MemoryCategory = 'activations' | 'gradients' | 'optimizer' | 'other' | 'earlier';
+const CATEGORIES: readonly MemoryCategory[] = ['activations', 'gradients', 'optimizer', 'other', 'earlier'];
+
+/** Live storage bytes above the start of the profile, in all and by category. */
+export type MemoryBreakdown = Record<MemoryCategory, number> & { all: number };
 
 /** One recorded span. Times are milliseconds since the profile began. */
 export interface ProfilerEvent {
@@ -52,14 +65,19 @@ export interface ProfilerEvent {
   module: string | null;
 }
 
-/** One sample of the live-bytes counter: storage bytes in use after an allocation or a release. */
+/**
+ * One sample of the live-bytes counter: storage bytes in use above the start after an allocation or a release, in
+ * all and by the category that allocated them (blocks allocated before the profile and freed during it count
+ * negative, in 'earlier').
+ */
 export interface MemorySample {
   time: number;
   bytes: number;
+  byCategory: Record<MemoryCategory, number>;
 }
 
 export interface ProfileOptions {
-  /** Record the live-bytes counter and peaks by phase (default false; bytes per event are always counted). */
+  /** Record the live-bytes counter and peaks by category (default false; bytes per event are always counted). */
   memory?: boolean;
   /** Record input shapes and dtypes of each op (default true; groupBy 'shape' needs them). */
   shapes?: boolean;
@@ -106,8 +124,11 @@ export class Profile {
     readonly events: readonly ProfilerEvent[],
     readonly memory: readonly MemorySample[],
     wallMs: number,
-    /** Peak live storage bytes above the start, by the phase that allocated them (memory: true). */
-    readonly peakBytes: { forward: number; backward: number; other: number; all: number } | null,
+    /**
+     * Peak live storage bytes above the start (memory: true): `atPeak` is the overall peak split by category,
+     * `max` each category's own peak.
+     */
+    readonly peakBytes: { all: number; atPeak: MemoryBreakdown; max: Record<MemoryCategory, number> } | null,
   ) {
     this.wallMs = wallMs;
   }
@@ -142,6 +163,14 @@ export class Profile {
 
 // ----- recording ----------------------------------------------------------------------------------------------------
 
+const zeroCategories = (): Record<MemoryCategory, number> => ({
+  activations: 0,
+  gradients: 0,
+  optimizer: 0,
+  other: 0,
+  earlier: 0,
+});
+
 /** One profile being recorded. */
 class Recorder {
   readonly events: ProfilerEvent[] = [];
@@ -154,7 +183,13 @@ class Recorder {
   /** Bytes allocated since the start (monotonic), and the live bytes above the start. */
   allocated = 0;
   live = 0;
-  peak = { forward: 0, backward: 0, other: 0, all: 0 };
+  /** Live bytes above the start by category, the overall peak's split and each category's own peak. */
+  private readonly byCat = zeroCategories();
+  private atPeak: MemoryBreakdown = { ...zeroCategories(), all: 0 };
+  private readonly maxCat = zeroCategories();
+  /** The category each block allocated during the profile was counted in (weak: GC'd storages drop out). */
+  private readonly catOf = new WeakMap<object, MemoryCategory>();
+  private optimizerDepth = 0;
   private backend = getBackend();
   /** The forward op event behind each node recorded while profiling. */
   readonly forwardOf = new WeakMap<object, ProfilerEvent>();
@@ -266,7 +301,9 @@ class Recorder {
       // Children of the outermost module are named from it (`encoder.layers.0`), as in stateDict.
       path = this.moduleObjects.length === 1 ? name : `${up}.${name}`;
     }
-    const token = this.open('module', path);
+    // The event (and its row) also names the module's class: `3 (Conv2d)`; the path alone is what events run under.
+    const cls = (m as { constructor: { name: string } }).constructor.name;
+    const token = this.open('module', parent === null ? path : `${path} (${cls})`);
     this.moduleObjects.push(m);
     this.modulePaths.push(path);
     this.stack[token].module = path;
@@ -308,19 +345,43 @@ class Recorder {
     this.close(token);
   }
 
-  memoryChange(bytes: number): void {
+  optimizerBegin(opt: object): number {
+    this.optimizerDepth++;
+    return this.open('optimizer', `${(opt as { constructor: { name: string } }).constructor.name}.step`);
+  }
+
+  optimizerEnd(token: number): void {
+    this.optimizerDepth--;
+    this.close(token);
+  }
+
+  /** The category of a block allocated now, from where the allocation happens. */
+  private categoryNow(): MemoryCategory {
+    if (this.optimizerDepth > 0) return 'optimizer';
+    if (this.backwardDepth > 0) return 'gradients';
+    for (let i = this.stack.length - 1; i >= 0; i--) if (this.stack[i].kind === 'op') return 'activations';
+    return 'other';
+  }
+
+  memoryChange(bytes: number, storage: object): void {
     if (bytes > 0) this.allocated += bytes;
     this.live += bytes;
     if (!this.options.memory) return;
-    this.memory.push({ time: now() - this.t0, bytes: this.live });
-    if (this.live > this.peak.all) this.peak.all = this.live;
-    const phase = this.backwardDepth > 0 ? 'backward' : this.stack.length ? 'forward' : 'other';
-    if (this.live > this.peak[phase]) this.peak[phase] = this.live;
+    let cat: MemoryCategory;
+    if (bytes > 0) {
+      cat = this.categoryNow();
+      this.catOf.set(storage, cat);
+    } else cat = this.catOf.get(storage) ?? 'earlier';
+    this.byCat[cat] += bytes;
+    if (this.byCat[cat] > this.maxCat[cat]) this.maxCat[cat] = this.byCat[cat];
+    this.memory.push({ time: now() - this.t0, bytes: this.live, byCategory: { ...this.byCat } });
+    if (this.live > this.atPeak.all) this.atPeak = { ...this.byCat, all: this.live };
   }
 
   finish(): Profile {
     this.close(0);
-    return new Profile(this.events, this.memory, now() - this.t0, this.options.memory ? { ...this.peak } : null);
+    const peak = this.options.memory ? { all: this.atPeak.all, atPeak: this.atPeak, max: { ...this.maxCat } } : null;
+    return new Profile(this.events, this.memory, now() - this.t0, peak);
   }
 }
 
@@ -331,7 +392,8 @@ function install(r: Recorder): void {
   _setOpSpan({ begin: (op, ins) => r.opBegin(op, ins), end: (t, op, ins, out, p) => r.opEnd(t, op, ins, out, p) });
   _setNodeSpan({ begin: (n) => r.nodeBegin(n), end: (t) => r.nodeEnd(t) });
   if (r.options.withModules) _setModuleSpan({ begin: (m) => r.moduleBegin(m), end: (t) => r.moduleEnd(t) });
-  _setMemoryObserver((b) => r.memoryChange(b));
+  _setStepSpan({ begin: (o) => r.optimizerBegin(o), end: (t) => r.optimizerEnd(t) });
+  _setMemoryObserver((b, s) => r.memoryChange(b, s));
 }
 
 function uninstall(): void {
@@ -339,6 +401,7 @@ function uninstall(): void {
   _setOpSpan(null);
   _setNodeSpan(null);
   _setModuleSpan(null);
+  _setStepSpan(null);
   _setMemoryObserver(null);
 }
 
@@ -576,6 +639,8 @@ function bytesText(v: number): string {
   return `${v.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
 }
 
+const isOpLike = (e: ProfilerEvent) => e.kind === 'op' || e.kind === 'backward';
+
 function tableOf(p: Profile, groupBy: GroupBy, sortBy: SortBy, rowLimit: number): string {
   if (!(sortBy in SORT_KEYS))
     throw new ValueError(
@@ -617,18 +682,30 @@ function tableOf(p: Profile, groupBy: GroupBy, sortBy: SortBy, rowLimit: number)
     cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const out = [rule, fmt(head), rule, ...lines.map(fmt), rule];
-  const opMs = p.events.filter((e) => e.parent === -1 && e.kind !== 'record').reduce((s, e) => s + e.duration, 0);
+  // Time covered by op and backward events that no other op or backward event encloses (records and module forwards
+  // around them do not count as op time).
+  const inOp = (e: ProfilerEvent): boolean => {
+    for (let q = e.parent; q >= 0; q = p.events[q].parent) if (isOpLike(p.events[q])) return true;
+    return false;
+  };
+  const opMs = p.events.filter((e) => isOpLike(e) && !inOp(e)).reduce((s, e) => s + e.duration, 0);
   out.push(
     `Wall time ${ms(p.wallMs)} ms; ${all.length} rows (${shown.length} shown), self time ${ms(selfTotal)} ms` +
       (groupBy === 'module' ? '' : `, ${ms(Math.max(0, p.wallMs - opMs))} ms outside any op`) +
       '. Calls a/b: a forward calls, b backward nodes.',
   );
   if (all.some((r) => r.missingFlops > 0)) out.push('* an op without a flops rule: its FLOPs count as 0.');
-  if (p.peakBytes)
+  if (p.peakBytes) {
+    const split = CATEGORIES.filter((c) => p.peakBytes!.atPeak[c] !== 0)
+      .map((c) => `${c} ${bytesText(p.peakBytes!.atPeak[c])}`)
+      .join(', ');
     out.push(
-      `Peak live storage above the start: ${bytesText(p.peakBytes.all)} (reached in forward ops ` +
-        `${bytesText(p.peakBytes.forward)}, backward ${bytesText(p.peakBytes.backward)}, elsewhere ${bytesText(p.peakBytes.other)}).`,
+      `Peak live storage above the start: ${bytesText(p.peakBytes.all)}${split ? ` (${split})` : ''}; ` +
+        `each category's own peak: ${CATEGORIES.filter((c) => c !== 'earlier')
+          .map((c) => `${c} ${bytesText(p.peakBytes!.max[c])}`)
+          .join(', ')}.`,
     );
+  }
   return out.join('\n');
 }
 
@@ -656,8 +733,9 @@ function chromeTrace(p: Profile): { traceEvents: object[]; displayTimeUnit: 'ms'
     ev.push({ name: 'fwdbwd', cat: 'fwdbwd', ph: 's', id: e.id, ts: us(f.start), pid, tid });
     ev.push({ name: 'fwdbwd', cat: 'fwdbwd', ph: 'f', bp: 'e', id: e.id, ts: us(e.start), pid, tid });
   }
+  // Perfetto and chrome://tracing draw a counter's args as stacked series: one per category.
   for (const m of p.memory)
-    ev.push({ name: 'live storage bytes', ph: 'C', ts: us(m.time), pid, args: { bytes: m.bytes } });
+    ev.push({ name: 'live storage bytes', ph: 'C', ts: us(m.time), pid, args: { ...m.byCategory } });
   return { traceEvents: ev, displayTimeUnit: 'ms', otherData: { producer: 'adjoint profiler', wallMs: p.wallMs } };
 }
 

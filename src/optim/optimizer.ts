@@ -43,6 +43,19 @@ import { _adoptState } from '../tensor/lifetime.js';
 import { checkGradFor, Tensor } from '../tensor/tensor.js';
 
 /** One value in a parameter's optimizer state: a tensor shaped like the parameter, a step count, or absent. */
+/** The profiler's span around each optimizer step (src/debug/profiler.ts); null keeps step to one check. */
+export interface StepSpan {
+  begin(optimizer: object): number;
+  end(token: number): void;
+}
+let stepSpan: StepSpan | null = null;
+/** @internal installs (or, with null, removes) the profiler's step span; returns the previous one. */
+export function _setStepSpan(s: StepSpan | null): StepSpan | null {
+  const prev = stepSpan;
+  stepSpan = s;
+  return prev;
+}
+
 export type StateValue = Tensor | number | null;
 export type ParamState = Record<string, StateValue>;
 
@@ -347,9 +360,15 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   step(closure?: (() => Tensor) | null): Tensor | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
     this.checkStep(`${this.constructor.name}.step`);
-    noGrad(() => {
-      for (const g of this.paramGroups) this.update(g);
-    });
+    const span = stepSpan;
+    const token = span !== null ? span.begin(this) : 0;
+    try {
+      noGrad(() => {
+        for (const g of this.paramGroups) this.update(g);
+      });
+    } finally {
+      if (span !== null) span.end(token);
+    }
     return loss;
   }
 
