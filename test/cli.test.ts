@@ -43,6 +43,10 @@ describe('adjoint demo', () => {
       '5. Timing  n=8 d=16 m=4, float32',
       'backward / forward',
       'peak memory held by tensors',
+      '6. Profile it  ad.profile(() => forward(X).backward(U)), n=8 d=16 m=4, float32',
+      'GEMM peak: a ',
+      'Storage the pass allocated: ',
+      'The same pass on each backend here, n=8',
       'All ',
       'checks passed.',
     );
@@ -174,5 +178,34 @@ describe('the backend the CLI runs on', () => {
     assertHas(r.stderr, 'OpenBLAS not found', 'apt-get install libopenblas0-pthread', 'brew install openblas');
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('adjoint:'));
     assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
+  });
+});
+
+describe('adjoint profile', () => {
+  test('a built-in model step: the op and module tables, peak memory, and a trace file', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const trace = join(mkdtempSync(join(tmpdir(), 'adjoint-profile-')), 'step.json');
+    const r = await cli('profile', '--model', 'cnn', '--steps', '1', '--batch', '4', '--rows', '5', '--trace', trace);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assertHas(
+      r.stdout,
+      'adjoint profile  cnn',
+      'By op',
+      'conv2d',
+      'Fwd ms',
+      'Bwd ms',
+      'GFLOP/s',
+      'By module',
+      '0 (Conv2d)',
+      'Peak live storage above the start',
+      `trace written to ${trace}`,
+    );
+    const json = JSON.parse(readFileSync(trace, 'utf8'));
+    assert.ok(json.traceEvents.some((e: { name: string; ph: string }) => e.name === 'conv2d' && e.ph === 'X'));
+    const bad = await cli('profile', '--model', 'resnet');
+    assert.equal(bad.code, 2);
+    assertHas(bad.stderr, '--model must be one of');
   });
 });

@@ -291,7 +291,10 @@ export async function runDemo(o: DemoOptions, print: Print, style: Style): Promi
   backwardSection(c);
   finiteDifferences(c);
   adjointSection(c);
-  if (o.timing) await timing(c);
+  if (o.timing) {
+    await timing(c);
+    profileSection(c);
+  }
 
   const { passed, failed } = c.checks;
   print();
@@ -686,4 +689,114 @@ async function timing(c: Ctx): Promise<void> {
   } finally {
     ad.trackMemory(false);
   }
+}
+
+/** A square matmul's side for the GEMM peak: 1024, or 256 on the reference backend (seconds otherwise). */
+const peakSide = () => (ad.getBackend() === 'js' ? 256 : 1024);
+
+/** GFLOP/s of a square matmul on the active backend, best of 3 after a warm-up: the peak the profile compares to. */
+function gemmPeak(dtype: FloatDType): number {
+  const k = peakSide();
+  const a = ad.randn([k, k], { dtype });
+  const b = ad.randn([k, k], { dtype });
+  let best = Infinity;
+  for (let i = 0; i < 4; i++) {
+    const t0 = performance.now();
+    a.matmul(b).dataSync();
+    const t = performance.now() - t0;
+    if (i > 0) best = Math.min(best, t);
+  }
+  return (2 * k ** 3) / best / 1e6;
+}
+
+/** One forward + backward of the problem, profiled with memory; n rows. */
+function profiledPass(c: Ctx, n: number): ad.Profile {
+  const { o } = c;
+  ad.manualSeed(o.seed + 2);
+  const { X, layers, U } = makeProblem(n, o.widths, o.dtype);
+  const pass = () => forward(X, layers, o.activation).y.backward(U);
+  if (ad.getBackend() !== 'js') pass(); // warm-up (the reference backend has nothing to warm)
+  for (const t of [X, ...layers.flatMap((ly) => [ly.W, ly.b])]) t.grad = null;
+  return ad.profile(pass, { memory: true });
+}
+
+const gflop = (f: number) => (f >= 1e8 ? `${(f / 1e9).toPrecision(3)} G` : `${(f / 1e6).toPrecision(3)} M`);
+const sumRows = (rs: ad.KeyAverage[], f: (r: ad.KeyAverage) => number) => rs.reduce((s, r) => s + f(r), 0);
+
+/** Section 6: the same pass seen by ad.profile, op by op, and on every backend side by side. */
+function profileSection(c: Ctx): void {
+  const { o, single, print, style } = c;
+  const { macs } = costs(o.n, o.widths);
+  print();
+  const size = single ? `n=${o.n} d=${o.widths[0]} m=${o.widths[1]}` : `n=${o.n}, ${o.widths.join('→')}`;
+  heading(
+    c,
+    `6. Profile it  ad.profile(() => forward(X).backward(U)), ${size}, ${o.dtype}, ${ad.getBackend()} backend`,
+  );
+  const peak = gemmPeak(o.dtype);
+  const prof = profiledPass(c, o.n);
+  const rs = prof.keyAverages().sort((a, b) => b.totalMs - a.totalMs);
+  const pct = (g: number | null) => (g === null ? '' : style.dim(`${Math.round((100 * g) / peak)}% of GEMM peak`));
+  rows(c, [
+    ['op', 'calls', 'forward', 'backward', 'FLOPs', 'GFLOP/s', ''],
+    ...rs
+      .filter((r) => r.key !== 'AccumulateGrad')
+      .map((r) => [
+        r.key,
+        `${r.calls}/${r.backwardCalls}`,
+        ms(r.forwardMs),
+        r.backwardCalls ? ms(r.backwardMs) : '-',
+        gflop(r.forwardFlops + r.backwardFlops),
+        r.gflops === null ? '-' : r.gflops.toPrecision(3),
+        r.key === 'matmul' ? pct(r.gflops) : '',
+      ]),
+  ]);
+  const fwd = sumRows(rs, (r) => r.forwardMs);
+  const bwd = sumRows(rs, (r) => r.backwardMs);
+  const mem = prof.peakBytes!;
+  note(
+    c,
+    `  calls a/b: a forward calls, b backward nodes; each node's time goes to the op that recorded it.\n` +
+      `  Forward ${ms(fwd)}, backward ${ms(bwd)} (${(bwd / fwd).toFixed(2)}×: matmul's backward is two matmuls). ` +
+      `GEMM peak: a ${peakSide()}³ matmul here, ${peak.toPrecision(3)} GFLOP/s.\n` +
+      `  Storage the pass allocated: ${bytes(mem.all)} (activations ${bytes(mem.atPeak.activations)}, gradients ` +
+      `${bytes(mem.atPeak.gradients)}).`,
+  );
+
+  // The seed's "compare CPU vs GPU": the same pass on every backend registered here (a GPU one too, once it lands).
+  const names = ad.backendNames();
+  if (names.length > 1) {
+    const perRow = macs / o.n;
+    // Small enough that the reference backend (~0.6 GFLOP/s) takes about a second: forward + backward is 3 matmuls.
+    const n = Math.min(o.n, 2 ** Math.max(0, Math.floor(Math.log2(6e8 / (6 * perRow)))));
+    const was = ad.getBackend();
+    const line: string[][] = [['backend', 'forward', 'backward', 'matmul GFLOP/s', '']];
+    try {
+      for (const name of names) {
+        ad.setBackend(name);
+        const p = profiledPass(c, n);
+        const r = p.keyAverages();
+        const mm = r.find((x) => x.key === 'matmul');
+        line.push([
+          name,
+          ms(sumRows(r, (x) => x.forwardMs)),
+          ms(sumRows(r, (x) => x.backwardMs)),
+          mm?.gflops ? mm.gflops.toPrecision(3) : '-',
+          style.dim(ad.describeBackend(name)),
+        ]);
+      }
+    } finally {
+      ad.setBackend(was);
+    }
+    print();
+    note(
+      c,
+      `  The same pass on each backend here, n=${n}${n < o.n ? ' (smaller, so the reference backend is quick)' : ''}:`,
+    );
+    rows(c, line);
+  }
+  note(
+    c,
+    "  A model's training step by op and by module, with a Perfetto trace: adjoint profile --model cnn --trace step.json",
+  );
 }
