@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ad from '../src/index.js';
+import { chromeTraceProblems } from './trace-format.js';
 import { OP_TESTS } from '../src/ops/registry.js';
 import { assertClose } from './helpers.js';
 import { build, call, VARIANTS } from './op-variants.js';
@@ -317,4 +318,42 @@ test('a full backward hook on a module whose input needs no gradient runs with t
     .sum()
     .backward();
   assert.equal(calls, 1);
+});
+
+test("a model step's trace is valid Trace Event Format: fields per phase, slices nested per thread, flows bound", () => {
+  ad.manualSeed(3);
+  const model = new ad.nn.Sequential(
+    new ad.nn.Conv2d(1, 4, 3, { padding: 1 }),
+    new ad.nn.ReLU(),
+    new ad.nn.MaxPool2d(2),
+    new ad.nn.Flatten(),
+    new ad.nn.Linear(4 * 4 * 4, 3),
+  );
+  const opt = new ad.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const x = ad.randn([2, 1, 8, 8]);
+  const y = ad.tensor([0, 2], { dtype: 'int64' });
+  const prof = ad.profile(
+    () => {
+      for (let i = 0; i < 2; i++)
+        ad.profiler.record(`step ${i}`, () => ad.trainStep(opt, () => F.crossEntropy(model.forward(x), y)));
+    },
+    { memory: true },
+  );
+  const trace = JSON.parse(JSON.stringify(prof.toChromeTrace()));
+  assert.deepEqual(chromeTraceProblems(trace), []);
+  const kinds = new Set(trace.traceEvents.map((e: { cat?: string }) => e.cat));
+  for (const k of ['op', 'backward', 'module', 'record', 'optimizer', 'fwdbwd']) assert.ok(kinds.has(k), k);
+  // The checker is not vacuous: overlapping slices, a flow without its end and a bad counter are each caught.
+  const broken = {
+    traceEvents: [
+      { name: 'a', ph: 'X', ts: 0, dur: 10, pid: 1, tid: 1 },
+      { name: 'b', ph: 'X', ts: 5, dur: 10, pid: 1, tid: 1 },
+      { name: 'fwdbwd', ph: 's', id: 7, ts: 1, pid: 1, tid: 1 },
+      { name: 'mem', ph: 'C', ts: 1, pid: 1, args: { bytes: 'many' } },
+    ],
+  };
+  const problems = chromeTraceProblems(broken).join('\n');
+  assert.match(problems, /'b' overlaps 'a'/);
+  assert.match(problems, /flow 7 has no end/);
+  assert.match(problems, /counter bytes not a number/);
 });

@@ -724,7 +724,9 @@ function chromeTrace(p: Profile): { traceEvents: object[]; displayTimeUnit: 'ms'
     if (e.kind === 'op' || e.kind === 'backward') args.flops = e.flops;
     if (e.module) args.module = e.module;
     if (e.kind === 'backward') args['forward op'] = e.op;
-    ev.push({ name: e.name, cat: e.kind, ph: 'X', ts: us(e.start), dur: us(e.duration), pid, tid, args });
+    // End rounded, not duration: rounding is monotonic, so events nested in time stay nested in the trace.
+    const ts = us(e.start);
+    ev.push({ name: e.name, cat: e.kind, ph: 'X', ts, dur: us(e.start + e.duration) - ts, pid, tid, args });
   }
   // Forward → backward links, as PyTorch's fwdbwd flows: from the forward op to the node it recorded.
   for (const e of p.events) {
