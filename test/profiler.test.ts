@@ -357,3 +357,37 @@ test("a model step's trace is valid Trace Event Format: fields per phase, slices
   assert.match(problems, /flow 7 has no end/);
   assert.match(problems, /counter bytes not a number/);
 });
+
+test("threads: each wasm worker's share of a threaded kernel is an event on its own track, inside its op", (t) => {
+  const backend = ad.getBackend();
+  const threads = ad.getNumThreads();
+  ad.setBackend('wasm');
+  ad.setNumThreads(2);
+  try {
+    if (ad.getNumThreads() < 2) return t.skip('one core here: no worker threads');
+    const a = ad.randn([256, 256], { requiresGrad: true });
+    const b = ad.randn([256, 256], { requiresGrad: true });
+    a.matmul(b).sum().backward(); // starts the workers
+    const prof = ad.profile(() => a.matmul(b).sum().backward());
+    assert.ok(prof.threads.length >= 3, `one share forward, two backward: ${prof.threads.length}`);
+    for (const w of prof.threads) {
+      assert.equal(w.thread, 1);
+      assert.match(w.kernel, /GEMM kernel/);
+      const op = prof.events[w.parent];
+      assert.equal(op.name, 'matmul');
+      // One clock on every thread: the share lies within its op (to a tenth of a millisecond).
+      assert.ok(w.start >= op.start - 0.1 && w.start + w.duration <= op.start + op.duration + 0.1, JSON.stringify(w));
+    }
+    const trace = JSON.parse(JSON.stringify(prof.toChromeTrace()));
+    assert.deepEqual(chromeTraceProblems(trace), []);
+    assert.ok(trace.traceEvents.some((e: { tid: number; cat?: string }) => e.tid === 2 && e.cat === 'kernel'));
+    assert.ok(
+      trace.traceEvents.some((e: { name: string; tid: number; args?: { name?: string } }) => {
+        return e.name === 'thread_name' && e.tid === 2 && e.args?.name === 'wasm worker 1';
+      }),
+    );
+  } finally {
+    ad.setNumThreads(threads);
+    ad.setBackend(backend);
+  }
+});

@@ -9,6 +9,7 @@
 import { _setNodeSpan } from '../autograd/engine.js';
 import { AccumulateGrad, type Node } from '../autograd/node.js';
 import { getBackend } from '../backend/index.js';
+import { _setWorkerSpan } from '../backend/wasm/pool.js';
 import { bool, checked, checkMethods, fn, int, oneOf, optional, str } from '../core/args.js';
 import { AdjointError, ValueError } from '../core/errors.js';
 import { _setModuleSpan } from '../nn/hooks.js';
@@ -129,6 +130,8 @@ export class Profile {
      * `max` each category's own peak.
      */
     readonly peakBytes: { all: number; atPeak: MemoryBreakdown; max: Record<MemoryCategory, number> } | null,
+    /** The worker threads' shares of threaded kernel calls (wasm backend; OpenBLAS's own threads are not seen). */
+    readonly threads: readonly WorkerShare[] = [],
   ) {
     this.wallMs = wallMs;
   }
@@ -171,10 +174,24 @@ const zeroCategories = (): Record<MemoryCategory, number> => ({
   earlier: 0,
 });
 
+/** One worker thread's share of a threaded kernel call (the wasm backend's pool), in ms since the profile began. */
+export interface WorkerShare {
+  /** The worker's number, 1 … threads − 1 (the calling thread's share is inside the op event itself). */
+  thread: number;
+  /** The kernel, as the pool names it (`GEMM kernel gemm_f32`), and the call's sizes. */
+  kernel: string;
+  detail: string;
+  start: number;
+  duration: number;
+  /** The op or backward event the call ran in, or −1. */
+  parent: number;
+}
+
 /** One profile being recorded. */
 class Recorder {
   readonly events: ProfilerEvent[] = [];
   readonly memory: MemorySample[] = [];
+  readonly threads: WorkerShare[] = [];
   /** Open events, innermost last. */
   readonly stack: ProfilerEvent[] = [];
   /** Children's time per open event (parallel to stack). */
@@ -355,6 +372,13 @@ class Recorder {
     this.close(token);
   }
 
+  workerShare(what: string, thread: number, start: number, end: number): void {
+    const origin = performance.timeOrigin + this.t0;
+    const parent = this.stack.length ? this.stack[this.stack.length - 1].id : -1;
+    const kernel = what.replace(/^the /, '').replace(/ \(.*$/, '');
+    this.threads.push({ thread, kernel, detail: what, start: start - origin, duration: end - start, parent });
+  }
+
   /** The category of a block allocated now, from where the allocation happens. */
   private categoryNow(): MemoryCategory {
     if (this.optimizerDepth > 0) return 'optimizer';
@@ -381,7 +405,7 @@ class Recorder {
   finish(): Profile {
     this.close(0);
     const peak = this.options.memory ? { all: this.atPeak.all, atPeak: this.atPeak, max: { ...this.maxCat } } : null;
-    return new Profile(this.events, this.memory, now() - this.t0, peak);
+    return new Profile(this.events, this.memory, now() - this.t0, peak, this.threads);
   }
 }
 
@@ -394,6 +418,7 @@ function install(r: Recorder): void {
   if (r.options.withModules) _setModuleSpan({ begin: (m) => r.moduleBegin(m), end: (t) => r.moduleEnd(t) });
   _setStepSpan({ begin: (o) => r.optimizerBegin(o), end: (t) => r.optimizerEnd(t) });
   _setMemoryObserver((b, s) => r.memoryChange(b, s));
+  _setWorkerSpan((k, t, a, b) => r.workerShare(k, t, a, b));
 }
 
 function uninstall(): void {
@@ -403,6 +428,7 @@ function uninstall(): void {
   _setModuleSpan(null);
   _setStepSpan(null);
   _setMemoryObserver(null);
+  _setWorkerSpan(null);
 }
 
 function profileFn<T>(
@@ -711,6 +737,8 @@ function tableOf(p: Profile, groupBy: GroupBy, sortBy: SortBy, rowLimit: number)
 
 function chromeTrace(p: Profile): { traceEvents: object[]; displayTimeUnit: 'ms'; otherData: object } {
   const us = (t: number) => Math.round(t * 1000 * 1000) / 1000;
+  // End rounded, not duration: rounding is monotonic, so events nested in time stay nested in the trace.
+  const dur = (start: number, duration: number) => Math.round((us(start + duration) - us(start)) * 1000) / 1000;
   const pid = 1;
   const tid = 1;
   const ev: object[] = [
@@ -724,9 +752,18 @@ function chromeTrace(p: Profile): { traceEvents: object[]; displayTimeUnit: 'ms'
     if (e.kind === 'op' || e.kind === 'backward') args.flops = e.flops;
     if (e.module) args.module = e.module;
     if (e.kind === 'backward') args['forward op'] = e.op;
-    // End rounded, not duration: rounding is monotonic, so events nested in time stay nested in the trace.
-    const ts = us(e.start);
-    ev.push({ name: e.name, cat: e.kind, ph: 'X', ts, dur: us(e.start + e.duration) - ts, pid, tid, args });
+    ev.push({ name: e.name, cat: e.kind, ph: 'X', ts: us(e.start), dur: dur(e.start, e.duration), pid, tid, args });
+  }
+  // Each worker thread's shares of threaded kernels on a track of its own (tid 1 + worker number).
+  const workers = new Set<number>();
+  for (const w of p.threads) {
+    if (!workers.has(w.thread)) {
+      workers.add(w.thread);
+      ev.push({ name: 'thread_name', ph: 'M', pid, tid: 1 + w.thread, args: { name: `wasm worker ${w.thread}` } });
+    }
+    const args = { call: w.detail, op: w.parent >= 0 ? p.events[w.parent].name : null };
+    const [ts, d] = [us(w.start), dur(w.start, w.duration)];
+    ev.push({ name: w.kernel, cat: 'kernel', ph: 'X', ts, dur: d, pid, tid: 1 + w.thread, args });
   }
   // Forward → backward links, as PyTorch's fwdbwd flows: from the forward op to the node it recorded.
   for (const e of p.events) {

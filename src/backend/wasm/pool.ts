@@ -23,6 +23,13 @@ const READY = 2;
 const OWNER = READY + MAX_THREADS;
 /** 1 when worker t's last job threw (a trap), with the message in its MSG bytes. */
 const FAULT = OWNER + MAX_THREADS;
+/** Nonzero while the profiler wants each worker's share timed (words FAULT + MAX_THREADS … 255 are free). */
+const TIMED = FAULT + MAX_THREADS;
+/**
+ * Where a timed share's start and end (ms since the epoch, float64) go: bytes 8–23 of the worker's job slot, read
+ * by then. performance.timeOrigin + performance.now() is the same clock on every thread.
+ */
+const TIMES_AT = 8;
 /** Per thread, the first MSG_BYTES − 1 ASCII characters of a fault's message, NUL-terminated. */
 const MSG_AT = 1024;
 const MSG_BYTES = 48;
@@ -63,6 +70,8 @@ const start = ({ module, memory, index, names, token }) => {
     const job = new Int32Array(memory.buffer, 0, slot + 16);
     const fn = Atomics.exchange(job, slot, 0);
     if (fn === 0) continue;
+    const timed = Atomics.load(ctrl, ${TIMED}) !== 0;
+    const t0 = timed ? performance.timeOrigin + performance.now() : 0;
     try {
       fns[fn - 1](job[slot + 1], job[slot + 2], job[slot + 3], job[slot + 4], job[slot + 5], job[slot + 6], job[slot + 7],
         job[slot + 8], job[slot + 9], job[slot + 10], job[slot + 11], job[slot + 12], job[slot + 13], job[slot + 14], job[slot + 15]);
@@ -70,6 +79,11 @@ const start = ({ module, memory, index, names, token }) => {
       report(e);
       Atomics.store(ctrl, ${FAULT} + index, 1);
     } finally {
+      if (timed) {
+        const times = new Float64Array(memory.buffer, ${CTRL_BYTES} + ${JOB_SLOT_BYTES} * index + ${TIMES_AT}, 2);
+        times[0] = t0;
+        times[1] = performance.timeOrigin + performance.now();
+      }
       if (Atomics.sub(ctrl, ${PENDING}, 1) === 1) Atomics.notify(ctrl, ${PENDING});
     }
   }
@@ -150,6 +164,19 @@ function canBlock(): boolean {
 }
 
 let nextToken = 1;
+
+/**
+ * The profiler's record of each worker's share of a kernel call (src/debug/profiler.ts): thread t ≥ 1, the kernel's
+ * name, start and end in ms since the epoch. Null keeps a call to one check.
+ */
+export type WorkerSpan = (kernel: string, thread: number, start: number, end: number) => void;
+let workerSpan: WorkerSpan | null = null;
+/** @internal installs (or, with null, removes) the profiler's worker span; returns the previous one. */
+export function _setWorkerSpan(s: WorkerSpan | null): WorkerSpan | null {
+  const prev = workerSpan;
+  workerSpan = s;
+  return prev;
+}
 
 export class Pool {
   /** workers[t − 1] serves slot t; null where none runs (never started, stopped, or exited). */
@@ -280,6 +307,8 @@ export class Pool {
       slots[base] = jobs[t][0] + 1;
       for (let i = 1; i < jobs[t].length; i++) slots[base + i] = jobs[t][i];
     }
+    const span = workerSpan;
+    Atomics.store(ctrl, TIMED, span !== null ? 1 : 0);
     Atomics.store(ctrl, PENDING, n - 1);
     Atomics.add(ctrl, GEN, 1);
     Atomics.notify(ctrl, GEN);
@@ -300,6 +329,11 @@ export class Pool {
         throw this.error(what, ['a worker thread, which stopped answering for 60 s'], null, false);
       }
     }
+    if (span !== null)
+      for (let t = 1; t < n; t++) {
+        const times = new Float64Array(this.memory.buffer, CTRL_BYTES + JOB_SLOT_BYTES * t + TIMES_AT, 2);
+        span(what, t, times[0], times[1]);
+      }
     const faults: string[] = [];
     if (failure) faults.push(`the calling thread: ${message(failure)}`);
     for (let t = 1; t < n; t++)
