@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ad from '../src/index.js';
-import { chromeTraceProblems } from './trace-format.js';
 import { OP_TESTS } from '../src/ops/registry.js';
 import { assertClose } from './helpers.js';
 import { build, call, VARIANTS } from './op-variants.js';
+import { chromeTraceProblems } from './trace-format.js';
 
 const F = ad.nn.functional;
 
