@@ -5,6 +5,11 @@
  * (dispatch, shape rules, allocation, graph recording, the backward walk), not arithmetic. When /usr/bin/python3
  * has torch, the same chain runs there (one thread) and the ratio is printed beside ours.
  *
+ * The profiler's cost: an MLP training step (784-512-512-10, batch 128, SGD; the models benchmark's MLP) timed
+ * plain, inside ad.profile, and inside ad.profile with memory: true, interleaved step by step so drift hits all
+ * three alike; the ratios are what profiling costs. (With no profile active the hooks are one branch each: compare
+ * the chain figures above across commits.)
+ *
  * Options: --reps N (timed linear-layer passes, default 5), --chain-reps N (timed chains, default 300),
  * --no-torch, --json (also print the figures as JSON).
  */
@@ -105,6 +110,42 @@ function measureAdjoint(): Figures {
     linReps,
   );
   return { fwdNoGraph, fwdGraph, fwdBwd, linFwd, linFwdBwd };
+}
+
+function measureProfiler(reps: number) {
+  ad.manualSeed(0);
+  const nn = ad.nn;
+  const model = new nn.Sequential(
+    new nn.Linear(784, 512),
+    new nn.ReLU(),
+    new nn.Linear(512, 512),
+    new nn.ReLU(),
+    new nn.Linear(512, 10),
+  );
+  const opt = new ad.optim.SGD(model.parameters(), { lr: 0.01 });
+  const x = ad.randn([128, 784]);
+  const y = ad.randint(0, 10, [128]);
+  const step = () => ad.trainStep(opt, () => nn.functional.crossEntropy(model.forward(x), y));
+  const runs = {
+    plain: step,
+    profiled: () => ad.profile(step),
+    memory: () => ad.profile(step, { memory: true }),
+  };
+  const ts: Record<keyof typeof runs, number[]> = { plain: [], profiled: [], memory: [] };
+  for (let i = 0; i < 5; i++) for (const f of Object.values(runs)) f();
+  for (let i = 0; i < reps; i++)
+    for (const [k, f] of Object.entries(runs) as [keyof typeof runs, () => unknown][]) {
+      const t0 = performance.now();
+      f();
+      ts[k].push(performance.now() - t0);
+    }
+  const t = (xs: number[]): Timing => ({ median: median(xs), best: Math.min(...xs) });
+  return {
+    plain: t(ts.plain),
+    profiled: t(ts.profiled),
+    memory: t(ts.memory),
+    events: ad.profile(step).events.length,
+  };
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -247,6 +288,36 @@ print(
   ),
 );
 
+// The profiler's cost on an MLP step: plain, profiled, profiled with memory, interleaved.
+const profReps = Math.max(10, linReps * 6);
+const prof = measureProfiler(profReps);
+print();
+print(style.bold('Profiler overhead: an MLP step 784-512-512-10, batch 128, SGD, float32'));
+print(
+  style.dim(
+    `  ms per step: the median of ${profReps} of each after warm-up, interleaved (plain, profiled, with memory)`,
+  ),
+);
+table([
+  ['', 'ms', style.dim('best'), '÷ plain', 'target'],
+  ['plain step', f2(prof.plain.median), style.dim(f2(prof.plain.best)), '', ''],
+  [
+    'ad.profile(step)',
+    f2(prof.profiled.median),
+    style.dim(f2(prof.profiled.best)),
+    `${f2(prof.profiled.median / prof.plain.median)}×`,
+    target(prof.profiled.median / prof.plain.median, 1.3),
+  ],
+  [
+    'ad.profile(step, { memory: true })',
+    f2(prof.memory.median),
+    style.dim(f2(prof.memory.best)),
+    `${f2(prof.memory.median / prof.plain.median)}×`,
+    '',
+  ],
+]).forEach((l) => print(l));
+print(style.dim(`  ${prof.events} events per profiled step`));
+
 if (args.json)
   print(
     JSON.stringify({
@@ -258,6 +329,7 @@ if (args.json)
       backend: ad.getBackend(),
       adjoint: ours,
       pytorch: theirs,
+      profiler: prof,
     }),
   );
 
