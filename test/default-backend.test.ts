@@ -87,6 +87,31 @@ out.after = process.env.OPENBLAS_THREAD_TIMEOUT ?? null;`;
   assert.deepEqual(preset.out, { before: '20', after: '20' });
 });
 
+test('a small product runs on one OpenBLAS thread and the thread count comes back; large ones keep it', (t) => {
+  if (!HAS_BLAS) return t.skip('no OpenBLAS here');
+  const r = child(
+    `const ad = await import(${JSON.stringify(INDEX)});
+const { loadOpenBlas } = await import(${JSON.stringify(new URL('../src/backend/blas/openblas.ts', import.meta.url).href)});
+ad.setBackend('js');
+const a = ad.randn([64, 128]);
+const b = ad.randn([128, 96]);
+const want = a.matmul(b).dataSync();
+ad.setBackend('blas');
+ad.setNumThreads(2);
+const onBlas = (t) => ad.tensor(Array.from(t.dataSync())).reshape(t.shape);
+const got = onBlas(a).matmul(onBlas(b)).dataSync();
+out.maxDiff = Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i])));
+out.threads = ad.getNumThreads();
+out.after = loadOpenBlas().getThreads();
+ad.randn([300, 300]).matmul(ad.randn([300, 300]));
+out.afterLarge = loadOpenBlas().getThreads();`,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.out.maxDiff < 1e-4, String(r.out.maxDiff));
+  assert.equal(r.out.after, r.out.threads, 'the count setNumThreads gave is back after a small product');
+  assert.equal(r.out.afterLarge, r.out.threads);
+});
+
 test('ADJOINT_BACKEND=js selects the reference backend, which maps no library', () => {
   const r = child(
     `const ad = await import(${JSON.stringify(INDEX)});

@@ -206,6 +206,15 @@ type GemmFn = (
   ldc: number,
 ) => void;
 
+/**
+ * Products of fewer multiply-adds than this run on one OpenBLAS thread, whatever setNumThreads says. OpenBLAS
+ * threads anything above 2¹⁸ and its workers sleep between calls (OPENBLAS_THREAD_TIMEOUT), so a training step of
+ * small GEMMs (an RNN's [64×128]·[128×384] per time step) paid a wake-up per call: measured 2026-12-03 on this
+ * 2-vCPU Xeon, such a product took 0.2–0.6 ms on 2 threads against 0.14–0.3 ms on 1, and the GRU step's matmuls
+ * 123 ms against 37. Two threads start to pay off between 2²⁴ and 2²⁶ multiply-adds there.
+ */
+const SMALL_GEMM_MACS = 1 << 24;
+
 function bind(lib: KoffiLib, path: string): OpenBlas {
   const sgemm = lib.func(
     'void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, ' +
@@ -220,12 +229,24 @@ function bind(lib: KoffiLib, path: string): OpenBlas {
   const getConfig = lib.func('const char *openblas_get_config()') as () => string;
   const config = String(getConfig());
   lastError = null;
+  let threads = getNum();
   return {
-    gemm: (g) => runGemm(g, g.dtype === 'float32' ? sgemm : dgemm),
+    gemm: (g) => {
+      const fn = g.dtype === 'float32' ? sgemm : dgemm;
+      if (threads === 1 || g.batch * g.m * g.n * g.k >= SMALL_GEMM_MACS) return runGemm(g, fn);
+      // A small product on one thread: waking OpenBLAS's sleeping workers costs more than they save.
+      setNum(1);
+      try {
+        runGemm(g, fn);
+      } finally {
+        setNum(threads);
+      }
+    },
     setThreads(n: number) {
       if (!Number.isInteger(n) || n < 1)
         throw new ValueError(`OpenBLAS setThreads: expected a positive integer, got ${n}; pass 1 for one thread`);
       setNum(n);
+      threads = n;
     },
     getThreads: () => getNum(),
     path,
