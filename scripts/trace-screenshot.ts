@@ -3,7 +3,7 @@
  * speedscope's viewer, served from this machine, in headless Chromium, and saves a PNG. Neither the Perfetto UI nor
  * chrome://tracing can be used here: Perfetto's UI is not on npm or apt and nothing else is reachable, and Chromium
  * 156 no longer has chrome://tracing. speedscope reads the same Trace Event Format (its "Time Order" view is the
- * trace's timeline). Needs `npm i --no-save speedscope` and Chromium (/usr/bin/chromium, or CHROMIUM).
+ * trace's timeline). Needs `npm i --no-save speedscope` and Chromium (/usr/bin/chromium, or CHROMIUM_PATH).
  *
  *   npx tsx scripts/trace-screenshot.ts TRACE.json OUT.png [WIDTH HEIGHT]
  */
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/chromium.js';
 
 const [trace, out, w = '1600', h = '800'] = process.argv.slice(2);
 if (!trace || !out) {
@@ -47,16 +47,7 @@ const server = createServer((req, res) => {
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const port = (server.address() as { port: number }).port;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium(await import('playwright-core'));
 try {
   const page = await browser.newPage({ viewport: { width: Number(w), height: Number(h) } });
   const imported = page.waitForEvent('console', { predicate: (m) => m.text().startsWith('import:'), timeout: 30000 });

@@ -12,9 +12,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { browserBundle } from './helpers.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 async function playwright(): Promise<typeof import('playwright-core') | null> {
   try {
@@ -102,16 +101,7 @@ test('the wasm backend runs threaded in headless Chromium and matches the js bac
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const browser = await pw.chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium(pw);
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
