@@ -62,6 +62,22 @@ test('a known graph: one event per op and per backward node, each node linked to
   assert.equal(ad.profiler.isProfiling(), false);
 });
 
+test('each event names the backend kernels it called; rows list their forward kernels', () => {
+  const { x, w, b } = known();
+  const prof = ad.profile(() => x.matmul(w).add(b).exp().sum().backward());
+  const op = (name: string) => prof.events.find((e) => e.kind === 'op' && e.name === name)!;
+  assert.deepEqual(op('matmul').kernels, ['matmul']);
+  assert.deepEqual(op('exp').kernels, ['unary(exp)']);
+  assert.deepEqual(op('sum').kernels, ['reduce(sum)']);
+  // The kernels of a backward rule's ops are those ops' own: MmBackward runs matmuls.
+  const mmBackward = prof.events.find((e) => e.kind === 'backward' && e.op === 'matmul')!;
+  const inside = prof.events.filter((e) => e.parent === mmBackward.id).flatMap((e) => e.kernels);
+  assert.ok(inside.includes('matmul'), inside.join(' '));
+  assert.deepEqual(prof.keyAverages().find((r) => r.key === 'exp')!.kernels, ['unary(exp)']);
+  const trace = prof.toChromeTrace().traceEvents as { name: string; args?: { kernels?: string[] } }[];
+  assert.deepEqual(trace.find((e) => e.name === 'exp')!.args!.kernels, ['unary(exp)']);
+});
+
 test('keyAverages by op: matmul has a forward and a backward, FLOPs from the rules, self times add up', () => {
   const { x, w, b } = known();
   const prof = ad.profile(() => x.matmul(w).add(b).sum().backward());

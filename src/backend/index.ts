@@ -162,9 +162,41 @@ function withFallback(b: Backend): Kernels {
   return out as unknown as Kernels;
 }
 
+/**
+ * The profiler's kernel observer (src/debug/profiler.ts): told the name of each kernel as it is called, with the
+ * scalar function or reduction it was asked for (`unary(exp)`, `matmul`). Null keeps kernels() to one check.
+ */
+export type KernelObserver = (kernel: string) => void;
+let kernelObserver: KernelObserver | null = null;
+/** dispatch wrapped to report each call, made for the dispatch it wraps. */
+let observed: { of: Kernels; kernels: Kernels } | null = null;
+/** @internal installs (or, with null, removes) the profiler's kernel observer; returns the previous one. */
+export function _setKernelObserver(o: KernelObserver | null): KernelObserver | null {
+  const prev = kernelObserver;
+  kernelObserver = o;
+  observed = null;
+  return prev;
+}
+
+function observing(k: Kernels, o: KernelObserver): Kernels {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(k))
+    out[name] =
+      typeof f === 'function'
+        ? (...args: unknown[]) => {
+            o(typeof args[0] === 'string' ? `${name}(${args[0]})` : name);
+            return (f as (...a: unknown[]) => unknown)(...args);
+          }
+        : f;
+  return out as unknown as Kernels;
+}
+
 /** The kernels of the active backend, with reference fallbacks filled in. */
 export function kernels(): Kernels {
-  return dispatch;
+  if (kernelObserver === null) return dispatch;
+  if (observed === null || observed.of !== dispatch)
+    observed = { of: dispatch, kernels: observing(dispatch, kernelObserver) };
+  return observed.kernels;
 }
 
 // The public selection functions, with their declared parameters.

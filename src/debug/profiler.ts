@@ -8,7 +8,7 @@
  */
 import { _setNodeSpan } from '../autograd/engine.js';
 import { AccumulateGrad, type Node } from '../autograd/node.js';
-import { getBackend } from '../backend/index.js';
+import { _setKernelObserver, getBackend } from '../backend/index.js';
 import { _setWorkerSpan } from '../backend/wasm/pool.js';
 import { bool, checked, checkMethods, fn, int, oneOf, optional, str } from '../core/args.js';
 import { AdjointError, ValueError } from '../core/errors.js';
@@ -48,6 +48,8 @@ export interface ProfilerEvent {
   /** 'backward' for backward nodes and everything that runs inside one. */
   phase: 'forward' | 'backward';
   backend: string;
+  /** The backend kernels the event itself called, in first-call order (`matmul`, `unary(exp)`); [] for none. */
+  kernels: string[];
   /** Input shapes and dtypes (ops; with `shapes: true`). */
   inputShapes: number[][] | null;
   inputDtypes: string[] | null;
@@ -110,6 +112,8 @@ export interface KeyAverage {
   /** Bytes allocated by the row's own events (forward self, and its backward nodes). */
   bytes: number;
   backends: string[];
+  /** The kernels the row's forward calls ran (groupBy 'op' and 'shape'; [] for 'module'). */
+  kernels: string[];
 }
 
 export type GroupBy = 'op' | 'module' | 'shape';
@@ -230,6 +234,7 @@ class Recorder {
       parent: parent ? parent.id : -1,
       phase: this.backwardDepth > 0 || kind === 'backward' ? 'backward' : 'forward',
       backend: this.backend,
+      kernels: [],
       inputShapes: null,
       inputDtypes: null,
       flops: 0,
@@ -372,6 +377,11 @@ class Recorder {
     this.close(token);
   }
 
+  kernelCall(name: string): void {
+    const e = this.stack[this.stack.length - 1];
+    if (e && !e.kernels.includes(name)) e.kernels.push(name);
+  }
+
   workerShare(what: string, thread: number, start: number, end: number): void {
     const origin = performance.timeOrigin + this.t0;
     const parent = this.stack.length ? this.stack[this.stack.length - 1].id : -1;
@@ -419,6 +429,7 @@ function install(r: Recorder): void {
   _setStepSpan({ begin: (o) => r.optimizerBegin(o), end: (t) => r.optimizerEnd(t) });
   _setMemoryObserver((b, s) => r.memoryChange(b, s));
   _setWorkerSpan((k, t, a, b) => r.workerShare(k, t, a, b));
+  _setKernelObserver((k) => r.kernelCall(k));
 }
 
 function uninstall(): void {
@@ -429,6 +440,7 @@ function uninstall(): void {
   _setStepSpan(null);
   _setMemoryObserver(null);
   _setWorkerSpan(null);
+  _setKernelObserver(null);
 }
 
 function profileFn<T>(
@@ -533,6 +545,7 @@ function newRow(key: string): KeyAverage {
     missingFlops: 0,
     bytes: 0,
     backends: [],
+    kernels: [],
   };
 }
 
@@ -611,6 +624,7 @@ function keyAveragesOf(p: Profile, groupBy: GroupBy): KeyAverage[] {
         if (e.flops === null) r.missingFlops++;
         r.bytes += selfBytes(e, kids);
         addBackend(r, e.backend);
+        for (const k of e.kernels) if (!r.kernels.includes(k)) r.kernels.push(k);
       } else if (e.kind === 'backward') {
         const fwd = e.forwardId >= 0 ? byId[e.forwardId] : null;
         const r = row(fwd && groupBy === 'shape' ? shapeKey(fwd) : e.op);
@@ -747,6 +761,7 @@ function chromeTrace(p: Profile): { traceEvents: object[]; displayTimeUnit: 'ms'
   ];
   for (const e of p.events) {
     const args: Record<string, unknown> = { phase: e.phase, backend: e.backend, bytes: e.bytes };
+    if (e.kernels.length) args.kernels = e.kernels;
     if (e.inputShapes) args['input shapes'] = e.inputShapes;
     if (e.inputDtypes) args['input dtypes'] = e.inputDtypes;
     if (e.kind === 'op' || e.kind === 'backward') args.flops = e.flops;
