@@ -324,6 +324,23 @@ describe('fast kernels match the reference', () => {
         ref.fill(o2, v);
         assertSame(o1, o2, `fill ${dtype} ${v}`);
       }
+    // Into a strided output (a slice's adjoint scattering its piece): every dtype pair, a transposed and a strided
+    // destination, from a contiguous source; the whole output buffer compared, so nothing outside the view moves.
+    for (const from of dtypes)
+      for (const to of dtypes)
+        for (const shape of [
+          [5, 7],
+          [2, 3, 5],
+          [64, 9],
+        ])
+          for (const layout of ['transposed', 'strided'] as Layout[]) {
+            const x = makeView(from, shape, 'contig');
+            const o1 = makeView(to, shape, layout);
+            const o2 = { ...o1, buf: (o1.buf as TypedArray).slice() };
+            fast.copy(o1, x);
+            ref.copy(o2, x);
+            assertSame(o1, o2, `copy ${from}→${to} [${shape}] into a ${layout} output`);
+          }
     // Overlapping ranges of one buffer go to the reference's forward loop.
     const buf = new Float32Array(20).map((_, i) => i);
     const buf2 = buf.slice();

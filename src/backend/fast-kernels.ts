@@ -510,10 +510,15 @@ function copy(out: View, x: View): void {
   if (n === 0) return;
   if (
     (out.dtype === 'bool' && x.dtype !== 'bool') ||
-    (out.dtype === 'int64' && x.dtype !== 'int64' && x.dtype !== 'int32' && x.dtype !== 'bool') ||
-    !isContiguous(out)
+    (out.dtype === 'int64' && x.dtype !== 'int64' && x.dtype !== 'int32' && x.dtype !== 'bool')
   ) {
     ref.copy(out, x);
+    return;
+  }
+  if (!isContiguous(out)) {
+    // A scatter into a strided region (a slice's adjoint placing its piece): contiguous source, other buffer.
+    if (isContiguous(x) && (out.buf as Arr).buffer !== (x.buf as Arr).buffer) stridedStore(out, x.buf as Arr, x.offset);
+    else ref.copy(out, x);
     return;
   }
   const o = out.buf as Arr;
@@ -602,6 +607,33 @@ function stridedCopy(o: Arr, ob: number, a: Arr, x: View): void {
     else for (let j = 0, q = p; j < len; j++, q += step) o[k + j] = a[q];
     k += block;
     for (let d = g - inner - 1; d >= 0; d--) {
+      p += mStride[d];
+      if (++digit[d] < mShape[d]) break;
+      p -= mStride[d] * mShape[d];
+      digit[d] = 0;
+    }
+  }
+}
+
+/**
+ * out's i-th element in row-major order = a[ab + i], for a strided out on another buffer: stridedCopy's mirror (merged
+ * dims, an odometer over the outer ones, each innermost run stored in a tight loop).
+ */
+function stridedStore(out: View, a: Arr, ab: number): void {
+  const o = out.buf as Arr;
+  const g = mergeDims(out.shape, out.strides);
+  const len = mShape[g - 1];
+  const step = mStride[g - 1];
+  let runs = 1;
+  for (let d = 0; d < g - 1; d++) runs *= mShape[d];
+  const digit = new Array<number>(g).fill(0);
+  let p = out.offset;
+  let k = ab;
+  for (let r = 0; r < runs; r++) {
+    if (step === 1) for (let j = 0; j < len; j++) o[p + j] = a[k + j];
+    else for (let j = 0, q = p; j < len; j++, q += step) o[q] = a[k + j];
+    k += len;
+    for (let d = g - 2; d >= 0; d--) {
       p += mStride[d];
       if (++digit[d] < mShape[d]) break;
       p -= mStride[d] * mShape[d];
