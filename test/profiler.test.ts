@@ -267,6 +267,10 @@ test('the Chrome trace: complete events, fwdbwd flows, counters, metadata; writt
   const file = join(mkdtempSync(join(tmpdir(), 'adjoint-trace-')), 'step.json');
   prof.exportChromeTrace(file);
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), trace);
+  assert.throws(
+    () => prof.exportChromeTrace(join(file, 'no-such-dir', 'step.json')),
+    (e: Error) => e instanceof ad.AdjointError && /exportChromeTrace: could not write/.test(e.message),
+  );
 });
 
 test('forward pre-hooks and forward hooks: replace arguments and outputs, removable, in registration order', () => {

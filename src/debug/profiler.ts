@@ -1,10 +1,12 @@
 /**
  * @file The profiler (torch.profiler's shape): `profile(fn)` records one event per op call (name, input shapes and
  * dtypes, backend, FLOPs from the op's `flops` rule, bytes allocated), one per backward node linked to the forward op
- * that recorded it, one per module forward and per `profiler.record` label, and a live-bytes counter; `keyAverages`
+ * that recorded it, one per module forward, optimizer step and `profiler.record` label, the kernels each event
+ * called, each wasm worker's share of a threaded kernel, and a live-bytes counter by category; `keyAverages`
  * groups them by op, module or shape, `table` prints them, `exportChromeTrace` writes a trace Perfetto and
- * chrome://tracing open. Built on spans the op dispatcher, the backward engine, nn.Module and the storage allocator
- * offer (each one branch while no profiler is active), so every op on every backend is profiled with no per-op code.
+ * chrome://tracing open. Built on spans the op dispatcher, the backward engine, nn.Module, Optimizer.step, the kernel
+ * table, the wasm worker pool and the storage allocator offer (each one branch while no profiler is active), so every
+ * op on every backend is profiled with no per-op code.
  */
 import { _setNodeSpan } from '../autograd/engine.js';
 import { AccumulateGrad, type Node } from '../autograd/node.js';
@@ -164,7 +166,14 @@ export class Profile {
       throw new AdjointError(
         'exportChromeTrace: writing a file needs Node.js; in a browser use profile.toChromeTrace() and save the JSON yourself',
       );
-    fs.writeFileSync(path, JSON.stringify(this.toChromeTrace()));
+    try {
+      fs.writeFileSync(path, JSON.stringify(this.toChromeTrace()));
+    } catch (e) {
+      throw new AdjointError(
+        `exportChromeTrace: could not write ${JSON.stringify(path)} (${(e as Error).message}); pass a path in a ` +
+          'directory that exists and is writable',
+      );
+    }
   }
 }
 
