@@ -58,6 +58,7 @@ const SIMD = {
   'f32x4.div': 0xe7,
   'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,
+  'f32x4.pmin': 0xea,
   'f32x4.pmax': 0xeb,
   'f64x2.abs': 0xec,
   'f64x2.neg': 0xed,
@@ -89,6 +90,10 @@ const SIMD = {
   'i16x8.extend_low_i8x16_u': 0x89,
   'i32x4.extend_low_i16x8_u': 0xa9,
   'f32x4.convert_i32x4_u': 0xfb,
+  'f32x4.nearest': 0x6a,
+  'i32x4.shl': 0xab,
+  'i32x4.shr_s': 0xac,
+  'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.relaxed_madd': 0x105,
   'f64x2.relaxed_madd': 0x107,
 } as const;
@@ -437,4 +442,50 @@ export class ModuleBuilder {
     section(10, code);
     return new Uint8Array(out);
   }
+}
+
+/** A module's exports, by name. */
+export type Exports = Record<string, (...args: number[]) => void>;
+
+/**
+ * A module of single-threaded kernels over a private memory, built at first use: `staging(bytes)` builds it if need
+ * be, grows its memory to at least `bytes` and returns that memory's buffer (null where the engine refuses the module,
+ * e.g. without SIMD, or the memory cannot grow: callers then fall back to JS); `fns` are its exports once staged.
+ */
+export function privateModule(define: (mod: ModuleBuilder) => void): {
+  staging(bytes: number): ArrayBuffer | null;
+  readonly fns: Exports;
+} {
+  let built: { memory: WebAssembly.Memory; fns: Exports } | null | undefined;
+  return {
+    staging(bytes) {
+      if (built === undefined) {
+        try {
+          const mod = new ModuleBuilder(false);
+          define(mod);
+          const memory = new WebAssembly.Memory({ initial: 16, maximum: 32768 });
+          const inst = new WebAssembly.Instance(new WebAssembly.Module(mod.encode() as BufferSource), {
+            env: { memory },
+          });
+          built = { memory, fns: inst.exports as Exports };
+        } catch {
+          built = null;
+        }
+      }
+      if (!built) return null;
+      const have = built.memory.buffer.byteLength;
+      if (bytes > have) {
+        try {
+          built.memory.grow(Math.ceil((bytes - have) / 65536));
+        } catch {
+          return null;
+        }
+      }
+      return built.memory.buffer;
+    },
+    get fns() {
+      if (!built) throw new Error('asm: privateModule.fns read before a successful staging()');
+      return built.fns;
+    },
+  };
 }

@@ -11,7 +11,7 @@
 import { isContiguous as isDense, numel } from '../../core/shape.js';
 import type { View } from '../backend.js';
 import { isConstant } from '../js/index.js';
-import { type Code, type Local, ModuleBuilder } from './asm.js';
+import { type Code, type Local, type ModuleBuilder, privateModule } from './asm.js';
 
 const OPS = ['add', 'sub', 'mul', 'div'] as const;
 const UNARY_OPS = ['relu', 'neg', 'abs'] as const;
@@ -35,11 +35,7 @@ function loopBounds(c: Code, n: Local, size: number): { i: Local; vend: Local; e
   return { i, vend, end };
 }
 
-function build(): {
-  memory: WebAssembly.Memory;
-  fns: Record<string, (...args: number[]) => void>;
-} {
-  const mod = new ModuleBuilder(false);
+function build(mod: ModuleBuilder): void {
   for (const t of ['f32', 'f64'] as F[])
     for (const op of OPS)
       for (const kind of ['vv', 'vs', 'sv'] as Kind[]) {
@@ -408,16 +404,9 @@ function build(): {
       ),
     );
   });
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: 32768 });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(mod.encode() as BufferSource), { env: { memory } });
-  return {
-    memory,
-    fns: inst.exports as Record<string, (...args: number[]) => void>,
-  };
 }
 
-type Wasm = ReturnType<typeof build>;
-let wasm: Wasm | null | undefined;
+const kernels = privateModule(build);
 
 /** Contiguous and n elements long (every input is viewed at out's shape, so this is out's size). */
 function isContiguous(v: View, n: number): boolean {
@@ -458,12 +447,7 @@ export function simdBinary(name: string, out: View, x: View, y: View, n: number)
   new Arr(heap, bAt, ys ? 1 : n).set(src(y, ys));
   // The result overwrites the contiguous operand's staging area.
   const oAt = xs ? bAt : aAt;
-  (wasm as Wasm).fns[`${name}_${xs ? 'sv' : ys ? 'vs' : 'vv'}_${dtype === 'float32' ? 'f32' : 'f64'}`](
-    aAt,
-    bAt,
-    oAt,
-    n,
-  );
+  kernels.fns[`${name}_${xs ? 'sv' : ys ? 'vs' : 'vv'}_${dtype === 'float32' ? 'f32' : 'f64'}`](aAt, bAt, oAt, n);
   (out.buf as Float32Array | Float64Array).set(new Arr(heap, oAt, n), out.offset);
   return true;
 }
@@ -482,7 +466,7 @@ export function simdAddScaled(out: View, x: View, y: View, alpha: number, n: num
   const Arr = dtype === 'float32' ? Float32Array : Float64Array;
   new Arr(heap, aAt, n).set((x.buf as Float32Array | Float64Array).subarray(x.offset, x.offset + n));
   new Arr(heap, bAt, n).set((y.buf as Float32Array | Float64Array).subarray(y.offset, y.offset + n));
-  (wasm as Wasm).fns[`addScaled_${dtype === 'float32' ? 'f32' : 'f64'}`](aAt, bAt, aAt, n, alpha);
+  kernels.fns[`addScaled_${dtype === 'float32' ? 'f32' : 'f64'}`](aAt, bAt, aAt, n, alpha);
   (out.buf as Float32Array | Float64Array).set(new Arr(heap, aAt, n), out.offset);
   return true;
 }
@@ -499,7 +483,7 @@ function compareScalar(name: string, out: View, x: View, y: View, n: number): bo
   if (!heap) return false;
   new Float32Array(heap, aAt, n).set((x.buf as Float32Array).subarray(x.offset, x.offset + n));
   new Float32Array(heap, bAt, 1)[0] = (y.buf as Float32Array)[y.offset];
-  (wasm as Wasm).fns[`${name}_vs_f32`](aAt, bAt, oAt, n);
+  kernels.fns[`${name}_vs_f32`](aAt, bAt, oAt, n);
   (out.buf as Uint8Array).set(new Uint8Array(heap, oAt, n), out.offset);
   return true;
 }
@@ -513,7 +497,7 @@ function mulMask(out: View, a: View, mask: View, n: number): boolean {
   if (!heap) return false;
   new Float32Array(heap, aAt, n).set((a.buf as Float32Array).subarray(a.offset, a.offset + n));
   new Uint8Array(heap, mAt, n).set((mask.buf as Uint8Array).subarray(mask.offset, mask.offset + n));
-  (wasm as Wasm).fns.mulMask_f32(aAt, mAt, aAt, n);
+  kernels.fns.mulMask_f32(aAt, mAt, aAt, n);
   (out.buf as Float32Array).set(new Float32Array(heap, aAt, n), out.offset);
   return true;
 }
@@ -540,7 +524,7 @@ function rowBroadcast(name: string, out: View, x: View, y: View, n: number, m: n
   const Arr = out.dtype === 'float32' ? Float32Array : Float64Array;
   new Arr(heap, aAt, n).set((x.buf as Float32Array | Float64Array).subarray(x.offset, x.offset + n));
   new Arr(heap, bAt, m).set((y.buf as Float32Array | Float64Array).subarray(y.offset, y.offset + m));
-  const fn = (wasm as Wasm).fns[`${name}_vv_${out.dtype === 'float32' ? 'f32' : 'f64'}`];
+  const fn = kernels.fns[`${name}_vv_${out.dtype === 'float32' ? 'f32' : 'f64'}`];
   for (let r = 0; r < n; r += m) fn(aAt + r * size, bAt, aAt + r * size, m);
   (out.buf as Float32Array | Float64Array).set(new Arr(heap, aAt, n), out.offset);
   return true;
@@ -556,7 +540,7 @@ export function simdUnary(name: string, out: View, x: View, n: number): boolean 
   if (!heap) return false;
   const Arr = dtype === 'float32' ? Float32Array : Float64Array;
   new Arr(heap, 64, n).set((x.buf as Float32Array | Float64Array).subarray(x.offset, x.offset + n));
-  (wasm as Wasm).fns[`${name}_${dtype === 'float32' ? 'f32' : 'f64'}`](64, 0, 64, n);
+  kernels.fns[`${name}_${dtype === 'float32' ? 'f32' : 'f64'}`](64, 0, 64, n);
   (out.buf as Float32Array | Float64Array).set(new Arr(heap, 64, n), out.offset);
   return true;
 }
@@ -588,7 +572,7 @@ export function simdAddRuns(
   const Arr = f32 ? Float32Array : Float64Array;
   new Arr(heap, dAt, dstLen).set(dst.subarray(dstAt, dstAt + dstLen));
   new Arr(heap, sAt, srcLen).set(src.subarray(srcAt, srcAt + srcLen));
-  const add = (wasm as Wasm).fns[f32 ? 'add_vv_f32' : 'add_vv_f64'];
+  const add = kernels.fns[f32 ? 'add_vv_f32' : 'add_vv_f64'];
   for (let r = 0; r < 3 * nRuns; r += 3) {
     const d = dAt + runs[r] * size;
     add(d, sAt + runs[r + 1] * size, d, runs[r + 2]);
@@ -617,7 +601,7 @@ export function simdMaxPool2x2(out: View, indices: View, x: View): boolean {
   const heap = staging(iAt + 4 * no + 16);
   if (!heap) return false;
   new Float32Array(heap, xAt, nx).set((x.buf as Float32Array).subarray(x.offset, x.offset + nx));
-  (wasm as Wasm).fns.maxPool2x2_f32(xAt, oAt, iAt, N * C, H, W, OH, OW);
+  kernels.fns.maxPool2x2_f32(xAt, oAt, iAt, N * C, H, W, OH, OW);
   (out.buf as Float32Array).set(new Float32Array(heap, oAt, no), out.offset);
   (indices.buf as Int32Array).set(new Int32Array(heap, iAt, no), indices.offset);
   return true;
@@ -641,28 +625,12 @@ export function simdMaxPool2x2Backward(out: View, g: View, indices: View): boole
   new Float32Array(heap, xAt, nx).fill(0);
   new Float32Array(heap, gAt, no).set((g.buf as Float32Array).subarray(g.offset, g.offset + no));
   new Int32Array(heap, iAt, no).set((indices.buf as Int32Array).subarray(indices.offset, indices.offset + no));
-  (wasm as Wasm).fns.maxPool2x2Backward_f32(xAt, gAt, iAt, N * C, H, W, OH, OW);
+  kernels.fns.maxPool2x2Backward_f32(xAt, gAt, iAt, N * C, H, W, OH, OW);
   (out.buf as Float32Array).set(new Float32Array(heap, xAt, nx), out.offset);
   return true;
 }
 
 /** The staging memory, at least `bytes` long (built on first use); null where it cannot be had. */
 function staging(bytes: number): ArrayBuffer | null {
-  if (wasm === undefined) {
-    try {
-      wasm = build();
-    } catch {
-      wasm = null;
-    }
-  }
-  if (!wasm) return null;
-  const have = wasm.memory.buffer.byteLength;
-  if (bytes > have) {
-    try {
-      wasm.memory.grow(Math.ceil((bytes - have) / 65536));
-    } catch {
-      return null;
-    }
-  }
-  return wasm.memory.buffer;
+  return kernels.staging(bytes);
 }
