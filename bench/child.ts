@@ -1,7 +1,8 @@
 /**
  * @file One system at one thread count, for bench/compare.ts, which starts this file as a child process per column:
- * `node --import tsx bench/child.ts --system adjoint-wasm --threads 2 [--quick] [--only gemm,chain]`. Prints one
- * line, `RESULT {json}` (a RunRecord), last on stdout; libraries' own chatter may come before it.
+ * `node --import tsx bench/child.ts --system adjoint-wasm --threads 2 [--quick] [--only gemm,chain] [--scoped]`
+ * (--scoped: the memory section's steps run through ad.trainStep). Prints one line, `RESULT {json}` (a RunRecord),
+ * last on stdout; libraries' own chatter may come before it.
  */
 import { errMessage, type Options, RESULT_PREFIX, type RunRecord, SECTIONS, type Section } from './lib/measure.js';
 import { runSystem, type System } from './lib/system.js';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const opts: Options = {
     quick: argv.includes('--quick'),
     sections: new Set((only ? only.split(',') : SECTIONS) as Section[]),
+    scoped: argv.includes('--scoped'),
   };
   let record: RunRecord;
   try {

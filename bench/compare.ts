@@ -10,7 +10,8 @@
  * alternately; backward ÷ forward is (step − forward) ÷ forward, so the backward includes zeroGrad and the SGD update.
  * On the blas and wasm backends (js, the reference, takes seconds a step: `npm run bench:models -- --backend js`).
  * `memory`: 200 MLP steps, adjoint's fast backends and PyTorch each in a fresh process at the first thread count,
- * RSS after setup (model, data, one step) and the peak after (getrusage's maxRSS).
+ * RSS after setup (model, data, one step) and the peak after (getrusage's maxRSS); adjoint twice per backend, with
+ * plain steps and with each step in ad.trainStep's scope (its own process: maxRSS only ever rises).
  *
  * Options: --quick (sizes to 512, shorter budgets), --only gemm,linear,mlp,chain,conv,models,memory, --systems a,b
  * (substrings of the column names: adjoint-wasm, tfjs, jax-jit, torch, …), --threads 1,2, --no-torch. Raw results go
@@ -30,6 +31,7 @@ import {
   GEMM_SIZES_QUICK,
   gemmId,
   MEMORY_ID,
+  MEMORY_SCOPED_ID,
   type MemoryResult,
   MODEL_MEMORY_STEPS,
   MODEL_NAMES,
@@ -110,7 +112,7 @@ const plan: Plan[] = [
   ].map((p) => ({ ...p, sections: sections.filter((s) => !ADJOINT_ONLY.includes(s)) })),
 ].map((p) => ({ ...p, threads: p.threads.filter((t) => threadCounts.includes(t)) }));
 const wanted = (name: string) => !args.systems || args.systems.some((s) => name.includes(s));
-/** The memory section's adjoint processes: the fast backends (the js reference would take minutes). */
+/** The memory section's adjoint backends, two processes each (plain, scoped): the js reference would take minutes. */
 const memoryPlan = sections.includes('memory') ? ad.backendNames().filter((b) => b !== 'js') : [];
 const memoryThreads = threadCounts[0];
 
@@ -153,10 +155,12 @@ const RELAXED_FLAG =
     ? ['--experimental-wasm-relaxed-simd']
     : [];
 
-function runChild(system: string, threads: number, only: readonly Section[]): Promise<RunRecord> {
+/** One system in a child process (bench/child.ts); `scoped`: the memory section's steps run through ad.trainStep. */
+function runChild(system: string, threads: number, only: readonly Section[], scoped = false): Promise<RunRecord> {
   const argv = [...RELAXED_FLAG, '--import', 'tsx', path.join(ROOT, 'bench', 'child.ts')];
   argv.push('--system', system, '--threads', String(threads), '--only', only.join(','));
   if (quick) argv.push('--quick');
+  if (scoped) argv.push('--scoped');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -209,8 +213,15 @@ function runTorch(ts: readonly number[], only: readonly Section[]): RunRecord[] 
 }
 
 const records: RunRecord[] = [];
-/** The memory section's records, apart: the same system and thread count as a column of the tables. */
-const memRecords: RunRecord[] = [];
+/**
+ * The memory section's runs, apart from the tables' columns, one process each: its record and the case id it ran
+ * (MEMORY_SCOPED_ID for adjoint's scoped variant), so a run that failed still says which variant it was.
+ */
+interface MemoryRun {
+  rec: RunRecord;
+  id: typeof MEMORY_ID | typeof MEMORY_SCOPED_ID;
+}
+const memRuns: MemoryRun[] = [];
 const plural = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
 const torchSections = sections.filter((s) => s !== 'memory');
 for (const p of plan)
@@ -230,17 +241,21 @@ if (wanted('torch') && torchSections.length > 0) {
   records.push(...runTorch(threadCounts, torchSections));
   print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
-for (const b of memoryPlan) {
-  if (!wanted(`adjoint-${b}`)) continue;
-  process.stdout.write(`  memory of ${MODEL_MEMORY_STEPS} MLP steps, adjoint-${b} at ${plural(memoryThreads)}… `);
-  const t0 = performance.now();
-  memRecords.push(await runChild(`adjoint-${b}`, memoryThreads, ['memory']));
-  print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}
+for (const b of memoryPlan)
+  for (const scoped of [false, true]) {
+    if (!wanted(`adjoint-${b}`)) continue;
+    process.stdout.write(
+      `  memory of ${MODEL_MEMORY_STEPS} MLP steps, adjoint-${b}${scoped ? ' scoped' : ''} at ${plural(memoryThreads)}… `,
+    );
+    const t0 = performance.now();
+    const rec = await runChild(`adjoint-${b}`, memoryThreads, ['memory'], scoped);
+    memRuns.push({ rec, id: scoped ? MEMORY_SCOPED_ID : MEMORY_ID });
+    print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
 if (memoryPlan.length > 0 && wanted('torch')) {
   process.stdout.write(`  memory of ${MODEL_MEMORY_STEPS} MLP steps, torch at ${plural(memoryThreads)}… `);
   const t0 = performance.now();
-  memRecords.push(...runTorch([memoryThreads], ['memory']));
+  for (const rec of runTorch([memoryThreads], ['memory'])) memRuns.push({ rec, id: MEMORY_ID });
   print(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -422,18 +437,18 @@ function modelsTable(threads: number, markdown: boolean): string[][] {
 }
 
 const mib = (v: number) => v.toFixed(1);
-/** The memory section: one row per process, and adjoint's growth ÷ PyTorch's. */
+/** The memory section: one row per process (adjoint's scoped variant as its own row), and growth ÷ PyTorch's. */
 function memoryTable(markdown: boolean): string[][] {
-  const torch = memRecords.find((r) => r.system === 'torch');
+  const torch = memRuns.find((m) => m.rec.system === 'torch')?.rec;
   const torchCell = torch && cellOf(torch, MEMORY_ID);
   const torchGrowth = torchCell && 'growthMiB' in torchCell ? torchCell.growthMiB : null;
   const head = [`${MODEL_MEMORY_STEPS} MLP steps`, 'RSS after setup MiB', 'peak RSS MiB', 'peak − setup MiB'];
   head.push('÷ PyTorch’s');
   return [
     head,
-    ...memRecords.map((rec) => {
-      const r = cellOf(rec, MEMORY_ID);
-      const name = `${label(rec.system)} ${rec.threads}T`;
+    ...memRuns.map(({ rec, id }) => {
+      const r = cellOf(rec, id);
+      const name = `${label(rec.system)} ${rec.threads}T${id === MEMORY_SCOPED_ID ? ', scoped' : ''}`;
       if (!('growthMiB' in r)) {
         const why = 'err' in r ? (markdown ? 'err' : errMark(rec, r.err)) : '—';
         return [name, why, why, why, '—'];
@@ -469,6 +484,7 @@ for (const s of sections) {
       `Memory: ${MODEL_MEMORY_STEPS} MLP training steps, each system in a fresh process at ${plural(memoryThreads)}`,
     );
     print('  setup = imports, model, data and one step; peak = getrusage maxRSS after the steps');
+    print('  scoped: each step is ad.trainStep(opt, () => loss), its buffers released to the pool as it ends');
     table(memoryTable(false)).forEach((l) => print(l));
     notes.forEach((n, i) => print(`  [${i + 1}] ${n}`));
     continue;
@@ -499,7 +515,7 @@ for (const s of sections) {
 print();
 print('Notes');
 const seen = new Set<string>();
-for (const r of [...records, ...memRecords]) {
+for (const r of [...records, ...memRuns.map((m) => m.rec)]) {
   const why = (r as { error?: string }).error;
   const lines = [
     `${label(r.system)} ${r.threads}T: ${r.version}${r.variant ? `, ${r.variant}` : ''}${why ? ` — ${why}` : ''}`,
@@ -528,7 +544,7 @@ writeFileSync(
       quick,
       sections,
       runs: records,
-      memory: memRecords,
+      memory: memRuns.map(({ rec, id }) => ({ case: id, ...rec })),
     },
     null,
     1,
@@ -592,11 +608,11 @@ if (sections.includes('models'))
     print();
     mdTable(modelsTable(t, true)).forEach((l) => print(l));
   }
-if (memRecords.length > 0) {
+if (memRuns.length > 0) {
   print();
   print(
     `Memory of ${MODEL_MEMORY_STEPS} MLP steps, each in a fresh process at ${plural(memoryThreads)} ` +
-      '(setup = imports, model, data, one step; peak = maxRSS after the steps):',
+      '(setup = imports, model, data, one step; peak = maxRSS after the steps; scoped = each step in ad.trainStep):',
   );
   print();
   mdTable(memoryTable(true)).forEach((l) => print(l));

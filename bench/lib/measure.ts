@@ -11,8 +11,9 @@ export type Bench = () => unknown;
 export type Result = { ms: number; best: number; reps: number } | MemoryResult | { err: string } | { skip: string };
 
 /**
- * Resident memory of MODEL_MEMORY_STEPS MLP training steps, in MiB: after setup (imports, model, data and one step,
- * so libraries are loaded), the process's peak after the steps (getrusage's maxRSS), and peak − setup.
+ * Resident memory of MODEL_MEMORY_STEPS MLP training steps, in MiB: after setup (imports, model, data and one step of
+ * the same kind as the measured ones, so libraries are loaded), the process's peak after the steps (getrusage's
+ * maxRSS), and peak − setup.
  */
 export interface MemoryResult {
   setupMiB: number;
@@ -35,6 +36,11 @@ export interface RunRecord {
 export interface Options {
   quick: boolean;
   sections: Set<Section>;
+  /**
+   * The `memory` section runs its steps through ad.trainStep (MEMORY_SCOPED_ID) instead of plainly (MEMORY_ID):
+   * `bench/child.ts --scoped`. One variant per process, because maxRSS is the process's high-water mark.
+   */
+  scoped?: boolean;
 }
 
 export const SECTIONS = ['gemm', 'linear', 'mlp', 'chain', 'conv', 'models', 'memory'] as const;
@@ -62,6 +68,8 @@ export const modelId = (model: string, part: 'step' | 'fwd') => `models.${model}
 export const MODEL_NAMES = ['mlp', 'cnn', 'transformer', 'lstm'] as const;
 /** The case id and the step count of the memory section: MLP training steps in one fresh process. */
 export const MEMORY_ID = 'memory.mlp';
+/** The same steps, each in ad.trainStep's scope so its buffers go back to the pool: adjoint only, its own process. */
+export const MEMORY_SCOPED_ID = 'memory.mlp.scoped';
 export const MODEL_MEMORY_STEPS = 200;
 
 /**

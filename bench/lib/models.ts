@@ -6,6 +6,7 @@
  * Each model gives two timed calls: `step`, one full training step (zeroGrad, forward, loss, backward, SGD step with
  * lr 0.01), and `forward`, the same forward and loss with the graph recorded as in training, but no backward.
  * Backward is reported as step − forward, so it includes zeroGrad and the SGD update (small beside the backward).
+ * A third call, `scopedStep`, is the same step through ad.trainStep, for the `memory` section's scoped variant.
  */
 import * as ad from '../../src/index.js';
 import { MODEL_NAMES } from './measure.js';
@@ -30,10 +31,15 @@ export const MODEL_TITLES: Record<ModelName, string> = {
   lstm: 'LSTM in 64, hidden 256, seq 50, b32 (seq-first), loss = output mean, SGD',
 };
 
-/** The timed calls of one model: both are synchronous on adjoint (kernels finish before an op returns). */
+/** The timed calls of one model: all synchronous on adjoint (kernels finish before an op returns). */
 export interface ModelCase {
   step: () => void;
   forward: () => void;
+  /**
+   * `step` inside ad.trainStep's scope: the same zeroGrad, forward, loss, backward and SGD update on the same model
+   * and data, with the step's intermediates released to the pool when it ends; returns the loss.
+   */
+  scopedStep: () => number;
 }
 
 /** A model, its inputs and its loss; `loss()` runs the forward. */
@@ -48,6 +54,7 @@ function trainable(model: ad.nn.Module, loss: () => ad.Tensor): ModelCase {
     forward: () => {
       loss();
     },
+    scopedStep: () => ad.trainStep(opt, loss),
   };
 }
 

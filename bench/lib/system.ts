@@ -11,6 +11,7 @@ import {
   type GemmDType,
   gemmId,
   MEMORY_ID,
+  MEMORY_SCOPED_ID,
   type MemoryResult,
   MODEL_MEMORY_STEPS,
   MODEL_NAMES,
@@ -49,8 +50,11 @@ export interface System {
   convFwdBwd?(): Prepared;
   /** One of the `models` section's models (MODEL_NAMES): its training step and its forward alone, both synchronous. */
   model?(name: string): { step: () => void; forward: () => void };
-  /** The `memory` section: RSS of `steps` MLP steps, measured in this process (compare.ts starts a fresh one). */
-  mlpMemory?(steps: number): MemoryResult;
+  /**
+   * The `memory` section: RSS of `steps` MLP steps, measured in this process (compare.ts starts a fresh one per
+   * variant); with `scoped`, each step runs through ad.trainStep.
+   */
+  mlpMemory?(steps: number, scoped: boolean): MemoryResult;
 }
 
 /** A GEMM whose predicted time (the last size's × 8) passes this is skipped: it would not change the picture. */
@@ -145,13 +149,16 @@ export async function runSystem(name: string, threads: number, sys: System, opts
         results[step] = results[fwd] = { err: errMessage(e) };
       }
     }
-  if (has('memory'))
+  if (has('memory')) {
+    const scoped = opts.scoped === true;
+    const id = scoped ? MEMORY_SCOPED_ID : MEMORY_ID;
     try {
-      results[MEMORY_ID] = sys.mlpMemory
-        ? sys.mlpMemory(MODEL_MEMORY_STEPS)
+      results[id] = sys.mlpMemory
+        ? sys.mlpMemory(MODEL_MEMORY_STEPS, scoped)
         : { skip: sys.skipReason ?? 'not available' };
     } catch (e) {
-      results[MEMORY_ID] = { err: errMessage(e) };
+      results[id] = { err: errMessage(e) };
     }
+  }
   return { system: name, threads, version: sys.version, variant: sys.variant, notes: sys.notes, results };
 }

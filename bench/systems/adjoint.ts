@@ -94,8 +94,10 @@ export function adjointSystem(backend: string, threads: number): System {
     };
   };
   sys.model = (name) => buildModel(name as ModelName);
-  sys.mlpMemory = (steps) => {
-    const { step } = buildModel('mlp');
+  sys.mlpMemory = (steps, scoped) => {
+    // One model, data and seed for both variants; the scoped one differs only in running each step in a scope.
+    const c = buildModel('mlp');
+    const step = scoped ? c.scopedStep : c.step;
     step(); // loads the backend's library and compiles its kernels: part of setup, as importing torch is
     const setup = process.memoryUsage().rss / 2 ** 20;
     for (let i = 0; i < steps; i++) step();
