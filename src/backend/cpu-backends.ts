@@ -4,7 +4,7 @@
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
  * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts) and the pooling kernels
  * (pool-kernels.ts), with wasm SIMD under the large elementwise cases it rounds exactly as the reference does
- * (wasm/elementwise.ts) and under the float32 LSTM cell (wasm/rnn-cell.ts, within a few ulp of the reference); gather, scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels, not yet
+ * (wasm/elementwise.ts) and under the float32 LSTM cell and last-dim softmax (wasm/activations.ts, within a few ulp of the reference); gather, scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels, not yet
  * specialised (the gathers walk per-element offsets), taken from the spread of the reference kernels below, so they
  * run without the missing-kernel warning. The blas backend exists as soon as the OpenBLAS file is found, but the library
  * (and with it OpenBLAS's threads) is mapped only at its first GEMM, or when it is selected by name.
@@ -18,12 +18,13 @@ import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
 import { poolKernels } from './pool-kernels.js';
 import { onNumThreads } from './threads.js';
+import { simdLstmCell, simdLstmCellBackward, simdSoftmax } from './wasm/activations.js';
 import { simdAddScaled, simdBinary, simdUnary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
-import { simdLstmCell, simdLstmCellBackward } from './wasm/rnn-cell.js';
 
 const fastBinary = fastKernels.binary as NonNullable<typeof fastKernels.binary>;
 const fastUnary = fastKernels.unary as NonNullable<typeof fastKernels.unary>;
+const fastSoftmax = fastKernels.softmax as NonNullable<typeof fastKernels.softmax>;
 const ref = jsBackend.kernels as Kernels;
 const refAddScaled = ref.addScaled;
 
@@ -48,6 +49,9 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       unary(op, fn, out, x, params) {
         x = readable(x);
         if (!simdUnary(op, out, x, numel(out.shape))) fastUnary(op, fn, out, x, params);
+      },
+      softmax(op, out, x, dim) {
+        if (op !== 'softmax' || dim !== x.shape.length - 1 || !simdSoftmax(out, x)) fastSoftmax(op, out, x, dim);
       },
       lstmCell(out, gates, c) {
         if (!simdLstmCell(out, gates, c)) ref.lstmCell(out, gates, c);

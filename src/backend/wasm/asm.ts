@@ -93,6 +93,7 @@ const SIMD = {
   'f32x4.nearest': 0x6a,
   'i32x4.shl': 0xab,
   'i32x4.shr_s': 0xac,
+  'f64x2.promote_low_f32x4': 0x5f,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.relaxed_madd': 0x105,
   'f64x2.relaxed_madd': 0x107,
@@ -225,6 +226,13 @@ export class Code {
     this.bytes.push(0x44);
     const b = new Uint8Array(new Float64Array([v]).buffer);
     this.bytes.push(...b);
+    return this;
+  }
+
+  /** An extract_lane instruction with its lane index. */
+  extract(name: 'f32x4.extract_lane' | 'f64x2.extract_lane', lane: number): this {
+    this.simd(name);
+    this.bytes.push(lane);
     return this;
   }
 

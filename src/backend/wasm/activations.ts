@@ -1,113 +1,17 @@
 /**
- * @file WebAssembly SIMD for the fused LSTM cell's two kernels (lstmCell, lstmCellBackward) in float32: four lanes
- * at a time, with vectorised exp, sigmoid and tanh in place of V8's scalar Math.exp / Math.tanh (15–25 ns each here,
- * five per element, twice per step: what kept nn.LSTM's step 4.7× PyTorch's). Each transcendental is within 2 ulp
- * of the reference's correctly rounded float32 value (1 ulp for exp and tanh, 2 for sigmoid; measured on 2·10⁶
- * samples over ±85 and checked by test/simd-rnn-cell.test.ts), and the products and sums around them round as the
- * reference kernels round them, so a fast backend's cell is within a few float32 ulp of the js reference's — not
- * bit-identical, as PyTorch's vectorised cell is not to its scalar one. Only float32 with H a multiple of 4 and
- * every operand contiguous takes this path (rows then fill whole vectors); the rest runs the reference kernels.
+ * @file WebAssembly SIMD for the float32 kernels bound by exp: the fused LSTM cell and its VJP (lstmCell,
+ * lstmCellBackward: five transcendentals per element, twice per step, what kept nn.LSTM's step 4.7× PyTorch's) and
+ * softmax along the last dim (attention's scores). The exp, sigmoid and tanh are simd-math.ts's, within 1–2 ulp of
+ * the reference's correctly rounded values, and the products and sums around them round as the reference kernels
+ * round them (softmax's line sums are accumulated in float64, as the reference's are), so results are within a few
+ * float32 ulp of the js reference's — not bit-identical, as PyTorch's vectorised kernels are not to its scalar
+ * ones. Only float32 with every operand contiguous and the vector dim (H; softmax's line) a multiple of 4 takes
+ * this path, so rows fill whole vectors; the rest runs the other kernels.
  */
 import { isContiguous } from '../../core/shape.js';
 import type { View } from '../backend.js';
 import { type Code, type Local, type ModuleBuilder, privateModule } from './asm.js';
-
-/** Constants hoisted into locals at a kernel's entry, so the loop reads registers rather than rebuilding v128.consts. */
-const consts = new WeakMap<Code, Map<number, Local>>();
-
-/** Pushes four float32 lanes equal to v (rounded to float32): the hoisted local where `hoist` made one. */
-function splat(c: Code, v: number): Code {
-  const l = consts.get(c)?.get(Math.fround(v));
-  if (l !== undefined) return c.get(l);
-  const bits = new Int32Array(new Float32Array([v]).buffer)[0];
-  return c.i32x4([bits, bits, bits, bits]);
-}
-
-/** Hoists every constant the kernels use into a local of c (call first in a kernel's body). */
-function hoist(c: Code): void {
-  const map = new Map<number, Local>();
-  for (const v of CONSTANTS) {
-    const l = c.local('v128');
-    splat(c, v).set(l);
-    map.set(Math.fround(v), l);
-  }
-  consts.set(c, map);
-}
-
-/** A fresh v128 local. */
-const vec = (c: Code): Local => c.local('v128');
-
-/**
- * exp(x) per lane (Cephes' expf scheme): x clamped to [−104, 88], k = nearest(x·log₂e) (by adding and subtracting
- * 1.5·2²³, whose float's low bits then hold k), r = x − k·ln 2 in two parts, e^r by its degree-7 polynomial, times
- * 2^k as two normal powers of two 2^⌊k/2⌋·2^(k−⌊k/2⌋) built in the exponent bits, so results in the subnormal range
- * round once, as the reference's do, and exp(−∞) = 0. Above 88 it gives e^88 (its callers never pass more); NaN
- * stays NaN (the clamps are pmin/pmax, which keep a NaN first operand and cost one instruction each).
- */
-function exp(c: Code, x: Local, out: Local): void {
-  const [xx, k, r, p, ki, half] = [vec(c), vec(c), vec(c), vec(c), vec(c), vec(c)];
-  c.get(x);
-  splat(c, -104).simd('f32x4.pmax');
-  splat(c, 88).simd('f32x4.pmin').set(xx);
-  c.get(xx);
-  splat(c, Math.LOG2E).simd('f32x4.mul');
-  splat(c, ROUNDER).simd('f32x4.add').tee(k);
-  c.i32x4([ROUNDER_BITS, ROUNDER_BITS, ROUNDER_BITS, ROUNDER_BITS]).simd('i32x4.sub').set(ki);
-  c.get(k);
-  splat(c, ROUNDER).simd('f32x4.sub').set(k);
-  c.get(xx).get(k);
-  splat(c, 0.693359375).simd('f32x4.mul').simd('f32x4.sub').get(k);
-  splat(c, -2.1219444e-4).simd('f32x4.mul').simd('f32x4.sub').set(r);
-  splat(c, EXP_P[0]).set(p);
-  for (const q of EXP_P.slice(1)) {
-    c.get(p).get(r).simd('f32x4.mul');
-    splat(c, q).simd('f32x4.add').set(p);
-  }
-  // p·r² + r + 1, then · 2^⌊k/2⌋ · 2^(k−⌊k/2⌋), each ((e + 127) << 23) read as a float.
-  c.get(ki).i32(1).simd('i32x4.shr_s').set(half);
-  c.get(p).get(r).simd('f32x4.mul').get(r).simd('f32x4.mul').get(r).simd('f32x4.add');
-  splat(c, 1).simd('f32x4.add');
-  c.get(half).i32(127).simd('i32x4.splat').simd('i32x4.add').i32(23).simd('i32x4.shl').simd('f32x4.mul');
-  c.get(ki).get(half).simd('i32x4.sub').i32(127).simd('i32x4.splat').simd('i32x4.add');
-  c.i32(23).simd('i32x4.shl').simd('f32x4.mul').set(out);
-}
-
-/** σ(x) = 1 / (1 + e^−x) for x ≥ 0, e^x / (1 + e^x) below: one exp of −|x|, as the reference's two branches. */
-function sigmoid(c: Code, x: Local, out: Local): void {
-  const [m, e] = [vec(c), vec(c)];
-  c.get(x).simd('f32x4.abs').simd('f32x4.neg').set(m);
-  exp(c, m, e);
-  splat(c, 1).get(e).get(x);
-  splat(c, 0).simd('f32x4.ge').simd('v128.bitselect');
-  splat(c, 1).get(e).simd('f32x4.add').simd('f32x4.div').set(out);
-}
-
-/**
- * tanh(x): for |x| < 0.625 the odd polynomial |x| + |x|³·P(x²) (Cephes' tanhf coefficients), else 1 − 2/(e^2|x| + 1)
- * with |x| capped at 44 (where it is 1 in float32), then x's sign (so −0 stays −0). NaN stays NaN.
- */
-function tanh(c: Code, x: Local, out: Local): void {
-  const [a, z, p, e, big] = [vec(c), vec(c), vec(c), vec(c), vec(c)];
-  c.get(x).simd('f32x4.abs').set(a);
-  c.get(a).get(a).simd('f32x4.mul').set(z);
-  splat(c, TANH_P[0]).set(p);
-  for (const q of TANH_P.slice(1)) {
-    c.get(p).get(z).simd('f32x4.mul');
-    splat(c, q).simd('f32x4.add').set(p);
-  }
-  c.get(p).get(z).simd('f32x4.mul').get(a).simd('f32x4.mul').get(a).simd('f32x4.add').set(p);
-  c.get(a);
-  splat(c, 44).simd('f32x4.pmin');
-  splat(c, 2).simd('f32x4.mul').set(big);
-  exp(c, big, e);
-  splat(c, 1);
-  splat(c, 2).get(e);
-  splat(c, 1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub').set(big);
-  c.get(p).get(big).get(a);
-  splat(c, 0.625).simd('f32x4.lt').simd('v128.bitselect').set(big);
-  // The sign bit from x, the rest from the non-negative result.
-  c.get(x).get(big).i32x4([-0x80000000, -0x80000000, -0x80000000, -0x80000000]).simd('v128.bitselect').set(out);
-}
+import { exp, hoist, sigmoid, splat, tanh, vec } from './simd-math.js';
 
 /** v = a·b + c·d, each product rounded, then the sum (as the reference rounds sf·c + si·tg). */
 function mulAdd2(c: Code, a: Local, b: Local, x: Local, y: Local): Code {
@@ -176,13 +80,6 @@ function activations(c: Code, gp: Local, H4: Local): [Local, Local, Local, Local
   return acts as [Local, Local, Local, Local];
 }
 
-const EXP_P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
-const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
-/** 1.5·2²³: adding it rounds a float32 below 2²² in magnitude to an integer, which its float's low bits then hold. */
-const ROUNDER = 12582912;
-const ROUNDER_BITS = 0x4b400000;
-const CONSTANTS = [-104, 88, Math.LOG2E, ROUNDER, 0.693359375, -2.1219444e-4, ...EXP_P, ...TANH_P, 0, 1, 2, 0.625, 44];
-
 function define(mod: ModuleBuilder): void {
   // lstmCell_f32(gates, c, h, c1, B, H): h = σ(o)·tanh(c1), c1 = σ(f)·c + σ(i)·tanh(g), [B, H] planes.
   mod.fn('lstmCell_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
@@ -243,7 +140,84 @@ function define(mod: ModuleBuilder): void {
   });
 }
 
-const kernels = privateModule(define);
+/**
+ * softmax_f32(x, o, lines, len): softmax of each of `lines` contiguous lines of len floats (len a multiple of 4): the
+ * line's max m (NaN if any is; 0 for an all −∞ line, as the reference), e = exp(x − m) stored, Σe in float64, then
+ * o = e · (1/Σe).
+ */
+function defineSoftmax(mod: ModuleBuilder): void {
+  mod.fn('softmax_f32', ['i32', 'i32', 'i32', 'i32'], [], (c) => {
+    const [x, o, lines, len] = [0, 1, 2, 3].map((i) => c.param(i));
+    hoist(c);
+    const [l, p, end, delta] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
+    const [vm, v, e, acc] = [vec(c), vec(c), vec(c), vec(c)];
+    const m = c.local('f32');
+    const len4 = c.local('i32');
+    c.get(len).i32(4).op('i32.mul').set(len4);
+    c.get(o).get(x).op('i32.sub').set(delta);
+    c.for(
+      l,
+      (c) => c.i32(0),
+      lines,
+      1,
+      (c) => {
+        c.get(x).get(l).get(len4).op('i32.mul').op('i32.add').set(p);
+        c.get(p).get(len4).op('i32.add').set(end);
+        // The max, NaN-propagating (f32x4.max and f32.max both are).
+        c.f32(Number.NEGATIVE_INFINITY).simd('f32x4.splat').set(vm);
+        const q1 = c.local('i32');
+        c.for(
+          q1,
+          (c) => c.get(p),
+          end,
+          16,
+          (c) => {
+            c.get(vm).get(q1).vmem('load').simd('f32x4.max').set(vm);
+          },
+        );
+        c.get(vm).extract('f32x4.extract_lane', 0).get(vm).extract('f32x4.extract_lane', 1).op('f32.max');
+        c.get(vm).extract('f32x4.extract_lane', 2).get(vm).extract('f32x4.extract_lane', 3).op('f32.max');
+        c.op('f32.max').set(m);
+        c.get(m).f32(0).get(m).f32(Number.NEGATIVE_INFINITY).op('f32.ne').op('select').simd('f32x4.splat').set(vm);
+        // e = exp(x − m) into o; Σe in two float64 lanes.
+        c.f64(0).simd('f64x2.splat').set(acc);
+        const q2 = c.local('i32');
+        c.for(
+          q2,
+          (c) => c.get(p),
+          end,
+          16,
+          (c) => {
+            c.get(q2).vmem('load').get(vm).simd('f32x4.sub').set(v);
+            exp(c, v, e);
+            c.get(q2).get(delta).op('i32.add').get(e).vmem('store');
+            c.get(acc).get(e).simd('f64x2.promote_low_f32x4').simd('f64x2.add');
+            c.get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+            c.simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(acc);
+          },
+        );
+        c.f64(1).get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1);
+        c.op('f64.add').op('f64.div').op('f32.demote_f64').simd('f32x4.splat').set(vm);
+        const q3 = c.local('i32');
+        c.for(
+          q3,
+          (c) => c.get(p),
+          end,
+          16,
+          (c) => {
+            c.get(q3).get(delta).op('i32.add');
+            c.get(q3).get(delta).op('i32.add').vmem('load').get(vm).simd('f32x4.mul').vmem('store');
+          },
+        );
+      },
+    );
+  });
+}
+
+const kernels = privateModule((mod) => {
+  define(mod);
+  defineSoftmax(mod);
+});
 
 /** float32, contiguous, H a multiple of 4 and something to do: the shapes this path takes. */
 function fits(c: View, views: View[]): boolean {
@@ -283,5 +257,20 @@ export function simdLstmCellBackward(dGates: View, dc: View, gates: View, c: Vie
   kernels.fns.lstmCellBackward_f32(gAt, cAt, gradAt, dzAt, dcAt, B, H);
   f32(dGates).set(new Float32Array(heap, dzAt, 4 * n), dGates.offset);
   f32(dc).set(new Float32Array(heap, dcAt, n), dc.offset);
+  return true;
+}
+
+/** softmax along the last dim of a contiguous float32 x in SIMD when it applies (its length a multiple of 4); false, having done nothing, otherwise. */
+export function simdSoftmax(out: View, x: View): boolean {
+  const len = x.shape[x.shape.length - 1];
+  const n = x.shape.reduce((a, b) => a * b, 1);
+  if (x.shape.length === 0 || n === 0 || len % 4 !== 0) return false;
+  if (![out, x].every((v) => v.dtype === 'float32' && isContiguous(v.shape, v.strides))) return false;
+  const [xAt, oAt] = [64, 64 + 4 * n];
+  const heap = kernels.staging(oAt + 4 * n);
+  if (!heap) return false;
+  new Float32Array(heap, xAt, n).set(slice(x, n));
+  kernels.fns.softmax_f32(xAt, oAt, n / len, len);
+  f32(out).set(new Float32Array(heap, oAt, n), out.offset);
   return true;
 }

@@ -1,14 +1,16 @@
 /**
- * @file The float32 SIMD LSTM cell (src/backend/wasm/rnn-cell.ts) against the js reference kernels: its sigmoid and
- * tanh within a stated number of float32 ulp of the reference's correctly rounded values (isolated through gate
- * values that make the cell return one activation), NaN, ±Inf and −0 as the reference gives them, the whole cell
- * and its backward close to the reference at nn.LSTM's sizes, and the shapes it leaves to the reference.
+ * @file The float32 SIMD kernels of src/backend/wasm/activations.ts against the js reference kernels. The LSTM cell:
+ * its sigmoid and tanh within a stated number of float32 ulp of the reference's correctly rounded values (isolated
+ * through gate values that make the cell return one activation), NaN, ±Inf and −0 as the reference gives them, the
+ * whole cell and its backward close to the reference at nn.LSTM's sizes, and the shapes it leaves to the
+ * reference. Softmax along the last dim: within a few ulp at attention's sizes, with −∞, NaN and +∞ lines as the
+ * reference gives them, and the shapes it leaves to the other kernels.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kernels, View } from '../src/backend/backend.js';
 import { jsBackend } from '../src/backend/js/index.js';
-import { simdLstmCell, simdLstmCellBackward } from '../src/backend/wasm/rnn-cell.js';
+import { simdLstmCell, simdLstmCellBackward, simdSoftmax } from '../src/backend/wasm/activations.js';
 
 const ref = jsBackend.kernels as Kernels;
 
@@ -156,4 +158,39 @@ test('float64, H not a multiple of 4 and strided operands are left to the refere
     simdLstmCell(view(new Float32Array(16), [2, 2, 4]), view(new Float32Array(32), [2, 16]), strided),
     false,
   );
+});
+
+test('softmax along the last dim: within 3 ulp of the reference (plus the rounding of x − max), special lines alike', () => {
+  for (const [lines, len] of [
+    [1024, 64],
+    [3, 4],
+    [2, 1000],
+  ]) {
+    const n = lines * len;
+    const x = Float32Array.from({ length: n }, (_, i) => rand() * (i % 3 ? 20 : 200));
+    if (len === 4) {
+      x.set([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+      x.set([1, Number.NaN, 2, 3], 4);
+      x.set([1, Number.POSITIVE_INFINITY, 2, Number.NEGATIVE_INFINITY], 8);
+    }
+    const want = new Float32Array(n);
+    const got = new Float32Array(n + 3);
+    ref.softmax('softmax', view(want, [lines, len]), view(x, [lines, len]), 1);
+    assert.ok(simdSoftmax(view(got, [lines, len], 3), view(x, [lines, len])), 'SIMD path taken');
+    // x − max is rounded to float32 by the SIMD kernel, which costs up to |x − max| ulp of the result.
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const [w, g] = [want[i], got[i + 3]];
+      const line = x.subarray(i - (i % len), i - (i % len) + len);
+      const shift = Math.abs(x[i] - line.reduce((a, b) => Math.max(a, b)));
+      if (Number.isNaN(w) || w === 0 || Math.abs(w) < 2 ** -126)
+        assert.ok(Object.is(w, g) || Math.abs(g - w) < 2 ** -120, `${i}: ${g} vs ${w}`);
+      else worst = Math.max(worst, ulps(g, w) - shift);
+    }
+    assert.ok(worst <= 3, `[${lines}, ${len}]: ${worst} ulp`);
+  }
+  const odd = new Float32Array(6);
+  assert.equal(simdSoftmax(view(new Float32Array(6), [2, 3]), view(odd, [2, 3])), false);
+  const f64: View = { buf: new Float64Array(8), dtype: 'float64', shape: [2, 4], strides: [4, 1], offset: 0 };
+  assert.equal(simdSoftmax({ ...f64, buf: new Float64Array(8) }, f64), false);
 });
