@@ -75,6 +75,17 @@ export interface Kernels {
    */
   softmaxBackward(out: View, g: View, y: View, dim: number): void;
   /**
+   * Layer normalisation's core over the last dim of contiguous x and out [R, D] (one float dtype): each line
+   * (x − mean)/√(var + eps) with the biased variance, mean, variance and the root computed in float64 and each value
+   * rounded once to the dtype (PyTorch's native_layer_norm without its affine part).
+   */
+  layerNorm(out: View, x: View, eps: number): void;
+  /**
+   * layerNorm's VJP over the last dim of contiguous g, x and out [R, D]: with y and rstd = 1/√(var + eps) recomputed
+   * from x as layerNorm computes them, out = rstd·(g − mean(g) − y·mean(g·y)) per line, in float64, rounded once.
+   */
+  layerNormBackward(out: View, g: View, x: View, eps: number): void;
+  /**
    * The fused LSTM cell (torch's gate order i, f, g, o): from the gate pre-activations gates [B, 4H] and the cell
    * state c [B, H] (one float dtype), out [2, B, H] gets h = σ(o) ⊙ tanh(c') and c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g),
    * rounded as the sigmoid, tanh, mul and add kernels round them step by step (each activation, product and sum

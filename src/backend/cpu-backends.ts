@@ -4,7 +4,8 @@
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
  * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts) and the pooling kernels
  * (pool-kernels.ts), with wasm SIMD under the large elementwise cases it rounds exactly as the reference does
- * (wasm/elementwise.ts) and under the float32 LSTM cell and last-dim softmax (wasm/activations.ts, within a few ulp of the reference); gather, scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels, not yet
+ * (wasm/elementwise.ts) and under the float32 LSTM cell and last-dim softmax (wasm/activations.ts, within a few ulp of the reference)
+ * and layer norm (wasm/layer-norm.ts); gather, scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels, not yet
  * specialised (the gathers walk per-element offsets), taken from the spread of the reference kernels below, so they
  * run without the missing-kernel warning. The blas backend exists as soon as the OpenBLAS file is found, but the library
  * (and with it OpenBLAS's threads) is mapped only at its first GEMM, or when it is selected by name.
@@ -21,6 +22,7 @@ import { onNumThreads } from './threads.js';
 import { simdLstmCell, simdLstmCellBackward, simdSoftmax } from './wasm/activations.js';
 import { simdAddScaled, simdBinary, simdUnary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
+import { simdLayerNorm, simdLayerNormBackward } from './wasm/layer-norm.js';
 
 const fastBinary = fastKernels.binary as NonNullable<typeof fastKernels.binary>;
 const fastUnary = fastKernels.unary as NonNullable<typeof fastKernels.unary>;
@@ -52,6 +54,12 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       },
       softmax(op, out, x, dim) {
         if (op !== 'softmax' || dim !== x.shape.length - 1 || !simdSoftmax(out, x)) fastSoftmax(op, out, x, dim);
+      },
+      layerNorm(out, x, eps) {
+        if (!simdLayerNorm(out, x, eps)) ref.layerNorm(out, x, eps);
+      },
+      layerNormBackward(out, g, x, eps) {
+        if (!simdLayerNormBackward(out, g, x, eps)) ref.layerNormBackward(out, g, x, eps);
       },
       lstmCell(out, gates, c) {
         if (!simdLstmCell(out, gates, c)) ref.lstmCell(out, gates, c);

@@ -1,23 +1,24 @@
 /**
  * @file Normalisation with PyTorch 1.13's semantics: batchNorm, layerNorm and groupNorm (torch.nn.functional's
- * batch_norm, layer_norm, group_norm). Each is a composition — mean, the biased variance, rsqrt, an affine map — so
- * gradients, second derivatives and JVPs come from the ops they are built of; PyTorch's fused kernels are a speed
- * matter only. batchNorm in training also updates the running statistics in place, outside the graph. Every check —
+ * batch_norm, layer_norm, group_norm). batchNorm and groupNorm are compositions — mean, the biased variance, rsqrt,
+ * an affine map — so gradients, second derivatives and JVPs come from the ops they are built of; layerNorm's
+ * normalisation is one primitive for speed (a transformer's hot path), with its VJP and JVP written alongside. batchNorm in training also updates the running statistics in place, outside the graph. Every check —
  * options, shapes, dtypes — runs in the public function before anything is computed or updated.
  */
-import { noGrad } from '../autograd/mode.js';
+import { modes, noGrad } from '../autograd/mode.js';
 import { array, bool, checked, int, nullable, number, optional, tensor, union } from '../core/args.js';
 import type { PyArgs } from '../core/args-types.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { numel, sameShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { apply, defineOp } from './define.js';
 import { add, mul, rsqrt, sub, toDtype } from './elementwise.js';
 import { copy_ } from './inplace.js';
 import { mean } from './reduce.js';
 import { testedOp } from './registry.js';
 import { isTensor } from './scalar.js';
-import { reshape } from './shape.js';
+import { contiguous, reshape } from './shape.js';
 
 export interface BatchNormOptions {
   /** Normalise with the batch's statistics and update the running ones (true), or use the running ones (false, the default). */
@@ -226,6 +227,52 @@ export const batchNorm = testedOp({
 
 // ----- layerNorm -----------------------------------------------------------------------------------------------
 
+interface LayerNormParams {
+  eps: number;
+}
+
+/**
+ * (x − mean)/√(var + eps) over the last dim of a contiguous [R, D] input, in one kernel (PyTorch's native_layer_norm
+ * core): nine forward and fifteen backward full-size passes of the composition become one each. Its VJP is one
+ * kernel too where no graph is recorded; under createGraph or forward mode the VJP is written in differentiable ops
+ * (`composedVjp`), so higher derivatives are exact. The Jacobian rstd·(I − 11ᵀ/D − y yᵀ/D) is symmetric, so the
+ * JVP is the same formula applied to the tangent.
+ */
+const layerNormOp = defineOp<LayerNormParams>({
+  name: 'layerNorm',
+  backwardName: 'NativeLayerNormBackward',
+  infer: ([x]) => ({ shape: x.shape.slice(), dtype: x.dtype }),
+  forward: (k, out, [x], p) => k.layerNorm(out._view(), x._view(), p.eps),
+  saveInputs: 'all',
+  vjp: (g, c) => {
+    const [x] = c.inputs as [Tensor];
+    const m = modes();
+    if (m.grad || m.levels.length > 0) return [normalizedVjp(g, x, c.params.eps)];
+    return [apply(layerNormBackwardOp, [g, x], c.params)];
+  },
+  jvp: ([t], c) => normalizedVjp(t!, c.inputs[0] as Tensor, c.params.eps),
+  flops: (ins) => 7 * numel(ins[0].shape),
+});
+
+/** The layerNorm core's VJP in one kernel; only run without a graph being recorded, hence not differentiable. */
+const layerNormBackwardOp = defineOp<LayerNormParams>({
+  name: 'layerNormBackward',
+  differentiable: false,
+  infer: ([g]) => ({ shape: g.shape.slice(), dtype: g.dtype }),
+  forward: (k, out, [g, x], p) => k.layerNormBackward(out._view(), g._view(), x._view(), p.eps),
+  saveInputs: 'none',
+  flops: (ins) => 12 * numel(ins[0].shape),
+});
+
+/** rstd·(g − mean(g) − y·mean(g·y)) along the last dim, y and rstd from x in differentiable ops. */
+function normalizedVjp(g: Tensor, x: Tensor, eps: number): Tensor {
+  const mu = mean(x, [-1], true);
+  const d = sub(x, mu);
+  const rstd = rsqrt(add(mean(mul(d, d), [-1], true), eps));
+  const y = mul(d, rstd);
+  return mul(rstd, sub(sub(g, mean(g, [-1], true)), mul(y, mean(mul(g, y), [-1], true))));
+}
+
 /**
  * Normalises over the last dims, normalizedShape (a number for the last dim alone), then y·weight + bias
  * elementwise, with weight and bias of shape normalizedShape.
@@ -271,8 +318,10 @@ export const layerNorm = testedOp({
         );
       checkParam(op, 'weight', weight, ns, at, 'the same shape as normalizedShape');
       checkParam(op, 'bias', bias, ns, at, 'the same shape as normalizedShape');
-      const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
-      const { y } = normalize(input, dims, eps);
+      // The normalised dims as one line per row of a contiguous [R, D] view, through the fused core.
+      const D = numel(ns);
+      const rows = reshape(contiguous(input), [D > 0 ? input.numel() / D : 0, D]);
+      const y = reshape(apply(layerNormOp, [rows], { eps }), [...input.shape]);
       return affine(y, weight, bias, [...ns]);
     },
   ) as (

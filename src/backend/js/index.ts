@@ -788,6 +788,42 @@ const kernels: Kernels = {
     }
   },
 
+  layerNorm(out, x, eps) {
+    const o = out.buf as Arr;
+    const a = x.buf as Arr;
+    const D = x.shape[x.shape.length - 1];
+    const R = D > 0 ? size(x.shape) / D : 0;
+    for (let r = 0; r < R; r++) {
+      const xb = x.offset + r * D;
+      const ob = out.offset + r * D;
+      const { mu, rstd } = lineMoments(a, xb, D, eps);
+      for (let j = 0; j < D; j++) o[ob + j] = (a[xb + j] - mu) * rstd;
+    }
+  },
+
+  layerNormBackward(out, g, x, eps) {
+    const o = out.buf as Arr;
+    const a = x.buf as Arr;
+    const gb = g.buf as Arr;
+    const D = x.shape[x.shape.length - 1];
+    const R = D > 0 ? size(x.shape) / D : 0;
+    for (let r = 0; r < R; r++) {
+      const xb = x.offset + r * D;
+      const gq = g.offset + r * D;
+      const ob = out.offset + r * D;
+      const { mu, rstd } = lineMoments(a, xb, D, eps);
+      let sg = 0;
+      let sgy = 0;
+      for (let j = 0; j < D; j++) {
+        sg += gb[gq + j];
+        sgy += gb[gq + j] * (a[xb + j] - mu) * rstd;
+      }
+      const mg = sg / D;
+      const mgy = sgy / D;
+      for (let j = 0; j < D; j++) o[ob + j] = rstd * (gb[gq + j] - mg - (a[xb + j] - mu) * rstd * mgy);
+    }
+  },
+
   lstmCell(out, gates, c) {
     const [B, H] = c.shape;
     const o = out.buf as Arr;
@@ -849,6 +885,19 @@ const kernels: Kernels = {
   ...convKernels,
   ...poolKernels(),
 };
+
+/** A line's mean and 1/√(biased variance + eps), in float64 (two passes: the mean, then the squared deviations). */
+function lineMoments(a: Arr, at: number, D: number, eps: number): { mu: number; rstd: number } {
+  let s = 0;
+  for (let j = 0; j < D; j++) s += a[at + j];
+  const mu = s / D;
+  let v = 0;
+  for (let j = 0; j < D; j++) {
+    const d = a[at + j] - mu;
+    v += d * d;
+  }
+  return { mu, rstd: 1 / Math.sqrt(v / D + eps) };
+}
 
 /** v rounded to float32 where f32 (as a Float32Array store rounds it), else as is. */
 function round(v: number, f32: boolean): number {

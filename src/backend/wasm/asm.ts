@@ -94,6 +94,7 @@ const SIMD = {
   'i32x4.shl': 0xab,
   'i32x4.shr_s': 0xac,
   'f64x2.promote_low_f32x4': 0x5f,
+  'f32x4.demote_f64x2_zero': 0x5e,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.relaxed_madd': 0x105,
   'f64x2.relaxed_madd': 0x107,
@@ -158,6 +159,7 @@ const OP = {
   'f32.ge': 0x60,
   'f64.promote_f32': 0xbb,
   'f32.convert_i32_u': 0xb3,
+  'f64.convert_i32_s': 0xb7,
   'f32.demote_f64': 0xb6,
 } as const;
 export type PlainOp = keyof typeof OP;
