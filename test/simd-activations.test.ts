@@ -4,13 +4,18 @@
  * through gate values that make the cell return one activation), NaN, ±Inf and −0 as the reference gives them, the
  * whole cell and its backward close to the reference at nn.LSTM's sizes, and the shapes it leaves to the
  * reference. Softmax along the last dim: within a few ulp at attention's sizes, with −∞, NaN and +∞ lines as the
- * reference gives them, and the shapes it leaves to the other kernels.
+ * reference gives them, and the shapes it leaves to the other kernels; its VJP equal to the reference's.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kernels, View } from '../src/backend/backend.js';
 import { jsBackend } from '../src/backend/js/index.js';
-import { simdLstmCell, simdLstmCellBackward, simdSoftmax } from '../src/backend/wasm/activations.js';
+import {
+  simdLstmCell,
+  simdLstmCellBackward,
+  simdSoftmax,
+  simdSoftmaxBackward,
+} from '../src/backend/wasm/activations.js';
 
 const ref = jsBackend.kernels as Kernels;
 
@@ -193,4 +198,40 @@ test('softmax along the last dim: within 3 ulp of the reference (plus the roundi
   assert.equal(simdSoftmax(view(new Float32Array(6), [2, 3]), view(odd, [2, 3])), false);
   const f64: View = { buf: new Float64Array(8), dtype: 'float64', shape: [2, 4], strides: [4, 1], offset: 0 };
   assert.equal(simdSoftmax({ ...f64, buf: new Float64Array(8) }, f64), false);
+});
+
+test("softmax's VJP along the last dim equals the reference kernel (a rare 1-ulp tie apart)", () => {
+  let differ = 0;
+  for (const [lines, len] of [
+    [1024, 64],
+    [3, 4],
+    [2, 1000],
+  ]) {
+    const n = lines * len;
+    const g = Float32Array.from({ length: n }, () => rand());
+    const y = Float32Array.from({ length: n }, () => rand() + 0.5);
+    if (len === 4) g.set([1, Number.NaN, 2, 3], 4);
+    const want = new Float32Array(n);
+    const got = new Float32Array(n + 1);
+    ref.softmaxBackward(view(want, [lines, len]), view(g, [lines, len]), view(y, [lines, len]), 1);
+    assert.ok(
+      simdSoftmaxBackward(view(got, [lines, len], 1), view(g, [lines, len]), view(y, [lines, len])),
+      'SIMD path taken',
+    );
+    for (let i = 0; i < n; i++) {
+      const [w, v] = [want[i], got[i + 1]];
+      if (Object.is(w, v)) continue;
+      assert.ok(ulps(v, w) <= 1, `[${lines}, ${len}] ${i}: ${v} vs ${w}`);
+      differ++;
+    }
+  }
+  assert.ok(differ <= 70, `${differ} values differ by 1 ulp`);
+  assert.equal(
+    simdSoftmaxBackward(
+      view(new Float32Array(6), [2, 3]),
+      view(new Float32Array(6), [2, 3]),
+      view(new Float32Array(6), [2, 3]),
+    ),
+    false,
+  );
 });

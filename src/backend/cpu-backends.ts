@@ -19,7 +19,7 @@ import { gemmKernels } from './gemm-driver.js';
 import { jsBackend } from './js/index.js';
 import { poolKernels } from './pool-kernels.js';
 import { onNumThreads } from './threads.js';
-import { simdLstmCell, simdLstmCellBackward, simdSoftmax } from './wasm/activations.js';
+import { simdLstmCell, simdLstmCellBackward, simdSoftmax, simdSoftmaxBackward } from './wasm/activations.js';
 import { simdAddScaled, simdBinary, simdUnary } from './wasm/elementwise.js';
 import { wasmAvailable, wasmGemm } from './wasm/index.js';
 import { simdLayerNorm, simdLayerNormBackward } from './wasm/layer-norm.js';
@@ -27,6 +27,7 @@ import { simdLayerNorm, simdLayerNormBackward } from './wasm/layer-norm.js';
 const fastBinary = fastKernels.binary as NonNullable<typeof fastKernels.binary>;
 const fastUnary = fastKernels.unary as NonNullable<typeof fastKernels.unary>;
 const fastSoftmax = fastKernels.softmax as NonNullable<typeof fastKernels.softmax>;
+const fastSoftmaxBackward = fastKernels.softmaxBackward as NonNullable<typeof fastKernels.softmaxBackward>;
 const ref = jsBackend.kernels as Kernels;
 const refAddScaled = ref.addScaled;
 
@@ -60,6 +61,9 @@ function cpuBackend(name: string, gemm: Gemm): Backend {
       },
       layerNormBackward(out, g, x, eps) {
         if (!simdLayerNormBackward(out, g, x, eps)) ref.layerNormBackward(out, g, x, eps);
+      },
+      softmaxBackward(out, g, y, dim) {
+        if (dim !== y.shape.length - 1 || !simdSoftmaxBackward(out, g, y)) fastSoftmaxBackward(out, g, y, dim);
       },
       lstmCell(out, gates, c) {
         if (!simdLstmCell(out, gates, c)) ref.lstmCell(out, gates, c);

@@ -1,7 +1,7 @@
 /**
  * @file WebAssembly SIMD for the float32 kernels bound by exp: the fused LSTM cell and its VJP (lstmCell,
  * lstmCellBackward: five transcendentals per element, twice per step, what kept nn.LSTM's step 4.7× PyTorch's) and
- * softmax along the last dim (attention's scores). The exp, sigmoid and tanh are simd-math.ts's, within 1–2 ulp of
+ * softmax along the last dim (attention's scores), with softmax's VJP y·(g − Σ g·y) beside it. The exp, sigmoid and tanh are simd-math.ts's, within 1–2 ulp of
  * the reference's correctly rounded values, and the products and sums around them round as the reference kernels
  * round them (softmax's line sums are accumulated in float64, as the reference's are), so results are within a few
  * float32 ulp of the js reference's — not bit-identical, as PyTorch's vectorised kernels are not to its scalar
@@ -214,9 +214,61 @@ function defineSoftmax(mod: ModuleBuilder): void {
   });
 }
 
+/**
+ * softmaxBackward_f32(g, y, o, lines, len): o = y·(g − s) per line, s = Σ g·y with each product rounded to float32 and
+ * summed in float64 (two lanes, then their sum), then rounded, as the reference rounds them.
+ */
+function defineSoftmaxBackward(mod: ModuleBuilder): void {
+  mod.fn('softmaxBackward_f32', ['i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
+    const [g, y, o, lines, len] = [0, 1, 2, 3, 4].map((i) => c.param(i));
+    const [l, p, end, q, len4, toY, toO] = [0, 1, 2, 3, 4, 5, 6].map(() => c.local('i32'));
+    const [acc, prod, vs] = [vec(c), vec(c), vec(c)];
+    c.get(len).i32(4).op('i32.mul').set(len4);
+    c.get(y).get(g).op('i32.sub').set(toY);
+    c.get(o).get(g).op('i32.sub').set(toO);
+    c.for(
+      l,
+      (c) => c.i32(0),
+      lines,
+      1,
+      (c) => {
+        c.get(g).get(l).get(len4).op('i32.mul').op('i32.add').set(p);
+        c.get(p).get(len4).op('i32.add').set(end);
+        c.f64(0).simd('f64x2.splat').set(acc);
+        c.for(
+          q,
+          (c) => c.get(p),
+          end,
+          16,
+          (c) => {
+            c.get(q).vmem('load').get(q).get(toY).op('i32.add').vmem('load').simd('f32x4.mul').set(prod);
+            c.get(acc).get(prod).simd('f64x2.promote_low_f32x4').simd('f64x2.add');
+            c.get(prod).get(prod).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+            c.simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(acc);
+          },
+        );
+        c.get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1).op('f64.add');
+        c.op('f32.demote_f64').simd('f32x4.splat').set(vs);
+        c.for(
+          q,
+          (c) => c.get(p),
+          end,
+          16,
+          (c) => {
+            c.get(q).get(toO).op('i32.add');
+            c.get(q).get(toY).op('i32.add').vmem('load');
+            c.get(q).vmem('load').get(vs).simd('f32x4.sub').simd('f32x4.mul').vmem('store');
+          },
+        );
+      },
+    );
+  });
+}
+
 const kernels = privateModule((mod) => {
   define(mod);
   defineSoftmax(mod);
+  defineSoftmaxBackward(mod);
 });
 
 /** float32, contiguous, H a multiple of 4 and something to do: the shapes this path takes. */
@@ -271,6 +323,22 @@ export function simdSoftmax(out: View, x: View): boolean {
   if (!heap) return false;
   new Float32Array(heap, xAt, n).set(slice(x, n));
   kernels.fns.softmax_f32(xAt, oAt, n / len, len);
+  f32(out).set(new Float32Array(heap, oAt, n), out.offset);
+  return true;
+}
+
+/** softmaxBackward along the last dim of contiguous float32 g and y in SIMD when it applies (its length a multiple of 4); false, having done nothing, otherwise. */
+export function simdSoftmaxBackward(out: View, g: View, y: View): boolean {
+  const len = y.shape[y.shape.length - 1];
+  const n = y.shape.reduce((a, b) => a * b, 1);
+  if (y.shape.length === 0 || n === 0 || len % 4 !== 0) return false;
+  if (![out, g, y].every((v) => v.dtype === 'float32' && isContiguous(v.shape, v.strides))) return false;
+  const [gAt, yAt, oAt] = [64, 64 + 4 * n, 64 + 8 * n];
+  const heap = kernels.staging(oAt + 4 * n);
+  if (!heap) return false;
+  new Float32Array(heap, gAt, n).set(slice(g, n));
+  new Float32Array(heap, yAt, n).set(slice(y, n));
+  kernels.fns.softmaxBackward_f32(gAt, yAt, oAt, n / len, len);
   f32(out).set(new Float32Array(heap, oAt, n), out.offset);
   return true;
 }
