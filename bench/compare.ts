@@ -404,7 +404,7 @@ const MODEL_LABEL: Record<(typeof MODEL_NAMES)[number], string> = {
 
 /**
  * One row per model at one thread count: step ms on adjoint blas, adjoint wasm and PyTorch, blas ÷ torch,
- * wasm ÷ blas, backward ÷ forward ((step − forward) ÷ forward) on blas and on torch, and at more than one thread
+ * wasm ÷ blas, blas's step inside ad.trainStep (its buffers pooled) and its ratio to torch, backward ÷ forward ((step − forward) ÷ forward) on blas and on torch, and at more than one thread
  * blas's speed-up over its own 1-thread step. markdown=true writes 'err' for a failure instead of a footnote mark.
  */
 function modelsTable(threads: number, markdown: boolean): string[][] {
@@ -419,6 +419,7 @@ function modelsTable(threads: number, markdown: boolean): string[][] {
   const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? '—' : ratioStr(a / b));
   const speedup = threads > 1 && threadCounts.includes(1);
   const head = ['model step', 'adjoint blas ms', 'adjoint wasm ms', 'PyTorch ms', 'blas÷torch', 'wasm÷blas'];
+  head.push('blas trainStep ms', 'trainStep÷torch');
   head.push('bwd÷fwd blas', 'bwd÷fwd torch', ...(speedup ? [`blas ${threads}T speed-up`] : []));
   const [blas, wasm, torch] = ['adjoint-blas', 'adjoint-wasm', 'torch'].map((sys) => find(sys));
   const bwdFwd = (rec: RunRecord | undefined, m: string) => {
@@ -429,6 +430,8 @@ function modelsTable(threads: number, markdown: boolean): string[][] {
   const body = MODEL_NAMES.map((m) => {
     const [b, w, t] = [blas, wasm, torch].map((rec) => cell(rec, modelId(m, 'step')));
     const row = [MODEL_LABEL[m], b.text, w.text, t.text, ratio(b.v, t.v), ratio(w.v, b.v)];
+    const scoped = cell(blas, modelId(m, 'scoped'));
+    row.push(scoped.text, ratio(scoped.v, t.v));
     row.push(bwdFwd(blas, m), bwdFwd(torch, m));
     if (speedup) row.push(ratio(cell(find('adjoint-blas', 1), modelId(m, 'step')).v, b.v));
     return row;
@@ -469,7 +472,8 @@ for (const s of sections) {
   if (s === 'models') {
     print();
     print('Model training steps (bench/lib/models.ts): zeroGrad, forward, loss, backward, SGD step (lr 0.01)');
-    print('  ms per step (median; step and forward timed alternately); bwd÷fwd = (step − forward) ÷ forward');
+    print('  ms per step (median; step and forward timed alternately); bwd÷fwd = (step − forward) ÷ forward;');
+    print('  trainStep = the same step inside ad.trainStep, whose scope returns its buffers to the pool');
     print('  (not on the js reference backend: `npm run bench:models -- --backend js` times it there)');
     for (const t of threadCounts) {
       print(`  ${plural(t)}:`);
@@ -602,7 +606,8 @@ if (sections.includes('models'))
   for (const t of threadCounts) {
     print();
     print(
-      `Model training steps, ${plural(t)} (ms per SGD step, median; bwd÷fwd = (step − forward) ÷ forward` +
+      `Model training steps, ${plural(t)} (ms per SGD step, median; trainStep = the step inside ad.trainStep; ` +
+        `bwd÷fwd = (step − forward) ÷ forward` +
         `${t > 1 && threadCounts.includes(1) ? `; speed-up = blas 1-thread step ÷ ${t}-thread step` : ''}):`,
     );
     print();

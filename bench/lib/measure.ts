@@ -63,7 +63,8 @@ export const CHAIN = { links: 500, len: 4 };
 export const CONV = { N: 32, C: 3, O: 64, H: 32, W: 32, K: 3, pad: 1 };
 
 /** Case ids of a model's training step and of its forward alone (bench/lib/models.ts: `models.mlp.step`, …). */
-export const modelId = (model: string, part: 'step' | 'fwd') => `models.${model}.${part}`;
+/** A model case's id: its plain step, its forward, or (adjoint only) its step inside ad.trainStep's scope. */
+export const modelId = (model: string, part: 'step' | 'fwd' | 'scoped') => `models.${model}.${part}`;
 /** The model names, as bench/lib/models.ts and scripts/bench_torch.py define them (kept here library-free). */
 export const MODEL_NAMES = ['mlp', 'cnn', 'transformer', 'lstm'] as const;
 /** The case id and the step count of the memory section: MLP training steps in one fresh process. */

@@ -6,7 +6,8 @@
  * Each model gives two timed calls: `step`, one full training step (zeroGrad, forward, loss, backward, SGD step with
  * lr 0.01), and `forward`, the same forward and loss with the graph recorded as in training, but no backward.
  * Backward is reported as step − forward, so it includes zeroGrad and the SGD update (small beside the backward).
- * A third call, `scopedStep`, is the same step through ad.trainStep, for the `memory` section's scoped variant.
+ * A third call, `scopedStep`, is the same step through ad.trainStep: the `models` section's trainStep column and the
+ * `memory` section's scoped variant.
  */
 import * as ad from '../../src/index.js';
 import { MODEL_NAMES } from './measure.js';

@@ -48,8 +48,11 @@ export interface System {
   chainFwd?(): Prepared;
   chainFwdBwd?(): Prepared;
   convFwdBwd?(): Prepared;
-  /** One of the `models` section's models (MODEL_NAMES): its training step and its forward alone, both synchronous. */
-  model?(name: string): { step: () => void; forward: () => void };
+  /**
+   * One of the `models` section's models (MODEL_NAMES): its training step and its forward alone, both synchronous,
+   * and (adjoint) the step inside ad.trainStep, whose scope returns the step's buffers to the pool.
+   */
+  model?(name: string): { step: () => void; forward: () => void; scopedStep?: () => unknown };
   /**
    * The `memory` section: RSS of `steps` MLP steps, measured in this process (compare.ts starts a fresh one per
    * variant); with `scoped`, each step runs through ad.trainStep.
@@ -145,6 +148,10 @@ export async function runSystem(name: string, threads: number, sys: System, opts
       try {
         const c = sys.model(m);
         [results[step], results[fwd]] = measurePair(c.step, c.forward, opts.quick, modelTiming(opts.quick));
+        // The scoped step timed in a loop of its own (paired with a no-op): between unscoped calls its pool would
+        // compete with their garbage, which a training loop of trainStep calls does not have.
+        if (c.scopedStep)
+          [results[modelId(m, 'scoped')]] = measurePair(c.scopedStep, () => {}, opts.quick, modelTiming(opts.quick));
       } catch (e) {
         results[step] = results[fwd] = { err: errMessage(e) };
       }
