@@ -11,7 +11,7 @@
 import { isContiguous } from '../../core/shape.js';
 import type { View } from '../backend.js';
 import { type Code, type Local, type ModuleBuilder, privateModule } from './asm.js';
-import { exp, hoist, sigmoid, splat, tanh, vec } from './simd-math.js';
+import { addWidened, exp, forLines, forVectors, hoist, sigmoid, splat, sumPair, tanh, vec } from './simd-math.js';
 
 /** v = a·b + c·d, each product rounded, then the sum (as the reference rounds sf·c + si·tg). */
 function mulAdd2(c: Code, a: Local, b: Local, x: Local, y: Local): Code {
@@ -149,68 +149,34 @@ function defineSoftmax(mod: ModuleBuilder): void {
   mod.fn('softmax_f32', ['i32', 'i32', 'i32', 'i32'], [], (c) => {
     const [x, o, lines, len] = [0, 1, 2, 3].map((i) => c.param(i));
     hoist(c);
-    const [l, p, end, delta] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
+    const [delta, len4] = [c.local('i32'), c.local('i32')];
     const [vm, v, e, acc] = [vec(c), vec(c), vec(c), vec(c)];
     const m = c.local('f32');
-    const len4 = c.local('i32');
     c.get(len).i32(4).op('i32.mul').set(len4);
     c.get(o).get(x).op('i32.sub').set(delta);
-    c.for(
-      l,
-      (c) => c.i32(0),
-      lines,
-      1,
-      (c) => {
-        c.get(x).get(l).get(len4).op('i32.mul').op('i32.add').set(p);
-        c.get(p).get(len4).op('i32.add').set(end);
-        // The max, NaN-propagating (f32x4.max and f32.max both are).
-        c.f32(Number.NEGATIVE_INFINITY).simd('f32x4.splat').set(vm);
-        const q1 = c.local('i32');
-        c.for(
-          q1,
-          (c) => c.get(p),
-          end,
-          16,
-          (c) => {
-            c.get(vm).get(q1).vmem('load').simd('f32x4.max').set(vm);
-          },
-        );
-        c.get(vm).extract('f32x4.extract_lane', 0).get(vm).extract('f32x4.extract_lane', 1).op('f32.max');
-        c.get(vm).extract('f32x4.extract_lane', 2).get(vm).extract('f32x4.extract_lane', 3).op('f32.max');
-        c.op('f32.max').set(m);
-        c.get(m).f32(0).get(m).f32(Number.NEGATIVE_INFINITY).op('f32.ne').op('select').simd('f32x4.splat').set(vm);
-        // e = exp(x − m) into o; Σe in two float64 lanes.
-        c.f64(0).simd('f64x2.splat').set(acc);
-        const q2 = c.local('i32');
-        c.for(
-          q2,
-          (c) => c.get(p),
-          end,
-          16,
-          (c) => {
-            c.get(q2).vmem('load').get(vm).simd('f32x4.sub').set(v);
-            exp(c, v, e);
-            c.get(q2).get(delta).op('i32.add').get(e).vmem('store');
-            c.get(acc).get(e).simd('f64x2.promote_low_f32x4').simd('f64x2.add');
-            c.get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
-            c.simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(acc);
-          },
-        );
-        c.f64(1).get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1);
-        c.op('f64.add').op('f64.div').op('f32.demote_f64').simd('f32x4.splat').set(vm);
-        const q3 = c.local('i32');
-        c.for(
-          q3,
-          (c) => c.get(p),
-          end,
-          16,
-          (c) => {
-            c.get(q3).get(delta).op('i32.add');
-            c.get(q3).get(delta).op('i32.add').vmem('load').get(vm).simd('f32x4.mul').vmem('store');
-          },
-        );
-      },
-    );
+    forLines(c, x, lines, len4, (p, end) => {
+      // The max, NaN-propagating (f32x4.max and f32.max both are).
+      c.f32(Number.NEGATIVE_INFINITY).simd('f32x4.splat').set(vm);
+      forVectors(c, p, end, (q) => c.get(vm).get(q).vmem('load').simd('f32x4.max').set(vm));
+      c.get(vm).extract('f32x4.extract_lane', 0).get(vm).extract('f32x4.extract_lane', 1).op('f32.max');
+      c.get(vm).extract('f32x4.extract_lane', 2).get(vm).extract('f32x4.extract_lane', 3).op('f32.max');
+      c.op('f32.max').set(m);
+      c.get(m).f32(0).get(m).f32(Number.NEGATIVE_INFINITY).op('f32.ne').op('select').simd('f32x4.splat').set(vm);
+      // e = exp(x − m) into o; Σe in two float64 lanes.
+      c.f64(0).simd('f64x2.splat').set(acc);
+      forVectors(c, p, end, (q) => {
+        c.get(q).vmem('load').get(vm).simd('f32x4.sub').set(v);
+        exp(c, v, e);
+        c.get(q).get(delta).op('i32.add').get(e).vmem('store');
+        addWidened(c, acc, e);
+      });
+      c.f64(1);
+      sumPair(c, acc).op('f64.div').op('f32.demote_f64').simd('f32x4.splat').set(vm);
+      forVectors(c, p, end, (q) => {
+        c.get(q).get(delta).op('i32.add');
+        c.get(q).get(delta).op('i32.add').vmem('load').get(vm).simd('f32x4.mul').vmem('store');
+      });
+    });
   });
 }
 
@@ -221,47 +187,24 @@ function defineSoftmax(mod: ModuleBuilder): void {
 function defineSoftmaxBackward(mod: ModuleBuilder): void {
   mod.fn('softmaxBackward_f32', ['i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
     const [g, y, o, lines, len] = [0, 1, 2, 3, 4].map((i) => c.param(i));
-    const [l, p, end, q, len4, toY, toO] = [0, 1, 2, 3, 4, 5, 6].map(() => c.local('i32'));
+    const [len4, toY, toO] = [c.local('i32'), c.local('i32'), c.local('i32')];
     const [acc, prod, vs] = [vec(c), vec(c), vec(c)];
     c.get(len).i32(4).op('i32.mul').set(len4);
     c.get(y).get(g).op('i32.sub').set(toY);
     c.get(o).get(g).op('i32.sub').set(toO);
-    c.for(
-      l,
-      (c) => c.i32(0),
-      lines,
-      1,
-      (c) => {
-        c.get(g).get(l).get(len4).op('i32.mul').op('i32.add').set(p);
-        c.get(p).get(len4).op('i32.add').set(end);
-        c.f64(0).simd('f64x2.splat').set(acc);
-        c.for(
-          q,
-          (c) => c.get(p),
-          end,
-          16,
-          (c) => {
-            c.get(q).vmem('load').get(q).get(toY).op('i32.add').vmem('load').simd('f32x4.mul').set(prod);
-            c.get(acc).get(prod).simd('f64x2.promote_low_f32x4').simd('f64x2.add');
-            c.get(prod).get(prod).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
-            c.simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(acc);
-          },
-        );
-        c.get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1).op('f64.add');
-        c.op('f32.demote_f64').simd('f32x4.splat').set(vs);
-        c.for(
-          q,
-          (c) => c.get(p),
-          end,
-          16,
-          (c) => {
-            c.get(q).get(toO).op('i32.add');
-            c.get(q).get(toY).op('i32.add').vmem('load');
-            c.get(q).vmem('load').get(vs).simd('f32x4.sub').simd('f32x4.mul').vmem('store');
-          },
-        );
-      },
-    );
+    forLines(c, g, lines, len4, (p, end) => {
+      c.f64(0).simd('f64x2.splat').set(acc);
+      forVectors(c, p, end, (q) => {
+        c.get(q).vmem('load').get(q).get(toY).op('i32.add').vmem('load').simd('f32x4.mul').set(prod);
+        addWidened(c, acc, prod);
+      });
+      sumPair(c, acc).op('f32.demote_f64').simd('f32x4.splat').set(vs);
+      forVectors(c, p, end, (q) => {
+        c.get(q).get(toO).op('i32.add');
+        c.get(q).get(toY).op('i32.add').vmem('load');
+        c.get(q).vmem('load').get(vs).simd('f32x4.sub').simd('f32x4.mul').vmem('store');
+      });
+    });
   });
 }
 

@@ -9,16 +9,11 @@
 import { isContiguous } from '../../core/shape.js';
 import type { View } from '../backend.js';
 import { type Code, type Local, type ModuleBuilder, privateModule } from './asm.js';
-
-/** Bytes 8–15 of a vector moved to 0–7, so promote_low widens the upper two float32 lanes. */
-const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+import { forLines, forVectors, sumPair, widen } from './simd-math.js';
 
 /** Pushes the float64 pair of lanes 0–1 (hi = false) or 2–3 (hi = true) of the float32 vector at address `at`. */
 function pair(c: Code, at: Local, hi: boolean): Code {
-  c.get(at).vmem('load');
-  // i8x16.shuffle takes two vectors: the same one twice, of which HIGH picks only the first's bytes.
-  if (hi) c.get(at).vmem('load').shuffle(HIGH);
-  return c.simd('f64x2.promote_low_f32x4');
+  return widen(c, () => c.get(at).vmem('load'), hi);
 }
 
 /**
@@ -33,55 +28,29 @@ function lines(
   eps: Local,
   perLine: (p: Local, end: Local, mu: Local, rstd: Local) => void,
 ): void {
-  const [r, p, end, q, d4] = [0, 1, 2, 3, 4].map(() => c.local('i32'));
+  const d4 = c.local('i32');
   const [acc, mu, rstd, dev] = [0, 1, 2, 3].map(() => c.local('v128'));
-  const s = c.local('f64');
   c.get(D).i32(4).op('i32.mul').set(d4);
-  const sum = () => {
-    c.get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1).op('f64.add');
-  };
-  c.for(
-    r,
-    (c) => c.i32(0),
-    R,
-    1,
-    (c) => {
-      c.get(x).get(r).get(d4).op('i32.mul').op('i32.add').set(p);
-      c.get(p).get(d4).op('i32.add').set(end);
-      c.f64(0).simd('f64x2.splat').set(acc);
-      c.for(
-        q,
-        (c) => c.get(p),
-        end,
-        16,
-        (c) => {
-          c.get(acc);
-          pair(c, q, false).simd('f64x2.add');
-          pair(c, q, true).simd('f64x2.add').set(acc);
-        },
-      );
-      sum();
-      c.get(D).op('f64.convert_i32_s').op('f64.div').tee(s).simd('f64x2.splat').set(mu);
-      c.f64(0).simd('f64x2.splat').set(acc);
-      c.for(
-        q,
-        (c) => c.get(p),
-        end,
-        16,
-        (c) => {
-          for (const hi of [false, true]) {
-            pair(c, q, hi).get(mu).simd('f64x2.sub').set(dev);
-            c.get(acc).get(dev).get(dev).simd('f64x2.mul').simd('f64x2.add').set(acc);
-          }
-        },
-      );
-      c.f64(1);
-      sum();
-      c.get(D).op('f64.convert_i32_s').op('f64.div').get(eps).op('f64.add').op('f64.sqrt').op('f64.div');
-      c.simd('f64x2.splat').set(rstd);
-      perLine(p, end, mu, rstd);
-    },
-  );
+  forLines(c, x, R, d4, (p, end) => {
+    c.f64(0).simd('f64x2.splat').set(acc);
+    forVectors(c, p, end, (q) => {
+      c.get(acc);
+      pair(c, q, false).simd('f64x2.add');
+      pair(c, q, true).simd('f64x2.add').set(acc);
+    });
+    sumPair(c, acc).get(D).op('f64.convert_i32_s').op('f64.div').simd('f64x2.splat').set(mu);
+    c.f64(0).simd('f64x2.splat').set(acc);
+    forVectors(c, p, end, (q) => {
+      for (const hi of [false, true]) {
+        pair(c, q, hi).get(mu).simd('f64x2.sub').set(dev);
+        c.get(acc).get(dev).get(dev).simd('f64x2.mul').simd('f64x2.add').set(acc);
+      }
+    });
+    c.f64(1);
+    sumPair(c, acc).get(D).op('f64.convert_i32_s').op('f64.div').get(eps).op('f64.add').op('f64.sqrt').op('f64.div');
+    c.simd('f64x2.splat').set(rstd);
+    perLine(p, end, mu, rstd);
+  });
 }
 
 /** Stores two float64 pairs as one float32 vector at `at` (each rounded once). */
@@ -94,76 +63,56 @@ function define(mod: ModuleBuilder): void {
   // layerNorm_f32(x, o, R, D, eps): o = (x − mu)·rstd per line.
   mod.fn('layerNorm_f32', ['i32', 'i32', 'i32', 'i32', 'f64'], [], (c) => {
     const [x, o, R, D, eps] = [0, 1, 2, 3, 4].map((i) => c.param(i));
-    const [q, at] = [c.local('i32'), c.local('i32')];
+    const at = c.local('i32');
     const [lo, hi] = [c.local('v128'), c.local('v128')];
-    lines(c, x, R, D, eps, (p, end, mu, rstd) => {
-      c.for(
-        q,
-        (c) => c.get(p),
-        end,
-        16,
-        (c) => {
-          pair(c, q, false).get(mu).simd('f64x2.sub').get(rstd).simd('f64x2.mul').set(lo);
-          pair(c, q, true).get(mu).simd('f64x2.sub').get(rstd).simd('f64x2.mul').set(hi);
-          c.get(q).get(o).op('i32.add').get(x).op('i32.sub').set(at);
-          storePairs(c, at, lo, hi);
-        },
-      );
-    });
+    lines(c, x, R, D, eps, (p, end, mu, rstd) =>
+      forVectors(c, p, end, (q) => {
+        pair(c, q, false).get(mu).simd('f64x2.sub').get(rstd).simd('f64x2.mul').set(lo);
+        pair(c, q, true).get(mu).simd('f64x2.sub').get(rstd).simd('f64x2.mul').set(hi);
+        c.get(q).get(o).op('i32.add').get(x).op('i32.sub').set(at);
+        storePairs(c, at, lo, hi);
+      }),
+    );
   });
   // layerNormBackward_f32(g, x, o, R, D, eps): o = rstd·(g − mean(g) − y·mean(g·y)), y = (x − mu)·rstd.
   mod.fn('layerNormBackward_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'f64'], [], (c) => {
     const [g, x, o, R, D, eps] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i));
-    const [q, gq, at] = [c.local('i32'), c.local('i32'), c.local('i32')];
+    const [gq, at] = [c.local('i32'), c.local('i32')];
     const [sg, sgy, mg, mgy, gv, lo, hi] = [0, 1, 2, 3, 4, 5, 6].map(() => c.local('v128'));
     lines(c, x, R, D, eps, (p, end, mu, rstd) => {
       c.f64(0).simd('f64x2.splat').set(sg);
       c.f64(0).simd('f64x2.splat').set(sgy);
-      c.for(
-        q,
-        (c) => c.get(p),
-        end,
-        16,
-        (c) => {
-          c.get(q).get(g).op('i32.add').get(x).op('i32.sub').set(gq);
-          for (const half of [false, true]) {
-            pair(c, gq, half).set(gv);
-            c.get(sg).get(gv).simd('f64x2.add').set(sg);
-            // sgy += g·(x − mu)·rstd, left to right as the reference.
-            c.get(sgy).get(gv);
-            pair(c, q, half).get(mu).simd('f64x2.sub').simd('f64x2.mul').get(rstd).simd('f64x2.mul');
-            c.simd('f64x2.add').set(sgy);
-          }
-        },
-      );
+      forVectors(c, p, end, (q) => {
+        c.get(q).get(g).op('i32.add').get(x).op('i32.sub').set(gq);
+        for (const half of [false, true]) {
+          pair(c, gq, half).set(gv);
+          c.get(sg).get(gv).simd('f64x2.add').set(sg);
+          // sgy += g·(x − mu)·rstd, left to right as the reference.
+          c.get(sgy).get(gv);
+          pair(c, q, half).get(mu).simd('f64x2.sub').simd('f64x2.mul').get(rstd).simd('f64x2.mul');
+          c.simd('f64x2.add').set(sgy);
+        }
+      });
       for (const [acc, m] of [
         [sg, mg],
         [sgy, mgy],
-      ] as [Local, Local][]) {
-        c.get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1).op('f64.add');
-        c.get(D).op('f64.convert_i32_s').op('f64.div').simd('f64x2.splat').set(m);
-      }
-      c.for(
-        q,
-        (c) => c.get(p),
-        end,
-        16,
-        (c) => {
-          c.get(q).get(g).op('i32.add').get(x).op('i32.sub').set(gq);
-          for (const [half, to] of [
-            [false, lo],
-            [true, hi],
-          ] as [boolean, Local][]) {
-            // rstd·((g − mg) − ((x − mu)·rstd)·mgy)
-            c.get(rstd);
-            pair(c, gq, half).get(mg).simd('f64x2.sub');
-            pair(c, q, half).get(mu).simd('f64x2.sub').get(rstd).simd('f64x2.mul').get(mgy).simd('f64x2.mul');
-            c.simd('f64x2.sub').simd('f64x2.mul').set(to);
-          }
-          c.get(q).get(o).op('i32.add').get(x).op('i32.sub').set(at);
-          storePairs(c, at, lo, hi);
-        },
-      );
+      ] as [Local, Local][])
+        sumPair(c, acc).get(D).op('f64.convert_i32_s').op('f64.div').simd('f64x2.splat').set(m);
+      forVectors(c, p, end, (q) => {
+        c.get(q).get(g).op('i32.add').get(x).op('i32.sub').set(gq);
+        for (const [half, to] of [
+          [false, lo],
+          [true, hi],
+        ] as [boolean, Local][]) {
+          // rstd·((g − mg) − ((x − mu)·rstd)·mgy)
+          c.get(rstd);
+          pair(c, gq, half).get(mg).simd('f64x2.sub');
+          pair(c, q, half).get(mu).simd('f64x2.sub').get(rstd).simd('f64x2.mul').get(mgy).simd('f64x2.mul');
+          c.simd('f64x2.sub').simd('f64x2.mul').set(to);
+        }
+        c.get(q).get(o).op('i32.add').get(x).op('i32.sub').set(at);
+        storePairs(c, at, lo, hi);
+      });
     });
   });
 }

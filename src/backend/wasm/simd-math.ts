@@ -2,7 +2,8 @@
  * @file Vectorised float32 exp, sigmoid and tanh for the generated wasm kernels (code generators over asm.ts's Code,
  * four lanes at a time), with their accuracy against the correctly rounded values the js reference stores: exp and
  * tanh within 1 ulp, sigmoid within 2 (test/simd-activations.test.ts measures them). V8's scalar Math.exp and
- * Math.tanh cost 15–25 ns each on this machine kind; these cost a few instructions per lane.
+ * Math.tanh cost 15–25 ns each on this machine kind; these cost a few instructions per lane. Also the loop over a
+ * kernel's contiguous lines and the float64 widening and sums its line reductions share.
  */
 import type { Code, Local } from './asm.js';
 
@@ -109,4 +110,62 @@ export function tanh(c: Code, x: Local, out: Local): void {
   splat(c, 0.625).simd('f32x4.lt').simd('v128.bitselect').set(big);
   // The sign bit from x, the rest from the non-negative result.
   c.get(x).get(big).i32x4([-0x80000000, -0x80000000, -0x80000000, -0x80000000]).simd('v128.bitselect').set(out);
+}
+
+/**
+ * For each of `lines` contiguous lines of `len4` bytes starting at byte address `base`: `body` with the line's first
+ * address `p` and its end `end` (locals it may read, not write).
+ */
+export function forLines(c: Code, base: Local, lines: Local, len4: Local, body: (p: Local, end: Local) => void): void {
+  const [l, p, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
+  c.for(
+    l,
+    (c) => c.i32(0),
+    lines,
+    1,
+    (c) => {
+      c.get(base).get(l).get(len4).op('i32.mul').op('i32.add').set(p);
+      c.get(p).get(len4).op('i32.add').set(end);
+      body(p, end);
+    },
+  );
+}
+
+/** `body(q)` for each vector address q of the line [p, end). */
+export function forVectors(c: Code, p: Local, end: Local, body: (q: Local) => void): void {
+  const q = c.local('i32');
+  c.for(
+    q,
+    (c) => c.get(p),
+    end,
+    16,
+    () => body(q),
+  );
+}
+
+/**
+ * Pushes the float64 pair widened from lanes 0–1 (hi = false) or 2–3 (hi = true) of the float32 vector that `push`
+ * pushes (it is called twice for the upper pair: i8x16.shuffle takes two vectors and here picks from the first).
+ */
+export function widen(c: Code, push: () => void, hi: boolean): Code {
+  push();
+  if (hi) {
+    push();
+    c.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+  }
+  return c.simd('f64x2.promote_low_f32x4');
+}
+
+/** acc += the four float32 lanes of `v`, widened to float64 (lanes 0 and 2 into acc's lane 0, 1 and 3 into its 1). */
+export function addWidened(c: Code, acc: Local, v: Local): void {
+  c.get(acc);
+  widen(c, () => c.get(v), false).simd('f64x2.add');
+  widen(c, () => c.get(v), true)
+    .simd('f64x2.add')
+    .set(acc);
+}
+
+/** Pushes the sum of acc's two float64 lanes. */
+export function sumPair(c: Code, acc: Local): Code {
+  return c.get(acc).extract('f64x2.extract_lane', 0).get(acc).extract('f64x2.extract_lane', 1).op('f64.add');
 }
