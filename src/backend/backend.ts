@@ -89,8 +89,8 @@ export interface Kernels {
    * The fused LSTM cell (torch's gate order i, f, g, o): from the gate pre-activations gates [B, 4H] and the cell
    * state c [B, H] (one float dtype), out [2, B, H] gets h = σ(o) ⊙ tanh(c') and c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g),
    * rounded as the sigmoid, tanh, mul and add kernels round them step by step (each activation, product and sum
-   * stored in the dtype). The fast backends' float32 kernel (wasm/rnn-cell.ts) computes σ and tanh in SIMD within
-   * 2 and 1 ulp of these values, the rounding around them as here.
+   * stored in the dtype). The fast backends' float32 kernel (wasm/activations.ts) computes σ and tanh in SIMD
+   * within 2 and 1 ulp of these values, the rounding around them as here.
    */
   lstmCell(out: View, gates: View, c: View): void;
   /**

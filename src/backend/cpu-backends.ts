@@ -4,8 +4,9 @@
  * the reference backend, run matmul and the convolution family through one GEMM driver (gemm-driver.ts), and share
  * the specialised elementwise, reduction and softmax kernels (fast-kernels.ts) and the pooling kernels
  * (pool-kernels.ts), with wasm SIMD under the large elementwise cases it rounds exactly as the reference does
- * (wasm/elementwise.ts) and under the float32 LSTM cell and last-dim softmax (wasm/activations.ts, within a few ulp of the reference)
- * and layer norm (wasm/layer-norm.ts); gather, scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels, not yet
+ * (wasm/elementwise.ts), under the float32 LSTM cell and last-dim softmax (wasm/activations.ts, within a few ulp of
+ * the reference; softmax's VJP equal to it) and under layer norm (wasm/layer-norm.ts, equal to it); gather,
+ * scatterAdd, argsort and scan (cumsum, cumprod) are the reference kernels, not yet
  * specialised (the gathers walk per-element offsets), taken from the spread of the reference kernels below, so they
  * run without the missing-kernel warning. The blas backend exists as soon as the OpenBLAS file is found, but the library
  * (and with it OpenBLAS's threads) is mapped only at its first GEMM, or when it is selected by name.

@@ -2,8 +2,9 @@
  * @file Normalisation with PyTorch 1.13's semantics: batchNorm, layerNorm and groupNorm (torch.nn.functional's
  * batch_norm, layer_norm, group_norm). batchNorm and groupNorm are compositions — mean, the biased variance, rsqrt,
  * an affine map — so gradients, second derivatives and JVPs come from the ops they are built of; layerNorm's
- * normalisation is one primitive for speed (a transformer's hot path), with its VJP and JVP written alongside. batchNorm in training also updates the running statistics in place, outside the graph. Every check —
- * options, shapes, dtypes — runs in the public function before anything is computed or updated.
+ * normalisation is one primitive for speed (a transformer's hot path), with its VJP and JVP written alongside.
+ * batchNorm in training also updates the running statistics in place, outside the graph. Every check — options,
+ * shapes, dtypes — runs in the public function before anything is computed or updated.
  */
 import { modes, noGrad } from '../autograd/mode.js';
 import { array, bool, checked, int, nullable, number, optional, tensor, union } from '../core/args.js';
@@ -78,11 +79,12 @@ function affine(y: Tensor, weight: Tensor | null, bias: Tensor | null, view: num
 }
 
 /** (x − mean)/√(var + eps) over dims, with the biased variance, as every normalisation here uses. */
-function normalize(x: Tensor, dims: number[], eps: number): { y: Tensor; mu: Tensor; biasedVar: Tensor } {
+function normalize(x: Tensor, dims: number[], eps: number): { y: Tensor; mu: Tensor; biasedVar: Tensor; rstd: Tensor } {
   const mu = mean(x, dims, true);
   const d = sub(x, mu);
   const biasedVar = mean(mul(d, d), dims, true);
-  return { y: mul(d, rsqrt(add(biasedVar, eps))), mu, biasedVar };
+  const rstd = rsqrt(add(biasedVar, eps));
+  return { y: mul(d, rstd), mu, biasedVar, rstd };
 }
 
 /** [C] seen as [C, 1, ...]: a per-channel tensor broadcast along dim 1 of an input of rank ndim. */
@@ -235,7 +237,8 @@ interface LayerNormParams {
  * (x − mean)/√(var + eps) over the last dim of a contiguous [R, D] input, in one kernel (PyTorch's native_layer_norm
  * core): nine forward and fifteen backward full-size passes of the composition become one each. Its VJP is one
  * kernel too where no graph is recorded; under createGraph or forward mode the VJP is written in differentiable ops
- * (`composedVjp`), so higher derivatives are exact. The Jacobian rstd·(I − 11ᵀ/D − y yᵀ/D) is symmetric, so the
+ * (`normalizedVjp`, from `normalize`), so higher derivatives
+ * are exact. The Jacobian rstd·(I − 11ᵀ/D − y yᵀ/D) is symmetric, so the
  * JVP is the same formula applied to the tangent.
  */
 const layerNormOp = defineOp<LayerNormParams>({
@@ -266,10 +269,7 @@ const layerNormBackwardOp = defineOp<LayerNormParams>({
 
 /** rstd·(g − mean(g) − y·mean(g·y)) along the last dim, y and rstd from x in differentiable ops. */
 function normalizedVjp(g: Tensor, x: Tensor, eps: number): Tensor {
-  const mu = mean(x, [-1], true);
-  const d = sub(x, mu);
-  const rstd = rsqrt(add(mean(mul(d, d), [-1], true), eps));
-  const y = mul(d, rstd);
+  const { y, rstd } = normalize(x, [-1], eps);
   return mul(rstd, sub(sub(g, mean(g, [-1], true)), mul(y, mean(mul(g, y), [-1], true))));
 }
 

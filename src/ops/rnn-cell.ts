@@ -2,8 +2,9 @@
  * @file The fused LSTM cell, a primitive for speed (as cuDNN's and PyTorch's fused cells are): one kernel for the
  * step's activations and state update, one for its VJP, instead of ~15 elementwise ops forward and ~40 backward on
  * [B, H] pieces. Its values are the composition's — chunk, sigmoid, tanh, mul, add — rounded step by step alike
- * (the kernel contract says how; on the fast backends, float32 σ and tanh come from SIMD within 2 ulp). Under createGraph or forward mode its VJP is that composition written in
- * differentiable ops, so higher derivatives are exact; the JVP is the composition's too. Internal: nn.LSTM and
+ * (the kernel contract says how; on the fast backends, float32 σ and tanh come from SIMD within 2 ulp). Under
+ * createGraph or forward mode its VJP is that composition written in differentiable ops, so higher derivatives are
+ * exact; the JVP is the composition's too. Internal: nn.LSTM and
  * nn.LSTMCell call it, it is not exported from src/index.ts.
  */
 

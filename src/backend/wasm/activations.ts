@@ -1,12 +1,13 @@
 /**
- * @file WebAssembly SIMD for the float32 kernels bound by exp: the fused LSTM cell and its VJP (lstmCell,
- * lstmCellBackward: five transcendentals per element, twice per step, what kept nn.LSTM's step 4.7× PyTorch's) and
- * softmax along the last dim (attention's scores), with softmax's VJP y·(g − Σ g·y) beside it. The exp, sigmoid and tanh are simd-math.ts's, within 1–2 ulp of
- * the reference's correctly rounded values, and the products and sums around them round as the reference kernels
- * round them (softmax's line sums are accumulated in float64, as the reference's are), so results are within a few
- * float32 ulp of the js reference's — not bit-identical, as PyTorch's vectorised kernels are not to its scalar
- * ones. Only float32 with every operand contiguous and the vector dim (H; softmax's line) a multiple of 4 takes
- * this path, so rows fill whole vectors; the rest runs the other kernels.
+ * @file WebAssembly SIMD for float32 kernels that were a model step's largest cost: the fused LSTM cell and its VJP
+ * (lstmCell, lstmCellBackward: five transcendentals per element, twice per step, what kept nn.LSTM's step 4.7×
+ * PyTorch's) and softmax along the last dim (attention's scores), with softmax's VJP y·(g − Σ g·y) beside it. The
+ * exp, sigmoid and tanh are simd-math.ts's, within 1–2 ulp of the reference's correctly rounded values, and the
+ * products and sums around them round as the reference kernels round them (line sums accumulated in float64, as the
+ * reference's are), so the cell and softmax are within a few float32 ulp of the js reference's values, not
+ * bit-identical; softmax's VJP has no transcendental and equals them. Only float32 with every operand contiguous and
+ * the vector dim (H; softmax's line) a multiple of 4 takes this path, so rows fill whole vectors; the rest runs the
+ * other kernels.
  */
 import { isContiguous } from '../../core/shape.js';
 import type { View } from '../backend.js';
@@ -255,7 +256,10 @@ export function simdLstmCellBackward(dGates: View, dc: View, gates: View, c: Vie
   return true;
 }
 
-/** softmax along the last dim of a contiguous float32 x in SIMD when it applies (its length a multiple of 4); false, having done nothing, otherwise. */
+/**
+ * softmax along the last dim of a contiguous float32 x in SIMD when it applies (its length a multiple of 4); false,
+ * having done nothing, otherwise.
+ */
 export function simdSoftmax(out: View, x: View): boolean {
   const len = x.shape[x.shape.length - 1];
   const n = x.shape.reduce((a, b) => a * b, 1);
@@ -270,7 +274,10 @@ export function simdSoftmax(out: View, x: View): boolean {
   return true;
 }
 
-/** softmaxBackward along the last dim of contiguous float32 g and y in SIMD when it applies (its length a multiple of 4); false, having done nothing, otherwise. */
+/**
+ * softmaxBackward along the last dim of contiguous float32 g and y in SIMD when it applies (its length a multiple of
+ * 4); false, having done nothing, otherwise.
+ */
 export function simdSoftmaxBackward(out: View, g: View, y: View): boolean {
   const len = y.shape[y.shape.length - 1];
   const n = y.shape.reduce((a, b) => a * b, 1);
